@@ -109,6 +109,9 @@ describe('GET /v1/events: the integration events after a position (ADR 0021)', (
     const o = await running.app.api.organization();
     await expect(running.send('events.list', { apiKey: o.key, actorId: o.admin })).rejects.toMatchObject({ status: 403, code: 'INSUFFICIENT_AUTHORITY' });
     await expect(running.send('events.list', { apiKey: SYSTEM_KEY, limit: 0 })).rejects.toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+    // a null `after` is one left out, as a null limit is (probe 88 F1: a 500)
+    const first = (await feed('?limit=5')).body;
+    expect(await running.send('events.list', { apiKey: SYSTEM_KEY, after: null, limit: 5 })).toEqual({ ...first, head: expect.any(String) });
   });
 
   it('system key only; bad positions and limits are 400 naming the parameter; after the head: 400, not a page that reads as caught up (probe 47 F4)', async () => {

@@ -947,7 +947,7 @@ export interface components {
     };
     OrganizationCreated: {
       /**
-       * @description position of the write in the event store (of its last event; when nothing was written, the log's head when it was decided); send it as `X-Min-Position` to read your write
+       * @description position of the write in the event store (of its last event; when nothing was written, the position of the state it was decided on: its streams' last events, probe 87 F1); send it as `X-Min-Position` to read your write
        * @example 1042
        */
       position: string;
@@ -1028,7 +1028,7 @@ export interface components {
     };
     ApiKeyIssuedAnswer: {
       /**
-       * @description position of the write in the event store (of its last event; when nothing was written, the log's head when it was decided); send it as `X-Min-Position` to read your write
+       * @description position of the write in the event store (of its last event; when nothing was written, the position of the state it was decided on: its streams' last events, probe 87 F1); send it as `X-Min-Position` to read your write
        * @example 1042
        */
       position: string;
@@ -1113,7 +1113,7 @@ export interface components {
     };
     ApiKeyLabelledAnswer: {
       /**
-       * @description position of the write in the event store (of its last event; when nothing was written, the log's head when it was decided); send it as `X-Min-Position` to read your write
+       * @description position of the write in the event store (of its last event; when nothing was written, the position of the state it was decided on: its streams' last events, probe 87 F1); send it as `X-Min-Position` to read your write
        * @example 1042
        */
       position: string;
@@ -1129,7 +1129,7 @@ export interface components {
     };
     ApiKeyRevokedAnswer: {
       /**
-       * @description position of the write in the event store (of its last event; when nothing was written, the log's head when it was decided); send it as `X-Min-Position` to read your write
+       * @description position of the write in the event store (of its last event; when nothing was written, the position of the state it was decided on: its streams' last events, probe 87 F1); send it as `X-Min-Position` to read your write
        * @example 1042
        */
       position: string;
@@ -1361,7 +1361,7 @@ export interface components {
     };
     WorkspaceCreated: {
       /**
-       * @description position of the write in the event store (of its last event; when nothing was written, the log's head when it was decided); send it as `X-Min-Position` to read your write
+       * @description position of the write in the event store (of its last event; when nothing was written, the position of the state it was decided on: its streams' last events, probe 87 F1); send it as `X-Min-Position` to read your write
        * @example 1042
        */
       position: string;
@@ -1536,7 +1536,7 @@ export interface components {
     };
     PlanChangedAnswer: {
       /**
-       * @description position of the write in the event store (of its last event; when nothing was written, the log's head when it was decided); send it as `X-Min-Position` to read your write
+       * @description position of the write in the event store (of its last event; when nothing was written, the position of the state it was decided on: its streams' last events, probe 87 F1); send it as `X-Min-Position` to read your write
        * @example 1042
        */
       position: string;
@@ -1893,7 +1893,7 @@ export interface components {
     };
     InvitationCreated: {
       /**
-       * @description position of the write in the event store (of its last event; when nothing was written, the log's head when it was decided); send it as `X-Min-Position` to read your write
+       * @description position of the write in the event store (of its last event; when nothing was written, the position of the state it was decided on: its streams' last events, probe 87 F1); send it as `X-Min-Position` to read your write
        * @example 1042
        */
       position: string;
@@ -1958,7 +1958,7 @@ export interface components {
     };
     InvitationResent: {
       /**
-       * @description position of the write in the event store (of its last event; when nothing was written, the log's head when it was decided); send it as `X-Min-Position` to read your write
+       * @description position of the write in the event store (of its last event; when nothing was written, the position of the state it was decided on: its streams' last events, probe 87 F1); send it as `X-Min-Position` to read your write
        * @example 1042
        */
       position: string;
@@ -1993,7 +1993,7 @@ export interface components {
     };
     InvitationCancelled: {
       /**
-       * @description position of the write in the event store (of its last event; when nothing was written, the log's head when it was decided); send it as `X-Min-Position` to read your write
+       * @description position of the write in the event store (of its last event; when nothing was written, the position of the state it was decided on: its streams' last events, probe 87 F1); send it as `X-Min-Position` to read your write
        * @example 1042
        */
       position: string;
@@ -2019,7 +2019,7 @@ export interface components {
     };
     InvitationAccepted: {
       /**
-       * @description position of the write in the event store (of its last event; when nothing was written, the log's head when it was decided); send it as `X-Min-Position` to read your write
+       * @description position of the write in the event store (of its last event; when nothing was written, the position of the state it was decided on: its streams' last events, probe 87 F1); send it as `X-Min-Position` to read your write
        * @example 1042
        */
       position: string;
@@ -2131,7 +2131,7 @@ export interface components {
     };
     AccessChanged: {
       /**
-       * @description position of the write in the event store (of its last event; when nothing was written, the log's head when it was decided); send it as `X-Min-Position` to read your write
+       * @description position of the write in the event store (of its last event; when nothing was written, the position of the state it was decided on: its streams' last events, probe 87 F1); send it as `X-Min-Position` to read your write
        * @example 1042
        */
       position: string;
@@ -2157,7 +2157,7 @@ export interface components {
     };
     AccessRevoked: {
       /**
-       * @description position of the write in the event store (of its last event; when nothing was written, the log's head when it was decided); send it as `X-Min-Position` to read your write
+       * @description position of the write in the event store (of its last event; when nothing was written, the position of the state it was decided on: its streams' last events, probe 87 F1); send it as `X-Min-Position` to read your write
        * @example 1042
        */
       position: string;
@@ -2208,7 +2208,7 @@ export interface components {
     };
     ProfileUpdated: {
       /**
-       * @description position of the write in the event store (of its last event; when nothing was written, the log's head when it was decided); send it as `X-Min-Position` to read your write
+       * @description position of the write in the event store (of its last event; when nothing was written, the position of the state it was decided on: its streams' last events, probe 87 F1); send it as `X-Min-Position` to read your write
        * @example 1042
        */
       position: string;
@@ -2235,7 +2235,7 @@ export interface components {
     };
     UserDeleted: {
       /**
-       * @description position of the write in the event store (of its last event; when nothing was written, the log's head when it was decided); send it as `X-Min-Position` to read your write
+       * @description position of the write in the event store (of its last event; when nothing was written, the position of the state it was decided on: its streams' last events, probe 87 F1); send it as `X-Min-Position` to read your write
        * @example 1042
        */
       position: string;
@@ -2258,7 +2258,7 @@ export interface components {
     };
     OrgAdminSet: {
       /**
-       * @description position of the write in the event store (of its last event; when nothing was written, the log's head when it was decided); send it as `X-Min-Position` to read your write
+       * @description position of the write in the event store (of its last event; when nothing was written, the position of the state it was decided on: its streams' last events, probe 87 F1); send it as `X-Min-Position` to read your write
        * @example 1042
        */
       position: string;
@@ -2290,7 +2290,7 @@ export interface components {
     };
     AddressErasedAnswer: {
       /**
-       * @description position of the write in the event store (of its last event; when nothing was written, the log's head when it was decided); send it as `X-Min-Position` to read your write
+       * @description position of the write in the event store (of its last event; when nothing was written, the position of the state it was decided on: its streams' last events, probe 87 F1); send it as `X-Min-Position` to read your write
        * @example 1042
        */
       position: string;
@@ -2325,7 +2325,7 @@ export interface components {
     };
     EmailChangeConfirmed: {
       /**
-       * @description position of the write in the event store (of its last event; when nothing was written, the log's head when it was decided); send it as `X-Min-Position` to read your write
+       * @description position of the write in the event store (of its last event; when nothing was written, the position of the state it was decided on: its streams' last events, probe 87 F1); send it as `X-Min-Position` to read your write
        * @example 1042
        */
       position: string;
@@ -2900,7 +2900,7 @@ export interface components {
     };
     TeamCreated: {
       /**
-       * @description position of the write in the event store (of its last event; when nothing was written, the log's head when it was decided); send it as `X-Min-Position` to read your write
+       * @description position of the write in the event store (of its last event; when nothing was written, the position of the state it was decided on: its streams' last events, probe 87 F1); send it as `X-Min-Position` to read your write
        * @example 1042
        */
       position: string;
@@ -2921,7 +2921,7 @@ export interface components {
     };
     TeamChanged: {
       /**
-       * @description position of the write in the event store (of its last event; when nothing was written, the log's head when it was decided); send it as `X-Min-Position` to read your write
+       * @description position of the write in the event store (of its last event; when nothing was written, the position of the state it was decided on: its streams' last events, probe 87 F1); send it as `X-Min-Position` to read your write
        * @example 1042
        */
       position: string;
@@ -3074,7 +3074,7 @@ export interface components {
     };
     NetworkChanged: {
       /**
-       * @description position of the write in the event store (of its last event; when nothing was written, the log's head when it was decided); send it as `X-Min-Position` to read your write
+       * @description position of the write in the event store (of its last event; when nothing was written, the position of the state it was decided on: its streams' last events, probe 87 F1); send it as `X-Min-Position` to read your write
        * @example 1042
        */
       position: string;
@@ -3558,7 +3558,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the position of the state it was decided on — its streams' last events (probe 87 F1) —: a read with it as X-Min-Position sees at least that state (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -3768,7 +3768,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the position of the state it was decided on — its streams' last events (probe 87 F1) —: a read with it as X-Min-Position sees at least that state (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -3783,7 +3783,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the position of the state it was decided on — its streams' last events (probe 87 F1) —: a read with it as X-Min-Position sees at least that state (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -4204,7 +4204,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the position of the state it was decided on — its streams' last events (probe 87 F1) —: a read with it as X-Min-Position sees at least that state (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -4432,7 +4432,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the position of the state it was decided on — its streams' last events (probe 87 F1) —: a read with it as X-Min-Position sees at least that state (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -4664,7 +4664,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the position of the state it was decided on — its streams' last events (probe 87 F1) —: a read with it as X-Min-Position sees at least that state (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -5297,7 +5297,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the position of the state it was decided on — its streams' last events (probe 87 F1) —: a read with it as X-Min-Position sees at least that state (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -5715,7 +5715,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the position of the state it was decided on — its streams' last events (probe 87 F1) —: a read with it as X-Min-Position sees at least that state (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -6541,7 +6541,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the position of the state it was decided on — its streams' last events (probe 87 F1) —: a read with it as X-Min-Position sees at least that state (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -6773,7 +6773,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the position of the state it was decided on — its streams' last events (probe 87 F1) —: a read with it as X-Min-Position sees at least that state (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -7626,7 +7626,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the position of the state it was decided on — its streams' last events (probe 87 F1) —: a read with it as X-Min-Position sees at least that state (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -7857,7 +7857,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the position of the state it was decided on — its streams' last events (probe 87 F1) —: a read with it as X-Min-Position sees at least that state (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -8294,7 +8294,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the position of the state it was decided on — its streams' last events (probe 87 F1) —: a read with it as X-Min-Position sees at least that state (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -8521,7 +8521,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the position of the state it was decided on — its streams' last events (probe 87 F1) —: a read with it as X-Min-Position sees at least that state (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -9073,7 +9073,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the position of the state it was decided on — its streams' last events (probe 87 F1) —: a read with it as X-Min-Position sees at least that state (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -9500,7 +9500,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the position of the state it was decided on — its streams' last events (probe 87 F1) —: a read with it as X-Min-Position sees at least that state (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -9728,7 +9728,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the position of the state it was decided on — its streams' last events (probe 87 F1) —: a read with it as X-Min-Position sees at least that state (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -9956,7 +9956,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the position of the state it was decided on — its streams' last events (probe 87 F1) —: a read with it as X-Min-Position sees at least that state (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -10187,7 +10187,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the position of the state it was decided on — its streams' last events (probe 87 F1) —: a read with it as X-Min-Position sees at least that state (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -10414,7 +10414,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the position of the state it was decided on — its streams' last events (probe 87 F1) —: a read with it as X-Min-Position sees at least that state (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -11711,7 +11711,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the position of the state it was decided on — its streams' last events (probe 87 F1) —: a read with it as X-Min-Position sees at least that state (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -11939,7 +11939,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the position of the state it was decided on — its streams' last events (probe 87 F1) —: a read with it as X-Min-Position sees at least that state (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -12171,7 +12171,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the position of the state it was decided on — its streams' last events (probe 87 F1) —: a read with it as X-Min-Position sees at least that state (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -12400,7 +12400,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the position of the state it was decided on — its streams' last events (probe 87 F1) —: a read with it as X-Min-Position sees at least that state (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -12629,7 +12629,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the position of the state it was decided on — its streams' last events (probe 87 F1) —: a read with it as X-Min-Position sees at least that state (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -12861,7 +12861,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the position of the state it was decided on — its streams' last events (probe 87 F1) —: a read with it as X-Min-Position sees at least that state (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -13093,7 +13093,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the position of the state it was decided on — its streams' last events (probe 87 F1) —: a read with it as X-Min-Position sees at least that state (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -13706,7 +13706,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the position of the state it was decided on — its streams' last events (probe 87 F1) —: a read with it as X-Min-Position sees at least that state (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -13932,7 +13932,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the position of the state it was decided on — its streams' last events (probe 87 F1) —: a read with it as X-Min-Position sees at least that state (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -15044,7 +15044,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the position of the state it was decided on — its streams' last events (probe 87 F1) —: a read with it as X-Min-Position sees at least that state (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';
@@ -15272,7 +15272,7 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
-          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log's head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
+          /** @description the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the position of the state it was decided on — its streams' last events (probe 87 F1) —: a read with it as X-Min-Position sees at least that state (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that) */
           'X-Position'?: string;
           /** @description `true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now) */
           'Idempotency-Replayed'?: 'true';

@@ -20,7 +20,7 @@ export interface Target<C> {
 export interface Written<C, E> {
   events: E[];
   warnings: string[];
-  /** global position of the command's last event (the log's head when it decided nothing) */
+  /** global position of the command's last event (when it decided nothing, that of the state it was decided on: replay.ts positionOfState) */
   position: string;
   /** the context the events were decided on; for a replay, the current one */
   context: C;

@@ -22,7 +22,7 @@ const RETRY_HEADERS = {
 };
 const WRITE_HEADERS = {
   'X-Position': {
-    description: 'the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the log\'s head when it was decided: a read with it as X-Min-Position sees at least the state the answer was decided on (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that)',
+    description: 'the global position of the last event the write appended (wait for it in a read with X-Min-Position); when it appended none (`changed: false`, `changed: []`), the position of the state it was decided on — its streams\' last events (probe 87 F1) —: a read with it as X-Min-Position sees at least that state (probe 50 F3). Present whenever the body has a `position`; not a sign that something was written (`changed` says that)',
     schema: { type: 'string', pattern: '^[0-9]+$' },
   },
   'Idempotency-Replayed': { description: '`true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now)', schema: { type: 'string', enum: ['true'] } },

@@ -231,7 +231,7 @@ export const STREAM_TICKET_SCHEME = 'streamTicket';
 
 /** Every write's answer carries the position of its last event (for `X-Min-Position`) and the rules' warnings. */
 export class WriteAnswer {
-  @ApiProperty({ description: 'position of the write in the event store (of its last event; when nothing was written, the log\'s head when it was decided); send it as `X-Min-Position` to read your write', example: '1042' })
+  @ApiProperty({ description: 'position of the write in the event store (of its last event; when nothing was written, the position of the state it was decided on: its streams\' last events, probe 87 F1); send it as `X-Min-Position` to read your write', example: '1042' })
   position!: string;
 
   @ApiPropertyOptional({ type: [String], description: 'non-blocking remarks of the rules (e.g. a restriction with no effect)', example: [] })
