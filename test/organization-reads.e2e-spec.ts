@@ -159,6 +159,10 @@ describe("an organization's users and workspaces (org admins)", () => {
     // a message is JSON: its limit is a number, as the AsyncAPI document says; digits in a string are refused (probe 86 F4)
     await expect(app.running.send('users.get', { apiKey: o.key, actorId: o.admin, organizationId: o.organizationId, userId: joe, limit: '1' })).rejects.toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
     await expect(app.running.send('users.list', { apiKey: o.key, actorId: o.admin, organizationId: o.organizationId, limit: '2' })).rejects.toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+    // a null after is one left out, as users.get reads it (probe 88 F2: a cursor naming no user, 400)
+    expect(await app.running.send('users.list', { apiKey: o.key, actorId: o.admin, organizationId: o.organizationId, after: null, limit: 2 })).toEqual(
+      await app.running.send('users.list', { apiKey: o.key, actorId: o.admin, organizationId: o.organizationId, limit: 2 }),
+    );
     expect((await api.request('GET', `${org}/users/${bob}?limit=5&after=${o.workspaceId}`, as)).body).toMatchObject({ userId: bob, workspaces: [], workspacesNext: null });
     for (const [query, field] of [['limit=0', 'limit'], ['limit=1001', 'limit'], ['after=nope', 'after'], ['after=a%20b', 'after']]) {
       const refused = await api.request('GET', `${org}/users/${joe}?${query}`, as);

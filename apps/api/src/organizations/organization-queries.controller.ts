@@ -287,7 +287,9 @@ export class OrganizationQueriesController {
   @ApiExcludeEndpoint()
   async usersMessage(@Payload() m: OrgUsersMessage): Promise<OrgUserList> {
     const reader = await this.messageReader(m);
-    return this.reads.users(reader.organizationId, reader.actorId, { ...(m.after !== undefined && { after: m.after }), limit: m.limit ?? 50, ...(m.q !== undefined && m.q !== null && { q: m.q }) });
+    // (a null after or limit is one left out, as in users.get: probe 88 F2 — read as a cursor naming no user)
+    const { after, limit } = pageOf(m);
+    return this.reads.users(reader.organizationId, reader.actorId, { ...(after !== undefined && { after }), limit: limit ?? 50, ...(m.q !== undefined && m.q !== null && { q: m.q }) });
   }
 
   @MessagePattern('users.get')
