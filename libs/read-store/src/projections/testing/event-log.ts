@@ -130,8 +130,10 @@ export class EventLog {
       const own = decision.events.filter((e) => e.type !== 'MembershipEnded');
       for (const e of own) evolveWorkspace(ws.state, e as WorkspaceEvent);
       const actorId = 'actorId' in command ? command.actorId : command.newUserId;
-      this.recordMembershipsEnded(decision.events, actorId);
-      this.record(`workspace-${command.workspaceId}`, own, actorId);
+      // one command, one append: its events share their metadata, as the API's do
+      const n = ++this.commands;
+      this.recordMembershipsEnded(decision.events, actorId, n);
+      this.record(`workspace-${command.workspaceId}`, own, actorId, {}, n);
     }
     return decision;
   }
@@ -156,11 +158,14 @@ export class EventLog {
       { type, actorId: SYSTEM_ACTOR, now: this.now, workspaceId, partnerWorkspaceId },
       { ws: { org: this.org(a.organizationId), ws: a.state }, partner: { org: this.org(b.organizationId), ws: b.state } },
     );
-    if (decision.ok)
+    if (decision.ok) {
+      // both workspaces' events in one append, under one metadata
+      const n = ++this.commands;
       for (const e of decision.events) {
         evolveWorkspace(this.workspaces.get(e.data.workspaceId)!.state, e);
-        this.record(`workspace-${e.data.workspaceId}`, [e], SYSTEM_ACTOR);
+        this.record(`workspace-${e.data.workspaceId}`, [e], SYSTEM_ACTOR, {}, n);
       }
+    }
     return decision;
   }
 
