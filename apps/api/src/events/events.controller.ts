@@ -49,7 +49,8 @@ export class EventsController {
 
   private async page(query: EventsQuery): Promise<EventPage> {
     // (a message's null is a field left out, as for limit: probe 88 F1, a 500)
-    const after = typeof query.after === 'string' ? BigInt(query.after) : undefined;
+    const asked = typeof query.after === 'string' ? query.after : undefined;
+    const after = asked === undefined ? undefined : BigInt(asked);
     const limit = query.limit ?? 100;
     const items = [];
     // the head before the read: a page that ends short read every event up to it at least
@@ -80,7 +81,7 @@ export class EventsController {
     // there, as the projector stops there; with nothing before it to give, the feed answers what a read that meets
     // one answers (503 WRITTEN_BY_LATER_VERSION: this process must be upgraded)
     if (laterVersion && items.length === 0) throw laterVersion;
-    let next = items.at(-1)?.position ?? (typeof query.after === 'string' ? query.after : null);
+    let next = items.at(-1)?.position ?? asked ?? null;
     // caught up: past the log's own records too (PersonalDataErased, never published), so that `next` reaches `head`
     // on a quiet log (probe 45 F9: it stayed one below after every deletion)
     if (!laterVersion && read < limit && headBefore > 0n && (next === null || headBefore > BigInt(next))) next = headBefore.toString();
