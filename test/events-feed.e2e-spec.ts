@@ -102,6 +102,56 @@ describe('GET /v1/events: the integration events after a position (ADR 0021)', (
     }
   });
 
+  it('every event names its organization: a workspace\'s, a presence stream\'s, a mail ledger\'s, and each side of a partner link across organizations (probe 87 F4)', async () => {
+    const { api } = running.app;
+    const start = (await feed('?limit=1')).body.head as string;
+    const [a, b] = [await api.organization(), await api.organization()];
+    const organizationOfWorkspace = new Map([[a.workspaceId, a.organizationId], [b.workspaceId, b.organizationId]]);
+    const asA = { key: a.key, actor: a.admin };
+    const ws = `/v1/workspaces/${a.workspaceId}`;
+    const jane = await api.member({ ...asA, workspaceId: a.workspaceId }, 'jane.orgs@acme.test');
+    const joe = await api.member({ ...asA, workspaceId: a.workspaceId }, 'joe.orgs@acme.test');
+    const steps = [
+      await api.request('POST', `${ws}/presence/heartbeat`, { key: a.key, actor: jane, body: { status: 'online' } }),
+      await api.request('PATCH', `${ws}/members/${jane}/access`, { ...asA, body: { roles: ['manager'] } }),
+      await api.request('POST', `${ws}/teams`, { ...asA, body: { name: 'Night shift' } }),
+      await api.request('GET', `${ws}/members/export.csv`, asA),
+      await api.request('POST', `${ws}/invitations`, { ...asA, body: { email: 'ann.orgs@acme.test' } }),
+      await api.request('POST', `${ws}/network`, { key: SYSTEM_KEY, body: { partnerWorkspaceId: b.workspaceId } }),
+      // a revoke writes MembershipEnded on the member's presence stream, which it does not load
+      await api.request('DELETE', `${ws}/members/${jane}`, { ...asA, body: {} }),
+      await api.request('DELETE', `/v1/organizations/${a.organizationId}/users/${joe}`, asA),
+    ];
+    expect(steps.map((r) => r.status)).toEqual([200, 200, 201, 200, 201, 201, 200, 200]);
+    const link = await api.request('GET', `${ws}/invitations/${steps[4]!.body.invitationId}/link`, asA);
+    expect(link.status).toBe(200);
+
+    const items: { type: string; stream: string; organizationId?: string; data: { workspaceId?: string } }[] = [];
+    for (let after = start; ; ) {
+      const page = await feed(`?${after === '-1' ? '' : `after=${after}&`}limit=1000`);
+      items.push(...page.body.items);
+      if (page.body.items.length < 1000) break;
+      after = page.body.next;
+    }
+    /** the organization each stream is of, as the story made them */
+    const expected = (e: (typeof items)[number]): string | undefined => {
+      for (const prefix of ['organization-', 'mail-']) if (e.stream.startsWith(prefix)) return e.stream.slice(prefix.length);
+      if (e.stream.startsWith('workspace-')) return organizationOfWorkspace.get(e.stream.slice('workspace-'.length));
+      return organizationOfWorkspace.get(e.data.workspaceId!);
+    };
+    const ours = items.filter((e) => expected(e) !== undefined);
+    expect(ours.map((e) => [e.type, e.stream, e.organizationId])).toEqual(ours.map((e) => [e.type, e.stream, expected(e)]));
+    // each kind of stream was in the story: a workspace's, a presence stream's (a heartbeat; a revoke's end), the mail ledger's
+    const types = new Set(ours.map((e) => `${e.stream.split('-')[0]}:${e.type}`));
+    for (const kind of ['workspace:WorkspacesNetworked', 'presence:PresenceChanged', 'presence:MembershipEnded', 'mail:InvitationLinkCopied', 'organization:DataExported', 'workspace:TeamCreated', 'workspace:AccessLevelChanged'])
+      expect(types).toContain(kind);
+    // the partner link: one event in each workspace, each naming its own organization
+    const linked = ours.filter((e) => e.type === 'WorkspacesNetworked').map((e) => [e.stream, e.organizationId]);
+    expect(linked).toEqual(expect.arrayContaining([[`workspace-${a.workspaceId}`, a.organizationId], [`workspace-${b.workspaceId}`, b.organizationId]]));
+    // and no event of the log since goes without one (other tests' events included)
+    expect(items.filter((e) => e.organizationId === undefined).map((e) => e.type)).toEqual([]);
+  });
+
   it('over TCP too (events.list): the same page as over HTTP; the system key only', async () => {
     await running.app.api.organization();
     const http = (await feed('?after=0&limit=5')).body;

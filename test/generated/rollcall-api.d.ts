@@ -3145,6 +3145,11 @@ export interface components {
       /** @example workspace-7c9e6679-7425-5de3-944b-e07fc1f90ae7 */
       stream: string;
       /**
+       * @description the organization whose stream holds the event — also a workspace's or a presence stream's, whose names do not say it (a partner link's two events: each its own workspace's organization). Absent only on events of a workspace's or a presence stream written before session 58 whose data does not name the organization
+       * @example 3f2b8c1e-5a7d-5e9f-8b1c-2d4e6f8a0b1c
+       */
+      organizationId?: string;
+      /**
        * @description the event's global position in the log (decimal)
        * @example 1043
        */

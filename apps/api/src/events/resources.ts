@@ -12,6 +12,13 @@ export class IntegrationEventItem implements IntegrationEvent {
   type!: string;
   @ApiProperty({ example: 'workspace-7c9e6679-7425-5de3-944b-e07fc1f90ae7' })
   stream!: string;
+  @ApiProperty({
+    required: false,
+    description:
+      "the organization whose stream holds the event — also a workspace's or a presence stream's, whose names do not say it (a partner link's two events: each its own workspace's organization). Absent only on events of a workspace's or a presence stream written before session 58 whose data does not name the organization",
+    example: '3f2b8c1e-5a7d-5e9f-8b1c-2d4e6f8a0b1c',
+  })
+  organizationId?: string;
   @ApiProperty({ description: "the event's global position in the log (decimal)", example: '1043' })
   position!: string;
   @ApiProperty({ format: 'date-time', description: 'when the change was decided (every event the API appends has it; the AsyncAPI document requires it too: probe 87 F5)' })

@@ -6,6 +6,12 @@ export interface IntegrationEvent {
   eventId: string;
   type: string;
   stream: string;
+  /**
+   * the organization whose stream holds the event (probe 87 F4): a consumer keeps or routes each organization's events
+   * without mapping workspaces to organizations itself. Absent only on events of a workspace's or a presence stream
+   * written before session 58 (their metadata did not name it) whose data does not name it either
+   */
+  organizationId?: string;
   position: string;
   occurredAt?: string;
   actorId?: string;
@@ -37,6 +43,7 @@ export const toIntegrationEvent = (e: RecordedEvent): IntegrationEvent | undefin
     eventId: e.id,
     type: event.type,
     stream: e.stream,
+    ...organizationOfEvent(e, event),
     position: e.position.toString(),
     occurredAt: e.metadata.occurredAt as string | undefined,
     actorId: e.metadata.actorId as string | undefined,
@@ -46,6 +53,18 @@ export const toIntegrationEvent = (e: RecordedEvent): IntegrationEvent | undefin
     data: publishedData(event),
   };
 };
+
+/**
+ * The event's organization: written into its metadata since session 58 (Target.organizationOf); before, named by the
+ * stream of an organization's own events and of its mail ledger (`organization-<id>`, `mail-<id>`), or by the data of
+ * most workspace events (an invitation's, a deletion's, an erasure's).
+ */
+function organizationOfEvent(e: RecordedEvent, event: DomainEvent): { organizationId?: string } {
+  if (typeof e.metadata.organizationId === 'string') return { organizationId: e.metadata.organizationId };
+  for (const prefix of ['organization-', 'mail-']) if (e.stream.startsWith(prefix)) return { organizationId: e.stream.slice(prefix.length) };
+  const named = (event.data as { organizationId?: unknown }).organizationId;
+  return typeof named === 'string' ? { organizationId: named } : {};
+}
 
 /**
  * What of an event's data consumers get: all of it, but the hash of an API key's secret (`ApiKeyIssued`), which only

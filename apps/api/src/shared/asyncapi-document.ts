@@ -214,6 +214,11 @@ const OWN_SCHEMAS: Json = {
       eventId: { type: 'string', format: 'uuid', description: 'the same on every delivery: dedupe by it' },
       type: { type: 'string', enum: [...DOMAIN_EVENT_TYPES] },
       stream: { type: 'string' },
+      organizationId: {
+        type: 'string',
+        description:
+          "the organization whose stream holds the event — also a workspace's or a presence stream's, whose names do not say it; a partner link's two events each name their own workspace's organization. Route or keep an organization's events by it. Absent only on events of a workspace's or a presence stream written before session 58 whose data does not name the organization (map their workspace from its WorkspaceCreated)",
+      },
       position: { type: 'string', description: 'the global position in the log (a decimal integer)' },
       occurredAt: { type: 'string', format: 'date-time' },
       actorId: { type: 'string', description: 'the acting user (or `system`); absent where the log names none (as the OpenAPI feed item says: probe 87 F5)' },

@@ -38,7 +38,13 @@ export interface HandleOptions<E> {
  * The parts to append: per stream its events, in order, with ids drawn now (a re-send after an unclear outcome sends
  * these same objects: the same ids; another decision draws others: docs/adr/0004 point 3).
  */
-export function partsOf<E extends DomainEvent>(streams: Loaded<unknown>[], events: E[], ctx: CommandContext, options: HandleOptions<E>): StreamAppend[] {
+export function partsOf<E extends DomainEvent>(
+  streams: Loaded<unknown>[],
+  events: E[],
+  ctx: CommandContext,
+  options: HandleOptions<E>,
+  organizationOf?: (stream: string) => string,
+): StreamAppend[] {
   const metadata: EventMetadata & Record<string, unknown> = {
     actorId: ctx.actorId,
     correlationId: ctx.correlationId,
@@ -54,7 +60,11 @@ export function partsOf<E extends DomainEvent>(streams: Loaded<unknown>[], event
   // the parts are appended in this order, each stream's events in theirs
   const extra = options.metadataOf?.([...eventsByStream.values()].flat());
   const byStream = new Map<string, NewEvent[]>(
-    [...eventsByStream].map(([stream, list]) => [stream, list.map((event) => ({ id: newEventId(), ...toStored(event, extra?.has(event) ? { ...metadata, ...extra.get(event) } : metadata) }))]),
+    [...eventsByStream].map(([stream, list]) => {
+      // the stream's organization (Target.organizationOf): every integration event names it (probe 87 F4)
+      const ofStream = organizationOf ? { ...metadata, organizationId: organizationOf(stream) } : metadata;
+      return [stream, list.map((event) => ({ id: newEventId(), ...toStored(event, extra?.has(event) ? { ...ofStream, ...extra.get(event) } : ofStream) }))];
+    }),
   );
   // by name: a command over every workspace of a large organization has thousands of streams and parts (probe 53 F2:
   // a find per part made 7,500 workspaces 28 million comparisons per decision)

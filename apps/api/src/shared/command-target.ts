@@ -14,7 +14,17 @@ export interface Target<C> {
    */
   outerTurn?: { stream: string; writes: boolean };
   load(states: StreamStates): Promise<{ context: C; streams: Loaded<unknown>[] }>;
+  /**
+   * The organization a stream the command appends to belongs to: written into each of its events' metadata
+   * (`organizationId`), so that every integration event names its organization, also a workspace's or a presence
+   * stream's, whose names do not (probe 87 F4). Every command acts within one organization but a partner link, which
+   * writes one event into a workspace of each (`workspacePair`).
+   */
+  organizationOf?: (stream: string) => string;
 }
+
+/** `organizationOf` of a command whose streams are all one organization's */
+export const inOrganization = (organizationId: string) => (): string => organizationId;
 
 /** The outcome of a command: its events (decided now, or read back for a retry), their position, the context. */
 export interface Written<C, E> {

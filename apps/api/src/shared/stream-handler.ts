@@ -189,7 +189,7 @@ export class StreamHandler {
         const { events, warnings } = decision;
         if (events.length === 0) return { events, warnings, position: await positionOfState(this.store, decidedAt(streams)), context, replayed: false };
 
-        const parts = partsOf(streams, events, ctx, options);
+        const parts = partsOf(streams, events, ctx, options, target.organizationOf);
         // asks the store whether it checks APPEND_AFTER (no id: no precondition)
         const probe: AppendAfter | undefined = this.pipelining === undefined ? {} : undefined;
         if (probe) (parts[0]!.events[0]!.metadata as Record<symbol, unknown>)[APPEND_AFTER] = probe;
@@ -310,7 +310,7 @@ export class StreamHandler {
     const { events, warnings } = decision;
     const noop = events.length === 0 ? decidedAt(streams) : undefined;
     if (noop) return { after, answer: async () => ({ events, warnings, position: await positionOfState(this.store, noop), context, replayed: false }) };
-    const parts = partsOf(streams, events, ctx, options);
+    const parts = partsOf(streams, events, ctx, options, target.organizationOf);
     // each part follows the uncommitted events its stream's state holds; a command whose events the decision saw but
     // no part follows must be committed before this append is sent
     const seen = new Set<unknown>([...streams.flatMap((s) => (s.after ? [s.after.command] : [])), ...foreign]);

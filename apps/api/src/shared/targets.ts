@@ -14,6 +14,7 @@ import {
 } from '@rollcall/domain';
 import { type Principal, organizationOf } from '../shared/auth';
 import { DomainException, type Target } from './stream-handler';
+import { inOrganization } from './command-target';
 import { type Loaded, type StreamKind, type StreamStates, organizationStream, workspaceStream } from './stream-states';
 
 /** A workspace is addressed within the caller's organization; another organization's workspace is "not found". */
@@ -28,6 +29,7 @@ export const workspaceNotFound = (workspaceId: string) =>
 /** The organization stream: its own state is the decision context. */
 export const organization = (organizationId: string): Target<OrganizationState> => ({
   lock: organizationStream(organizationId),
+  organizationOf: inOrganization(organizationId),
   load: async (states) => {
     const org = await states.organization(organizationId);
     return { context: org.state, streams: [org] };
@@ -71,6 +73,7 @@ export interface ActedBy<C extends WorkspaceContext> {
  */
 export const workspace = <C extends WorkspaceContext = WorkspaceContext>(ref: WorkspaceRef, actedBy?: ActedBy<C>, states?: StreamStates): Target<C> => ({
   lock: workspaceStream(ref.workspaceId),
+  organizationOf: inOrganization(ref.organizationId),
   ...orgAdminTurn(ref, actedBy, states),
   load: async (loading) => {
     const { org, ws, context } = await loadWorkspace(loading, ref);
@@ -130,6 +133,7 @@ function withoutOrgAdmin<C extends WorkspaceContext>(context: C, userId: string)
  */
 export const workspaceCheckingOrganization = (ref: WorkspaceRef): Target<WorkspaceContext> => ({
   lock: workspaceStream(ref.workspaceId),
+  organizationOf: inOrganization(ref.organizationId),
   outerTurn: { stream: organizationStream(ref.organizationId), writes: false },
   load: async (states) => {
     const { org, ws, context } = await loadWorkspace(states, ref);
@@ -141,6 +145,7 @@ export const workspaceCheckingOrganization = (ref: WorkspaceRef): Target<Workspa
 /** A workspace together with its organization, both appended to atomically (accepting an invitation). */
 export const workspaceAndOrganization = (ref: WorkspaceRef): Target<WorkspaceContext> => ({
   lock: workspaceStream(ref.workspaceId),
+  organizationOf: inOrganization(ref.organizationId),
   outerTurn: { stream: organizationStream(ref.organizationId), writes: true },
   load: async (states) => {
     const { org, ws, context } = await loadWorkspace(states, ref);
@@ -157,6 +162,7 @@ export interface OrganizationWide {
 /** The organization's stream alone, in the organization-wide shape (no workspaces loaded). */
 export const organizationAlone = (organizationId: string): Target<OrganizationWide> => ({
   lock: organizationStream(organizationId),
+  organizationOf: inOrganization(organizationId),
   load: async (states) => {
     const org = await states.organization(organizationId);
     return { context: { org: org.state, workspaces: [] }, streams: [org] };
@@ -172,6 +178,7 @@ const WORKSPACE_LOADS_AT_ONCE = 16;
 
 export const organizationWide = (organizationId: string): Target<OrganizationWide> => ({
   lock: organizationStream(organizationId),
+  organizationOf: inOrganization(organizationId),
   load: async (states) => {
     const org = await states.organization(organizationId);
     const ids = [...org.state.workspaces.keys()];
@@ -202,6 +209,7 @@ export const PRESENCE_STREAM: StreamKind<PresenceState> = {
  */
 export const presence = (ref: WorkspaceRef, userId: string, actedBy?: ActedBy<PresenceContext>, states?: StreamStates): Target<PresenceContext> => ({
   lock: presenceStream(ref.workspaceId, userId),
+  organizationOf: inOrganization(ref.organizationId),
   // as `workspace`: an org admin's command that rests on their authority (making a member offline) checks the
   // organization's stream too, in its turn (the command passes `checkLoaded`; the hint decides on a presence state
   // not loaded yet: making a member offline rests on the workspace alone)

@@ -1,5 +1,6 @@
 import type { NetworkContext, TeamsContext, WorkspaceState } from '@rollcall/domain';
 import type { Target } from '../shared/stream-handler';
+import { inOrganization } from '../shared/command-target';
 import { type StreamStates, workspaceStream } from '../shared/stream-states';
 import { type ActedBy, type WorkspaceRef, checkingOrgAdmin, loadWorkspace, orgAdminTurn } from '../shared/targets';
 
@@ -25,6 +26,7 @@ export async function loadPartners(states: StreamStates, ws: WorkspaceState): Pr
  */
 export const workspaceWithPartners = (ref: WorkspaceRef, actedBy?: ActedBy<TeamsContext>, states?: StreamStates): Target<TeamsContext> => ({
   lock: workspaceStream(ref.workspaceId),
+  organizationOf: inOrganization(ref.organizationId),
   ...orgAdminTurn(ref, actedBy, states),
   load: async (loading) => {
     const { ws, org, context } = await loadWorkspace(loading, ref);
@@ -39,6 +41,8 @@ export const workspaceWithPartners = (ref: WorkspaceRef, actedBy?: ActedBy<Teams
  */
 export const workspacePair = (a: WorkspaceRef, b: WorkspaceRef): Target<NetworkContext> => ({
   lock: workspaceStream(a.workspaceId),
+  // each workspace's event names its own organization: a partner may be another organization's (docs/adr/0009)
+  organizationOf: (stream) => (stream === workspaceStream(b.workspaceId) ? b.organizationId : a.organizationId),
   load: async (states) => {
     const first = await loadWorkspace(states, a);
     const second = b.workspaceId === a.workspaceId ? first : await loadWorkspace(states, b);
