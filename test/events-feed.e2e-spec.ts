@@ -102,7 +102,7 @@ describe('GET /v1/events: the integration events after a position (ADR 0021)', (
     }
   });
 
-  it('every event names its organization: a workspace\'s, a presence stream\'s, a mail ledger\'s, and each side of a partner link across organizations (probe 87 F4)', async () => {
+  it('every event names its organization: a workspace\'s, a presence stream\'s, a mail ledger\'s, and each side of a partner link across organizations (probe 87 F4); a mail names its request\'s key (probe 88 F4)', async () => {
     const { api } = running.app;
     const start = (await feed('?limit=1')).body.head as string;
     const [a, b] = [await api.organization(), await api.organization()];
@@ -116,7 +116,7 @@ describe('GET /v1/events: the integration events after a position (ADR 0021)', (
       await api.request('PATCH', `${ws}/members/${jane}/access`, { ...asA, body: { roles: ['manager'] } }),
       await api.request('POST', `${ws}/teams`, { ...asA, body: { name: 'Night shift' } }),
       await api.request('GET', `${ws}/members/export.csv`, asA),
-      await api.request('POST', `${ws}/invitations`, { ...asA, body: { email: 'ann.orgs@acme.test' } }),
+      await api.request('POST', `${ws}/invitations`, { ...asA, body: { email: 'ann.orgs@acme.test' }, headers: { 'x-request-id': 'TICKET-INVITE-ANN' } }),
       await api.request('POST', `${ws}/network`, { key: SYSTEM_KEY, body: { partnerWorkspaceId: b.workspaceId } }),
       // a revoke writes MembershipEnded on the member's presence stream, which it does not load
       await api.request('DELETE', `${ws}/members/${jane}`, { ...asA, body: {} }),
@@ -148,6 +148,14 @@ describe('GET /v1/events: the integration events after a position (ADR 0021)', (
     // the partner link: one event in each workspace, each naming its own organization
     const linked = ours.filter((e) => e.type === 'WorkspacesNetworked').map((e) => [e.stream, e.organizationId]);
     expect(linked).toEqual(expect.arrayContaining([[`workspace-${a.workspaceId}`, a.organizationId], [`workspace-${b.workspaceId}`, b.organizationId]]));
+    // the invitation's mail, handed over by the system in the request, names the request and its key as the request's
+    // own events do (probe 88 F4: it had no apiKeyId)
+    const invitation = items.filter((e) => (e as { correlationId?: string }).correlationId === 'TICKET-INVITE-ANN') as { type: string; apiKeyId?: string; actorId?: string }[];
+    expect(invitation.map((e) => [e.type, e.apiKeyId])).toEqual([
+      ['UserInvited', a.key.split('_')[2]],
+      ['InvitationMailed', a.key.split('_')[2]],
+    ]);
+    expect(invitation[1]!.actorId).toBe('system');
     // and no event of the log since goes without one (other tests' events included)
     expect(items.filter((e) => e.organizationId === undefined).map((e) => e.type)).toEqual([]);
   });

@@ -29,7 +29,7 @@ import { InvitationLinks, type InvitationRef } from '../shared/secrets';
 import type { AnswerStorage } from '../shared/write-pipeline';
 import { AddressErasure } from '../shared/address-erasure';
 import { invitationLinkCurrent } from '../mail/current-links';
-import { MailLedger } from '../mail/mail-ledger';
+import { MailLedger, mailRequestOf } from '../mail/mail-ledger';
 import { ConcurrencyExhaustedError, DomainException, StreamHandler } from '../shared/stream-handler';
 import { organizationStream, workspaceStream } from '../shared/stream-states';
 import { type WorkspaceRef, loadWorkspace, workspace, workspaceAndOrganization, workspaceCheckingOrganization } from '../shared/targets';
@@ -119,7 +119,7 @@ export class InviteMemberHandler implements ICommandHandler<InviteMemberCommand,
         invitationMailFor(done.context, { to: invited.data.email, access: invited.data.access, actorId: ctx.actorId, inviteUrl, expiresAt: invited.data.expiresAt }),
         erasedAfter(this.erasure, addressSubject(invited.data.email, invited.data.organizationId, invited.data.addressKey, invitationId), done.position),
         undefined,
-        (outcome) => this.ledger?.invitationHandedOff(outcome, { organizationId: ref.organizationId, workspaceId: ref.workspaceId, invitationId, linkVersion: invited.data.linkVersion }, ctx.correlationId),
+        (outcome) => this.ledger?.invitationHandedOff(outcome, { organizationId: ref.organizationId, workspaceId: ref.workspaceId, invitationId, linkVersion: invited.data.linkVersion }, mailRequestOf(ctx)),
       ));
     // a replay's warnings are those of the access it invited with (the decider's are not kept in the log)
     const warnings = done.replayed ? grantWarnings(invited.data.access, modelOf(done.context)) : done.warnings;
@@ -172,7 +172,7 @@ export class ResendInvitationHandler implements ICommandHandler<ResendInvitation
         invitationMailFor(done.context, { to: inv.email, access: inv.access, actorId: ctx.actorId, inviteUrl, expiresAt: resent.data.expiresAt }),
         erasedAfter(this.erasure, invitationSubject(done.context.ws, inv), done.position),
         undefined,
-        (outcome) => this.ledger?.invitationHandedOff(outcome, { organizationId: ref.organizationId, workspaceId: ref.workspaceId, invitationId, linkVersion: resent.data.linkVersion }, ctx.correlationId),
+        (outcome) => this.ledger?.invitationHandedOff(outcome, { organizationId: ref.organizationId, workspaceId: ref.workspaceId, invitationId, linkVersion: resent.data.linkVersion }, mailRequestOf(ctx)),
       ));
     return { invitationId, inviteUrl, expiresAt: resent.data.expiresAt, position: done.position, ...(mail && { mail }) };
   }

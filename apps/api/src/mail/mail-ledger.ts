@@ -15,6 +15,18 @@ import { Metrics } from '../infrastructure/metrics';
  * A record lost (its append failed: logged; or the process died first) costs the invitee a second mail of the same
  * link, when the dispatcher finds the link unrecorded.
  */
+/** The request a mail was handed over in: its id (X-Request-Id) and the organization API key it came with. */
+export interface MailRequest {
+  correlationId: string;
+  apiKeyId?: string;
+}
+
+/** what a command's context tells of its request, for the mail it hands over */
+export const mailRequestOf = (ctx: { correlationId: string; apiKey?: { keyId: string } }): MailRequest => ({
+  correlationId: ctx.correlationId,
+  ...(ctx.apiKey !== undefined && { apiKeyId: ctx.apiKey.keyId }),
+});
+
 @Injectable()
 export class MailLedger implements OnApplicationShutdown {
   private readonly logger = new Logger('MailLedger');
@@ -26,40 +38,40 @@ export class MailLedger implements OnApplicationShutdown {
     @Optional() private readonly metrics?: Metrics,
   ) {}
 
-  /** `correlationId`: the request that mailed it (its log line's id), when a request did */
-  invitationMailed(mailed: Omit<InvitationMailed['data'], 'mailedAt'>, correlationId?: string): Promise<void> {
-    return this.record({ type: 'InvitationMailed', version: 1, data: { ...mailed, mailedAt: new Date().toISOString() } }, correlationId);
+  /** `request`: the request that mailed it (its log line's id, the API key it came with), when a request did */
+  invitationMailed(mailed: Omit<InvitationMailed['data'], 'mailedAt'>, request?: MailRequest): Promise<void> {
+    return this.record({ type: 'InvitationMailed', version: 1, data: { ...mailed, mailedAt: new Date().toISOString() } }, request);
   }
 
   /** the relay refused the link's mail for good (a 5xx): recorded, so that it is not tried again and the console can tell */
-  invitationMailRefused(refused: Omit<InvitationMailRefused['data'], 'refusedAt'>, correlationId?: string): Promise<void> {
-    return this.record({ type: 'InvitationMailRefused', version: 1, data: { ...refused, refusedAt: new Date().toISOString() } }, correlationId);
+  invitationMailRefused(refused: Omit<InvitationMailRefused['data'], 'refusedAt'>, request?: MailRequest): Promise<void> {
+    return this.record({ type: 'InvitationMailRefused', version: 1, data: { ...refused, refusedAt: new Date().toISOString() } }, request);
   }
 
   /**
    * What a command's hand-off of an invitation's mail leaves in the ledger: its record, or its refusal for good; every
    * outcome counted in rollcall_mails_handed_over_total (the dispatcher counts its own)
    */
-  invitationHandedOff(outcome: HandOff, link: Omit<InvitationMailed['data'], 'mailedAt'>, correlationId?: string): Promise<void> | undefined {
+  invitationHandedOff(outcome: HandOff, link: Omit<InvitationMailed['data'], 'mailedAt'>, request?: MailRequest): Promise<void> | undefined {
     this.metrics?.mailsHandedOver.inc({ kind: 'invitation', outcome });
-    if (outcome === 'sent') return this.invitationMailed(link, correlationId);
-    return outcome === 'refused' ? this.invitationMailRefused(link, correlationId) : undefined;
+    if (outcome === 'sent') return this.invitationMailed(link, request);
+    return outcome === 'refused' ? this.invitationMailRefused(link, request) : undefined;
   }
 
   /** what a command's hand-off of an email confirmation leaves: its record, or its refusal for good (as invitationHandedOff) */
-  emailConfirmationHandedOff(outcome: HandOff, link: Omit<EmailConfirmationMailed['data'], 'mailedAt'>, correlationId?: string): Promise<void> | undefined {
+  emailConfirmationHandedOff(outcome: HandOff, link: Omit<EmailConfirmationMailed['data'], 'mailedAt'>, request?: MailRequest): Promise<void> | undefined {
     this.metrics?.mailsHandedOver.inc({ kind: 'email-confirmation', outcome });
-    if (outcome === 'sent') return this.emailConfirmationMailed(link, correlationId);
-    return outcome === 'refused' ? this.emailConfirmationMailRefused(link, correlationId) : undefined;
+    if (outcome === 'sent') return this.emailConfirmationMailed(link, request);
+    return outcome === 'refused' ? this.emailConfirmationMailRefused(link, request) : undefined;
   }
 
-  emailConfirmationMailed(mailed: Omit<EmailConfirmationMailed['data'], 'mailedAt'>, correlationId?: string): Promise<void> {
-    return this.record({ type: 'EmailConfirmationMailed', version: 1, data: { ...mailed, mailedAt: new Date().toISOString() } }, correlationId);
+  emailConfirmationMailed(mailed: Omit<EmailConfirmationMailed['data'], 'mailedAt'>, request?: MailRequest): Promise<void> {
+    return this.record({ type: 'EmailConfirmationMailed', version: 1, data: { ...mailed, mailedAt: new Date().toISOString() } }, request);
   }
 
   /** the relay refused the confirmation's mail for good: recorded, so that the dispatcher does not try it again */
-  emailConfirmationMailRefused(refused: Omit<EmailConfirmationMailRefused['data'], 'refusedAt'>, correlationId?: string): Promise<void> {
-    return this.record({ type: 'EmailConfirmationMailRefused', version: 1, data: { ...refused, refusedAt: new Date().toISOString() } }, correlationId);
+  emailConfirmationMailRefused(refused: Omit<EmailConfirmationMailRefused['data'], 'refusedAt'>, request?: MailRequest): Promise<void> {
+    return this.record({ type: 'EmailConfirmationMailRefused', version: 1, data: { ...refused, refusedAt: new Date().toISOString() } }, request);
   }
 
   /** waits for the appends under way */
@@ -72,9 +84,19 @@ export class MailLedger implements OnApplicationShutdown {
   }
 
   /** appends the record; never rejects (a failure is logged) */
-  private record(event: MailEvent, correlationId: string = randomUUID()): Promise<void> {
+  private record(event: MailEvent, request?: MailRequest): Promise<void> {
     const id = newEventId();
-    const metadata: EventMetadata = { actorId: SYSTEM_ACTOR, correlationId, causationId: id, idempotencyKey: `mail:${id}`, occurredAt: 'mailedAt' in event.data ? event.data.mailedAt : event.data.refusedAt };
+    const occurredAt = 'mailedAt' in event.data ? event.data.mailedAt : event.data.refusedAt;
+    // the mailing is the system's act; a request's hand-off names the request and its key, as the request's other
+    // events do, so that a consumer knows the whole echo of its own write (probe 88 F4)
+    const metadata: EventMetadata = {
+      actorId: SYSTEM_ACTOR,
+      correlationId: request?.correlationId ?? randomUUID(),
+      causationId: id,
+      idempotencyKey: `mail:${id}`,
+      occurredAt,
+      ...(request?.apiKeyId !== undefined && { apiKeyId: request.apiKeyId }),
+    };
     const stream = mailStream(event.data.organizationId);
     const appended = this.store.append(stream, [{ id, ...toStored(event, metadata) }], 'any').then(
       () => undefined,

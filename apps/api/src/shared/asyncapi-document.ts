@@ -223,7 +223,7 @@ const OWN_SCHEMAS: Json = {
       occurredAt: { type: 'string', format: 'date-time' },
       actorId: { type: 'string', description: 'the acting user (or `system`); absent where the log names none (as the OpenAPI feed item says: probe 87 F5)' },
       correlationId: { type: 'string', description: "the request that appended it (its X-Request-Id, or the id made for it): the same on every event one request appended — group them by it, or know your own request's echo" },
-      apiKeyId: { type: 'string', description: "the organization API key's id the request came with; absent for the system key and an invitation's link" },
+      apiKeyId: { type: 'string', description: "the organization API key's id the request came with (also on the mail a request handed over, whose actor is `system`); absent for the system key and an invitation's link" },
       schemaVersion: {
         type: 'integer',
         minimum: 1,

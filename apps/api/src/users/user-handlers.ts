@@ -27,7 +27,7 @@ import { AddressErasure } from '../shared/address-erasure';
 import type { CommandContext } from '../shared/command-context';
 import { INVITATION_MAILER, type InvitationMailer, mailEmailConfirmation } from '../shared/mailer';
 import { emailChangeLinkCurrent } from '../mail/current-links';
-import { MailLedger } from '../mail/mail-ledger';
+import { MailLedger, mailRequestOf } from '../mail/mail-ledger';
 import { EmailConfirmationLinks } from '../shared/secrets';
 import { snapshotSubjectsErasedBy } from '../shared/snapshots';
 import { DomainException, StreamHandler } from '../shared/stream-handler';
@@ -117,7 +117,7 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
         // the new address is sealed under the user's key: a deletion that forgot it after this change is not mailed past
         async () => (await this.erasure?.userErasedAfter(userId, BigInt(done.position))) ?? false,
         undefined,
-        (outcome) => this.ledger?.emailConfirmationHandedOff(outcome, { organizationId, userId, version: requested.data.version }, ctx.correlationId),
+        (outcome) => this.ledger?.emailConfirmationHandedOff(outcome, { organizationId, userId, version: requested.data.version }, mailRequestOf(ctx)),
       );
     return {
       userId,
