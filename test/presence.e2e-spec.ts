@@ -180,6 +180,25 @@ describe('rule 13: an admin sets a user offline', () => {
     expect(log.map((t) => t.reason)).toEqual(['heartbeat', 'forced', 'heartbeat', 'self', 'heartbeat']);
   });
 
+  it('rule 13 (probe 88 F6): a heartbeat answered while a forced offline is under way is in its last seen; one decided after it is refused', async () => {
+    const o = await workspace();
+    const offline = () => app.api.request('POST', `/v1/workspaces/${o.workspaceId}/members/${o.agent}/presence/offline`, { key: o.key, actor: o.manager });
+    expect((await heartbeat(o, o.agent, 'online')).status).toBe(200);
+    for (let round = 0; round < 6; round++) {
+      const beats = Array.from({ length: 12 }, () => heartbeat(o, o.agent, 'online'));
+      const [forced, ...answered] = await Promise.all([offline(), ...beats]);
+      expect(forced.body).toMatchObject({ changed: true, previous: 'online' });
+      expect(answered.every((r) => r.status === 200 || r.body?.code === 'FORCED_OFFLINE')).toBe(true);
+      // every heartbeat answered "online" was heard before the hold: the member's last seen is none earlier
+      const accepted = answered.filter((r) => r.status === 200).map((r) => r.body.lastSeenAt as string);
+      const read = (await member(o, o.agent, forced.body.position)).body;
+      expect({ presence: read.presence, behind: accepted.filter((at) => at > read.lastSeenAt) }).toEqual({ presence: 'offline', behind: [] });
+      expect(read.lastSeenAt).toBe(forced.body.lastSeenAt);
+      const back = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/presence/heartbeat`, { key: o.key, actor: o.agent, body: { status: 'online', resume: true } });
+      expect(back.body).toMatchObject({ changed: true, previous: 'offline' });
+    }
+  });
+
   it('works over the TCP message patterns too (presence.heartbeat, presence.setOffline)', async () => {
     const o = await workspace();
     const client: ClientProxy = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port: app.tcpPort } });

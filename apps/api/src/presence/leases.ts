@@ -37,6 +37,8 @@ export interface LeaseStore {
   touch(lease: Lease): void;
   /** whether this process heard the user at or after `since` (epoch ms): no lease is read (false: ask `get`) */
   heardSince(workspaceId: string, userId: string, since: number): boolean;
+  /** when this process last heard the user (epoch ms), undefined if it has not since its lease was released */
+  heardAt(workspaceId: string, userId: string): number | undefined;
   /** saved now, before a transition is appended: an online user always has a lease that can lapse */
   persist(lease: Lease): Promise<void>;
   get(workspaceId: string, userId: string): Promise<Lease | undefined>;
@@ -88,7 +90,11 @@ export class BufferedLeaseStore implements LeaseStore {
   }
 
   heardSince(workspaceId: string, userId: string, since: number): boolean {
-    return (this.local.get(leaseId(workspaceId, userId))?.lastSeenAt ?? Number.NEGATIVE_INFINITY) >= since;
+    return (this.heardAt(workspaceId, userId) ?? Number.NEGATIVE_INFINITY) >= since;
+  }
+
+  heardAt(workspaceId: string, userId: string): number | undefined {
+    return this.local.get(leaseId(workspaceId, userId))?.lastSeenAt;
   }
 
   async persist(lease: Lease): Promise<void> {

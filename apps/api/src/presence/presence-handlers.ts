@@ -153,7 +153,10 @@ export class HeartbeatHandler implements ICommandHandler<HeartbeatCommand> {
     const answer = { userId, status, lastSeenAt: ctx.now, expiresAt: iso(now + this.options.timeoutSeconds * 1000) };
     const live = await this.liveLease(ref, userId, now);
     const cached = this.states.peek<PresenceState>(presenceStream(ref.workspaceId, userId));
-    if (live && cached?.status === status && (await this.isActiveCached(ref, userId))) {
+    // not while a command of the stream is under way in this process (a forced offline): decided in turn after it
+    // instead, and refused when it held them offline; one touched before it decides is in its last seen (probe 88 F6:
+    // answered online with a time the hold then lost)
+    if (live && cached?.status === status && (await this.isActiveCached(ref, userId)) && !this.streams.busy(presenceStream(ref.workspaceId, userId))) {
       this.leases.touch(lease);
       return { ...answer, previous: status, changed: false };
     }
@@ -222,12 +225,17 @@ export class SetOfflineHandler implements ICommandHandler<SetOfflineCommand> {
 
   async execute({ ref, ctx, userId }: SetOfflineCommand): Promise<SetOfflineAnswer> {
     const lease = await this.leases.get(ref.workspaceId, userId);
-    const decide = (c: PresenceContext) =>
-      decidePresence({ type: 'SetOffline', workspaceId: ref.workspaceId, actorId: ctx.actorId, now: ctx.now, userId, lastSeenAt: lease ? iso(lease.lastSeenAt) : null }, c);
+    // the latest heartbeat heard when deciding: also one this process answered after the lease was read (probe 88 F6)
+    let heard = lease?.lastSeenAt ?? Number.NEGATIVE_INFINITY;
+    const decide = (c: PresenceContext) => {
+      heard = Math.max(lease?.lastSeenAt ?? Number.NEGATIVE_INFINITY, this.leases.heardAt(ref.workspaceId, userId) ?? Number.NEGATIVE_INFINITY);
+      return decidePresence({ type: 'SetOffline', workspaceId: ref.workspaceId, actorId: ctx.actorId, now: ctx.now, userId, lastSeenAt: Number.isFinite(heard) ? iso(heard) : null }, c);
+    };
     // an org admin's authority rests on the organization's stream: checked too (targets.ts `workspace`)
     const done = await this.streams.handle(presence(ref, userId, { actorId: ctx.actorId, decide }, this.streams.states), ctx, decide, { checkLoaded: true });
-    // offline needs no lease; a heartbeat after this one is a new lease (and a transition back online)
-    if (lease) await this.leases.release(ref.workspaceId, userId, lease.lastSeenAt);
+    // offline needs no lease; a heartbeat after this one is a new lease (and a transition back online), kept: only
+    // what the decision heard is released
+    if (Number.isFinite(heard)) await this.leases.release(ref.workspaceId, userId, heard);
     const event = done.events[0] as PresenceChanged | undefined;
     return {
       userId,

@@ -13,6 +13,11 @@ export class KeyedMutex {
     return next;
   }
 
+  /** whether a task of this key runs or waits (a caller that would skip the turn takes it then: HeartbeatHandler) */
+  busy(key: string): boolean {
+    return this.tails.has(key);
+  }
+
   /**
    * Takes the turns of several keys, one after the other in sorted order, and resolves with the function that gives
    * them all back. Two callers holding some keys and waiting for others could wait for each other forever; in one

@@ -376,6 +376,9 @@ export class StreamHandler {
     return { appended };
   }
 
+  /** whether a command of this lock is deciding, waiting for its turn, or has its append in flight in this process */
+  busy = (lock: string): boolean => this.turns.busy(lock) || this.inFlight.has(lock);
+
   /** Until the commands of these locks whose appends are in flight have settled (their turns are held: no more come). */
   private async settledIn(locks: readonly string[]): Promise<void> {
     await Promise.all(locks.flatMap((lock) => [...(this.inFlight.get(lock) ?? [])].map((command) => command.settled)));
