@@ -160,6 +160,44 @@ describe('GET /v1/events: the integration events after a position (ADR 0021)', (
     expect(items.filter((e) => e.organizationId === undefined).map((e) => e.type)).toEqual([]);
   });
 
+  it("an organization's own feed (probe 87 F2): its org admins' and the operator's; every event of the operator's feed that names it, none of another's, paged to the head; over TCP the same", async () => {
+    const { api } = running.app;
+    const start = (await feed('?limit=1')).body.head as string;
+    const [a, b] = [await api.organization(), await api.organization()];
+    const agent = await api.member({ key: a.key, actor: a.admin, workspaceId: a.workspaceId }, 'agent.orgfeed@acme.test');
+    await api.member({ key: b.key, actor: b.admin, workspaceId: b.workspaceId }, 'bea.orgfeed@acme.test');
+    expect((await api.request('POST', `/v1/workspaces/${a.workspaceId}/network`, { key: SYSTEM_KEY, body: { partnerWorkspaceId: b.workspaceId } })).status).toBe(201);
+    expect((await api.request('POST', `/v1/workspaces/${a.workspaceId}/presence/heartbeat`, { key: a.key, actor: agent, body: { status: 'online' } })).status).toBe(200);
+    const operator = (await feed(`?${start === '-1' ? '' : `after=${start}&`}limit=1000`)).body.items as { eventId: string; organizationId: string }[];
+    const ofA = operator.filter((e) => e.organizationId === a.organizationId);
+    expect(ofA.length).toBeGreaterThan(8);
+
+    const orgFeed = `/v1/organizations/${a.organizationId}/events`;
+    const pages: { eventId: string; organizationId: string; position: string }[] = [];
+    let after = start;
+    for (let guard = 0; guard < 100; guard++) {
+      const page = await api.request('GET', `${orgFeed}?${after === '-1' ? '' : `after=${after}&`}limit=3`, { key: a.key, actor: a.admin });
+      expect(page.status).toBe(200);
+      pages.push(...page.body.items);
+      if (page.body.next === page.body.head) break;
+      after = page.body.next;
+    }
+    // what the operator's feed holds of A, event for event and in the same envelope; the partner link's event in B's
+    // workspace is B's
+    expect(pages).toEqual(ofA);
+    expect(pages.every((e) => e.organizationId === a.organizationId)).toBe(true);
+    // the operator reads it with the system key; an agent is refused, as another organization's key
+    const whole = await api.request('GET', `${orgFeed}?${start === '-1' ? '' : `after=${start}&`}limit=1000`, { key: SYSTEM_KEY });
+    expect(whole.body.items).toEqual(ofA);
+    expectProblem(await api.request('GET', orgFeed, { key: a.key, actor: agent }), 403, 'INSUFFICIENT_AUTHORITY');
+    expectProblem(await api.request('GET', orgFeed, { key: b.key, actor: b.admin }), 404, 'ORGANIZATION_NOT_FOUND');
+    expectProblem(await api.request('GET', `${orgFeed}?after=-1`, { key: a.key, actor: a.admin }), 400, 'VALIDATION_FAILED');
+    // over TCP (organizations.events): the same page
+    const http = (await api.request('GET', `${orgFeed}?limit=4`, { key: a.key, actor: a.admin })).body;
+    expect(await running.send('organizations.events', { apiKey: a.key, actorId: a.admin, organizationId: a.organizationId, limit: 4 })).toEqual({ ...http, head: expect.any(String) });
+    await expect(running.send('organizations.events', { apiKey: a.key, actorId: agent, organizationId: a.organizationId })).rejects.toMatchObject({ status: 403, code: 'INSUFFICIENT_AUTHORITY' });
+  });
+
   it('over TCP too (events.list): the same page as over HTTP; the system key only', async () => {
     await running.app.api.organization();
     const http = (await feed('?after=0&limit=5')).body;

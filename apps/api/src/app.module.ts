@@ -75,6 +75,7 @@ import { presenceProviders } from './presence/presence-runtime';
 import { PresenceFeed } from './presence/feed';
 import { AuditController } from './audit/audit.controller';
 import { EventsController } from './events/events.controller';
+import { OrganizationEventsController } from './events/organization-events.controller';
 import { AuditLog } from './audit/audit-log';
 import { loadAuditIdentity } from './audit/audit-identity';
 import { ReadAccess } from './shared/read-access';
@@ -184,6 +185,7 @@ export class AppModule {
         NetworkController,
         AuditController,
         EventsController,
+        OrganizationEventsController,
         HealthController,
         PresenceController,
       ],

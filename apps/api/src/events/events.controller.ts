@@ -1,15 +1,13 @@
 import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { ApiExcludeEndpoint, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { DOMAIN_STREAM_PREFIXES, type EventFromLaterVersion, laterVersionOf } from '@rollcall/domain';
 import type { EventStore } from '@rollcall/event-store';
-import { toIntegrationEvent } from '../infrastructure/integration-events';
 import { SystemOnly } from '../shared/auth';
-import { ProblemException, problem } from '../shared/problem';
 import { withEnvelope } from '../shared/messages';
 import { AUTH_PROBLEMS, NO_BODY_PROBLEMS, ApiProblems, SystemKeyOperation } from '../shared/openapi';
 import { EVENT_STORE } from '../shared/tokens';
 import { EventsQuery } from './dtos';
+import { readFeedPage } from './feed-page';
 import { EventPage } from './resources';
 
 /**
@@ -47,44 +45,8 @@ export class EventsController {
     return this.page(m);
   }
 
-  private async page(query: EventsQuery): Promise<EventPage> {
+  private page(query: EventsQuery): Promise<EventPage> {
     // (a message's null is a field left out, as for limit: probe 88 F1, a 500)
-    const asked = typeof query.after === 'string' ? query.after : undefined;
-    const after = asked === undefined ? undefined : BigInt(asked);
-    const limit = query.limit ?? 100;
-    const items = [];
-    // the head before the read: a page that ends short read every event up to it at least
-    const headBefore = await this.store.headPosition();
-    // a position past the log's head was never a `next` of this log: a consumer's checkpoint from another log, or from
-    // before a restore; answered empty, it would wait there and skip every event up to it once the log grew past
-    // (probe 47 F4). Refused as `X-Min-Position` past the end is (checkMinPositionInLog)
-    if (after !== undefined && after > headBefore)
-      throw new ProblemException(
-        problem(400, 'VALIDATION_FAILED', headBefore < 0n
-          ? 'after is beyond the end of the event log, which is empty: leave after out to read from the start (after=0 would skip an event at position 0, where the embedded store\'s log begins).'
-          : `after is beyond the end of the event log (its head is ${headBefore}): a position this feed never gave; read from your last applied position of this log, or leave after out to read from the start.`, [
-          { field: 'after', message: 'is beyond the end of the event log' },
-        ]),
-      );
-    let read = 0;
-    // every event of the domain's streams, also of a type this version does not know (not only the types it knows:
-    // the feed skipped those, and `next` went past them for good: probe 67 F4); the log's own records are elsewhere
-    let laterVersion: EventFromLaterVersion | undefined;
-    for await (const recorded of this.store.readAll({ ...(after !== undefined && { fromPosition: after }), filter: { streamPrefixes: [...DOMAIN_STREAM_PREFIXES] }, maxCount: limit })) {
-      read++;
-      laterVersion = laterVersionOf(recorded);
-      if (laterVersion) break;
-      const event = toIntegrationEvent(recorded);
-      if (event) items.push(event);
-    }
-    // an event a later version of Rollcall wrote (docs/adr/0020 point 4): the page ends before it, and `next` stays
-    // there, as the projector stops there; with nothing before it to give, the feed answers what a read that meets
-    // one answers (503 WRITTEN_BY_LATER_VERSION: this process must be upgraded)
-    if (laterVersion && items.length === 0) throw laterVersion;
-    let next = items.at(-1)?.position ?? asked ?? null;
-    // caught up: past the log's own records too (PersonalDataErased, never published), so that `next` reaches `head`
-    // on a quiet log (probe 45 F9: it stayed one below after every deletion)
-    if (!laterVersion && read < limit && headBefore > 0n && (next === null || headBefore > BigInt(next))) next = headBefore.toString();
-    return { items, next, head: (await this.store.headPosition()).toString() };
+    return readFeedPage(this.store, { after: typeof query.after === 'string' ? query.after : undefined, limit: query.limit ?? 100 });
   }
 }

@@ -10,7 +10,7 @@ import { ExportLedger, Download, type DownloadRequest } from '../shared/export-l
 import { messageActor, ownOrganization, withEnvelope } from '../shared/messages';
 import { AUTH_PROBLEMS, ApiProblems, ApiRead, NO_BODY_PROBLEMS, SYSTEM_KEY_SCHEME } from '../shared/openapi';
 import { IdPipe } from '../shared/path-params';
-import { MIN_POSITION_HEADER, READ_ACTOR_HEADER, badQuery, checkMinPositionInLog, messageMinPosition } from '../shared/read-access';
+import { MIN_POSITION_HEADER, OPERATOR_READ_ACTOR_HEADER, READ_ACTOR_HEADER, type Reader, badQuery, checkMinPositionInLog, messageMinPosition, readerOf } from '../shared/read-access';
 import { INSTANT_PATTERN, IsInstant } from '../shared/query-validation';
 import { Omittable } from '../shared/omittable';
 import { EVENT_STORE } from '../shared/tokens';
@@ -143,16 +143,6 @@ class OrgUserMessage extends withEnvelope(OrgUserQuery) {
   @IsString() @Matches(ID_PATTERN) @FoldsIdCase() userId!: string;
 }
 
-/** the organization read and by whom: the system key (the operator) reads any organization, as no one (no actor) */
-interface Reader {
-  organizationId: string;
-  actorId: string | undefined;
-}
-const readerOf = (req: AuthedRequest, org: string): Reader =>
-  req.principal.kind === 'system' ? { organizationId: org, actorId: undefined } : { organizationId: ownOrganization(req.principal, org), actorId: actorIdOf(req) };
-
-/** X-Actor-Id on the reads the system key may make too */
-const OPERATOR_READ_ACTOR_HEADER = { ...READ_ACTOR_HEADER, required: false, description: "the org admin reading, with the organization's key; not with the system key" };
 
 /**
  * The organization as a whole, for its org admins (rule 5; probe 39b F5): its users (a user revoked from every

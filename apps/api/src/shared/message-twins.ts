@@ -17,6 +17,7 @@ export const MESSAGE_TWINS: Readonly<Record<string, string>> = {
   'users.list': 'GET /v1/organizations/{org}/users',
   'users.get': 'GET /v1/organizations/{org}/users/{userId}',
   'organizations.changes': 'GET /v1/organizations/{org}/changes',
+  'organizations.events': 'GET /v1/organizations/{org}/events',
   'members.invite': 'POST /v1/workspaces/{ws}/invitations',
   'invitations.resend': 'POST /v1/workspaces/{ws}/invitations/{id}/resend',
   'invitations.cancel': 'DELETE /v1/workspaces/{ws}/invitations/{id}',

@@ -4,7 +4,8 @@ import { type ReadScope, activeMember, checkRead, isOrgAdmin, organizationClosed
 import type { EventStore } from '@rollcall/event-store';
 import { InvalidQueryError } from '@rollcall/read-store';
 import { READ_SIDE, type ReadSide } from '../infrastructure/read-side';
-import type { Principal } from './auth';
+import { type AuthedRequest, type Principal, actorIdOf } from './auth';
+import { ownOrganization } from './messages';
 import { ProblemException, problem } from './problem';
 import { DomainException } from './stream-handler';
 import { StreamStates } from './stream-states';
@@ -16,6 +17,17 @@ export const READ_ACTOR_HEADER = { name: 'X-Actor-Id', required: true, descripti
  * Optional. @Headers() takes the same name (Nest reads it case-insensitively), so OpenAPI merges the parameter
  * with this description instead of listing a second, required `x-min-position`.
  */
+/** X-Actor-Id on the reads the system key may make too */
+export const OPERATOR_READ_ACTOR_HEADER = { ...READ_ACTOR_HEADER, required: false, description: "the org admin reading, with the organization's key; not with the system key" };
+
+/** the organization read and by whom: the system key (the operator) reads any organization, as no one (no actor) */
+export interface Reader {
+  organizationId: string;
+  actorId: string | undefined;
+}
+export const readerOf = (req: AuthedRequest, org: string): Reader =>
+  req.principal.kind === 'system' ? { organizationId: org, actorId: undefined } : { organizationId: ownOrganization(req.principal, org), actorId: actorIdOf(req) };
+
 export const MIN_POSITION_HEADER = {
   name: 'X-Min-Position',
   required: false,

@@ -1,0 +1,85 @@
+// An organization's feed (organization-events.controller.ts) over a real embedded log holding two organizations'
+// events: a page reads at most its scan budget of the log, so it can end with fewer items than `limit` — even none —
+// before the head; followed from `next` until `next` is `head`, it gives every event of the organization once, in
+// order, and none of the other's. Events written before session 58 name no organization in their metadata: a
+// workspace's is the organization's when the workspace is (belongsTo).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type DomainEvent, type OrganizationState, initialOrganizationState, toStored } from '@rollcall/domain';
+import { type EventStore, createRollcallEventStore, newEventId } from '@rollcall/event-store';
+import { readFeedPage } from './feed-page';
+import { belongsTo } from './organization-events.controller';
+
+let dir: string;
+let store: EventStore;
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'rollcall-feed-page-'));
+  ({ store } = await createRollcallEventStore({ dataDir: dir, durability: 'normal' }));
+});
+afterEach(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const teamCreated = (workspaceId: string, n: number): DomainEvent =>
+  ({ type: 'TeamCreated', version: 1, data: { workspaceId, teamId: `team-${n}`, name: `Team ${n}`, createdAt: '2026-12-06T10:00:00.000Z' } }) as DomainEvent;
+
+/** appends a team's creation to the workspace's stream, its metadata naming the organization or (before session 58) not */
+async function append(workspaceId: string, n: number, organizationId?: string): Promise<void> {
+  const metadata = { actorId: 'system', correlationId: `r-${n}`, causationId: `r-${n}`, idempotencyKey: `r-${n}`, occurredAt: '2026-12-06T10:00:00.000Z', ...(organizationId && { organizationId }) };
+  await store.append(`workspace-${workspaceId}`, [{ id: newEventId(), ...toStored(teamCreated(workspaceId, n), metadata) }], 'any');
+}
+
+const organization = (organizationId: string, workspaces: string[]): OrganizationState => ({
+  ...initialOrganizationState(),
+  exists: true,
+  organizationId,
+  workspaces: new Map(workspaces.map((w) => [w, { workspaceId: w } as never])),
+});
+
+describe("an organization's feed (probe 87 F2)", () => {
+  it('pages of at most the scan budget read, followed from `next` until it is `head`: every event of the organization once, in order, none of the other\'s', async () => {
+    // 3 of A's events among 20 of B's: A's at 2 (before session 58: no organizationId in the metadata), 9 and 21
+    for (let n = 0; n < 23; n++) {
+      if (n === 2) await append('ws-a', n);
+      else if (n === 9 || n === 21) await append('ws-a', n, 'org-a');
+      else await append('ws-b', n, 'org-b');
+    }
+    const only = { belongs: belongsTo(organization('org-a', ['ws-a'])), scanned: 4 };
+    const pages: { items: string[]; next: string | null; head: string }[] = [];
+    let after: string | undefined;
+    for (let guard = 0; guard < 20; guard++) {
+      const page = await readFeedPage(store, { after, limit: 2, only });
+      pages.push({ items: page.items.map((e) => (e.data as { teamId: string }).teamId), next: page.next, head: page.head });
+      if (page.next === page.head) break;
+      after = page.next!;
+    }
+    expect(pages.flatMap((p) => p.items)).toEqual(['team-2', 'team-9', 'team-21']);
+    // a page reads at most 4 events of the log: 23 events take 6 pages, some of them empty but not at the head
+    expect(pages).toHaveLength(6);
+    expect(pages.some((p) => p.items.length === 0 && p.next !== p.head)).toBe(true);
+    // `next` only moves forward, and the last is the head
+    const nexts = pages.map((p) => BigInt(p.next!));
+    expect(nexts).toEqual([...nexts].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+    expect(new Set(nexts).size).toBe(nexts.length);
+    // the other organization's feed: its 20 events, never A's (also A's that name no organization)
+    const other = await readFeedPage(store, { after: undefined, limit: 100, only: { belongs: belongsTo(organization('org-b', ['ws-b'])), scanned: 100 } });
+    expect(other.items).toHaveLength(20);
+    expect(other.items.every((e) => e.organizationId === 'org-b')).toBe(true);
+    expect(other.next).toBe(other.head);
+  });
+
+  it('a page that fills `limit` goes on from its last item; the operator\'s feed (no scan budget) pages as before', async () => {
+    for (let n = 0; n < 6; n++) await append('ws-a', n, 'org-a');
+    const only = { belongs: belongsTo(organization('org-a', ['ws-a'])), scanned: 1000 };
+    const first = await readFeedPage(store, { after: undefined, limit: 4, only });
+    expect(first.items).toHaveLength(4);
+    expect(first.next).toBe(first.items[3]!.position);
+    const rest = await readFeedPage(store, { after: first.next!, limit: 4, only });
+    expect(rest.items.map((e) => (e.data as { teamId: string }).teamId)).toEqual(['team-4', 'team-5']);
+    expect(rest.next).toBe(rest.head);
+    const operator = await readFeedPage(store, { after: undefined, limit: 4 });
+    expect(operator.items.map((e) => e.position)).toEqual(first.items.map((e) => e.position));
+  });
+});

@@ -1,0 +1,98 @@
+import { Controller, Get, Inject, Param, Query, Req } from '@nestjs/common';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { IsString, Matches } from 'class-validator';
+import type { OrganizationState } from '@rollcall/domain';
+import type { EventStore } from '@rollcall/event-store';
+import type { IntegrationEvent } from '../infrastructure/integration-events';
+import { OrganizationReads } from '../organizations/organization-reads';
+import { type AuthedRequest, Authenticator, SystemOrOrganization } from '../shared/auth';
+import { FoldsIdCase, ID_PATTERN } from '../shared/dtos';
+import { messageActor, ownOrganization, withEnvelope } from '../shared/messages';
+import { AUTH_PROBLEMS, ApiProblems, NO_BODY_PROBLEMS, SYSTEM_KEY_SCHEME } from '../shared/openapi';
+import { IdPipe } from '../shared/path-params';
+import { OPERATOR_READ_ACTOR_HEADER, type Reader, readerOf } from '../shared/read-access';
+import { EVENT_STORE } from '../shared/tokens';
+import { EventsQuery } from './dtos';
+import { readFeedPage } from './feed-page';
+import { EventPage } from './resources';
+
+/**
+ * How many events of the log one page of an organization's feed reads at most looking for the organization's: the log
+ * is every organization's, and a page must end in bounded time whatever the others write — at most what a page of the
+ * operator's feed reads (its `limit` is 1,000 at most). Measured (session 58, the embedded store, a page over 10,000
+ * invitations of another organization, load ~6 beside a CI run): 1,000 events read 23–156 ms a page (median ~65),
+ * 5,000 108–904 ms (median ~320) — the event loop's, as the operator's feed's reads are.
+ */
+export const ORGANIZATION_FEED_SCAN = 1000;
+
+/** `organizations.events`: an organization's feed over TCP or NATS */
+class OrganizationEventsMessage extends withEnvelope(EventsQuery) {
+  @IsString() @Matches(ID_PATTERN) @FoldsIdCase() organizationId!: string;
+}
+
+/**
+ * An organization's integration events (probe 87 F2; ADR 0021, "Session 58"): the operator's feed (`GET /v1/events`)
+ * read for the events of one organization — its own stream's, its mail ledger's, its workspaces' and their members'
+ * presence — for the organization's own integrations (a CRM kept in sync), with its API key. Org admins only, as the
+ * organization's users are: the events carry their names and addresses. The log is not indexed by organization: a
+ * page reads at most ORGANIZATION_FEED_SCAN events of the log, and may end with fewer items than `limit` — even none —
+ * before the head: the consumer asks again from `next` until `next` is `head`.
+ */
+@ApiTags('events')
+@ApiBearerAuth()
+@Controller('v1/organizations/:org/events')
+export class OrganizationEventsController {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(OrganizationReads) private readonly reads: OrganizationReads,
+    @Inject(Authenticator) private readonly auth: Authenticator,
+  ) {}
+
+  @Get()
+  @SystemOrOrganization()
+  @ApiBearerAuth(SYSTEM_KEY_SCHEME)
+  @ApiOperation({
+    summary: "The organization's integration events after a position, in log order (org admins; the system key too, without X-Actor-Id): what the organization's own integration keeps in sync from.",
+    description: `The operator's feed (\`GET /v1/events\`) for this organization's events alone: its own (API keys, org admins, users, workspaces created), its mail ledger's, and every event of its workspaces and of their members' presence, in the same envelope (\`organizationId\` names the organization on each). Keep the \`position\` of the last event applied (your cursor) and ask \`?after=<cursor>\`; the log holds every organization's events and is read at most ${ORGANIZATION_FEED_SCAN} events a page looking for this one's, so a page can hold fewer items than \`limit\` — even none — before the end: go on from \`next\` (past what the page read, its own or not) until \`next\` equals \`head\` (caught up, for now). Events of a partner workspace of another organization are that organization's. An event this version of Rollcall cannot read ends the page before it, as in the operator's feed.`,
+  })
+  @ApiHeader(OPERATOR_READ_ACTOR_HEADER)
+  @ApiResponse({ status: 200, type: EventPage, description: 'EventPage' })
+  @ApiProblems(...AUTH_PROBLEMS, 'VALIDATION_FAILED', 'ORGANIZATION_NOT_FOUND', 'WRITTEN_BY_LATER_VERSION', ...NO_BODY_PROBLEMS)
+  list(@Req() req: AuthedRequest, @Param('org', IdPipe) org: string, @Query() query: EventsQuery): Promise<EventPage> {
+    return this.page(readerOf(req, org), query);
+  }
+
+  @MessagePattern('organizations.events')
+  @SystemOrOrganization()
+  @ApiExcludeEndpoint()
+  async listMessage(@Payload() m: OrganizationEventsMessage): Promise<EventPage> {
+    const principal = await this.auth.identify(m.apiKey);
+    const reader: Reader = principal.kind === 'system' ? { organizationId: m.organizationId, actorId: undefined } : { organizationId: ownOrganization(principal, m.organizationId), actorId: messageActor(m.actorId ?? undefined) };
+    return this.page(reader, m);
+  }
+
+  private async page(reader: Reader, query: EventsQuery): Promise<EventPage> {
+    // org admins only (a closed organization: 410), as its users' list
+    const org = await this.reads.asOrgAdmin(reader.organizationId, reader.actorId);
+    return readFeedPage(this.store, {
+      // (a message's null is a field left out, as in the operator's feed)
+      after: typeof query.after === 'string' ? query.after : undefined,
+      limit: query.limit ?? 100,
+      only: { belongs: belongsTo(org), scanned: ORGANIZATION_FEED_SCAN },
+    });
+  }
+}
+
+/**
+ * Whether an event is the organization's: as its envelope names it (integration-event.ts: the metadata since session
+ * 58, the stream's name, the data); an event that names none (a workspace's or a presence stream's, written before)
+ * by its workspace, one of the organization's (its workspaces are the state's, from WorkspaceCreated).
+ */
+export const belongsTo =
+  (org: OrganizationState) =>
+  (event: IntegrationEvent): boolean => {
+    if (event.organizationId !== undefined) return event.organizationId === org.organizationId;
+    const workspaceId = event.stream.startsWith('workspace-') ? event.stream.slice('workspace-'.length) : (event.data as { workspaceId?: unknown }).workspaceId;
+    return typeof workspaceId === 'string' && org.workspaces.has(workspaceId);
+  };
