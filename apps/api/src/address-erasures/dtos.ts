@@ -7,7 +7,7 @@ import { WriteAnswer } from '../shared/openapi';
 export class EraseAddressDto {
   @ApiProperty({ example: 'candidate@example.org', description: 'an address this organization invited and no user of it holds or held; compared case-folded (ADR 0017)' })
   @IsString()
-  @MaxLength(320)
+  @MaxLength(254)
   @IsEmailAddress()
   email!: string;
 }

@@ -6,7 +6,7 @@ import { Omittable } from '../shared/omittable';
 export class InviteDto extends AccessDto {
   @ApiProperty({ example: 'jane@acme.test' })
   @IsString()
-  @MaxLength(320)
+  @MaxLength(254)
   @IsEmailAddress()
   email!: string;
 }

@@ -23,7 +23,7 @@ export class UpdateProfileDto {
   @ApiPropertyOptional({ example: 'jane.doe@acme.test' })
   @Omittable()
   @IsString()
-  @MaxLength(320)
+  @MaxLength(254)
   @IsEmailAddress()
   email?: string;
 }

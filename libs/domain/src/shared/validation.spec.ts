@@ -41,6 +41,19 @@ const createOrganization = (email: string) =>
 
 describe('rule 6: one strict email rule, used by invitations, profile emails and org admins', () => {
   describe('checkEmail', () => {
+    it('rule 6 (probe 89 F2): an address of 255 characters or more, well-formed, is refused for its length; also one whose domain is longer in ASCII', () => {
+      const at254 = `${'x'.repeat(64)}@${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(56)}.test`;
+      expect(at254).toHaveLength(254);
+      expect(checkEmail('email', at254)).toBeUndefined();
+      const tooLong = { field: 'email', message: 'must be at most 254 characters (as it is mailed: lower-cased, its domain in ASCII)' };
+      expect(checkEmail('email', `${'x'.repeat(64)}@${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(57)}.test`)).toEqual(tooLong);
+      // 185 characters as typed, 277 once its labels are punycode
+      const label = '日本語ドメイン'.repeat(4);
+      const idn = `${'x'.repeat(64)}@${[label, label, label, label].join('.')}.test`;
+      expect(idn.length).toBeLessThan(254);
+      expect(checkEmail('email', idn)).toEqual(tooLong);
+    });
+
     it.each(Object.entries(INVISIBLE))('refuses %s', (_, email) => {
       expect(checkEmail('email', email)).toEqual({ field: 'email', message: expect.any(String) });
     });

@@ -117,6 +117,7 @@ const remember = <V>(memo: Map<string, V>, raw: string, value: V): V => {
 };
 
 const INVALID = 'must be a valid email address';
+const TOO_LONG = 'must be at most 254 characters (as it is mailed: lower-cased, its domain in ASCII)';
 
 /** The one email rule: what normalizeEmail makes of `raw` must be a plain, visible, deliverable address. */
 export const checkEmail = (field: string, raw: unknown): FieldError | undefined => {
@@ -143,7 +144,8 @@ function emailProblem(raw: string): string | null {
   if (!ascii || ascii.length > 253 || labels.length < 2 || !labels.every((l) => LABEL.test(l)) || !TOP_LABEL.test(labels.at(-1)!)) return INVALID;
   // the length of normalizeEmail(raw), which is `${local.toLowerCase()}@${ascii}` here (the same trim, NFC and split, a
   // domain IDNA maps), without mapping the domain a second time
-  return dottedI(local.toLowerCase()).length + 1 + ascii.length > 254 ? INVALID : null;
+  // (said as a length: a well-formed address of 255 or more characters read "not a valid email address", probe 89 F2)
+  return dottedI(local.toLowerCase()).length + 1 + ascii.length > 254 ? TOO_LONG : null;
 }
 
 /**
