@@ -90,7 +90,7 @@ export const EXAMPLE_DETAIL: Record<ProblemCode, string> = {
   NOT_FOUND: 'There is no such resource; see /docs for the API.',
   CONCURRENCY_CONFLICT: `Too many concurrent changes to workspace-${WORKSPACE}; retry the request.`,
   REQUEST_TIMEOUT: 'The request was not received in time (its headers within 60 s, all of it within 300 s); nothing of it was done: send it again.',
-  PAYLOAD_TOO_LARGE: 'The request body is too large.',
+  PAYLOAD_TOO_LARGE: 'The request body is too large: at most 65536 bytes of JSON (a compressed body counts as inflated).',
   UNSUPPORTED_MEDIA_TYPE: 'Send the request body as JSON with Content-Type application/json (not "text/plain").',
   HEADERS_TOO_LARGE: 'The request line and headers are too large (16 KiB at most): send long searches in fewer characters.',
   IDEMPOTENCY_KEY_REUSED: 'This Idempotency-Key was already used with a different request; use a new key for a new request.',

@@ -175,7 +175,7 @@ export class ProblemFilter implements ExceptionFilter {
 
   constructor(
     @Optional() @Inject(StorageFaults) private readonly storageFaults?: StorageFaults,
-    @Optional() @Inject(APP_CONFIG) private readonly config?: Pick<Config, 'dataDir'>,
+    @Optional() @Inject(APP_CONFIG) private readonly config?: Pick<Config, 'dataDir'> & Partial<Pick<Config, 'bodyLimit'>>,
   ) {}
 
   catch(error: unknown, host: ArgumentsHost): void | Observable<never> {
@@ -199,6 +199,9 @@ export class ProblemFilter implements ExceptionFilter {
   /** `write`: the request may write (HTTP other than GET and HEAD; a message pattern is not counted) */
   toProblem(error: unknown, write = false): Problem {
     const { problem: answer, fault, storage } = problemFor(error, this.config?.dataDir);
+    // the limit, which an operator may have lowered, as the TCP transport's refusal names it (probe 89 F3)
+    if (answer.code === 'PAYLOAD_TOO_LARGE' && this.config?.bodyLimit !== undefined)
+      answer.detail = `The request body is too large: at most ${this.config.bodyLimit} bytes of JSON (a compressed body counts as inflated).`;
     // /metrics counts a store that cannot be used, and /health hears of one that refused a write for its disk (probe
     // 41 F1): not a read's (a damaged read.sqlite is not the event store: probe 41b F6), not a lock another process
     // held past the busy timeout (it passes by itself: 41b F4)
