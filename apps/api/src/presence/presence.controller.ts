@@ -71,6 +71,7 @@ export class PresenceController {
   @ApiOperation({
     summary: "The actor's own presence: `online` or `away`. Silence for the presence timeout (60 s by default) makes them offline.",
     description:
+      'Beat every third of the timeout (20 s by default; the answer\'s `expiresAt` is when the lease would end): a beat later than the timeout, even by a little, comes after a recorded timeout, so a client beating once per timeout flaps offline and online (probe 89 F1). ' +
       'Only a change of status is recorded (and streamed); a heartbeat that repeats the status renews the lease only, unless the user was not heard from for the presence timeout: that silence is recorded as a timeout first (offline at the last heartbeat) and this heartbeat starts a new interval (`changed: true`). ' +
       'A user someone else set offline stays offline: their heartbeats are refused with 409 `FORCED_OFFLINE` (the console shows it and stops) until one says `"resume": true`, sent when the user chooses to be online again (docs/adr/0032).',
   })
