@@ -98,7 +98,7 @@ describe('the invite → accept → change access → revoke story, over HTTP, f
       expectProblem(await api.request('POST', '/v1/invitations/accept', { body: { token: bad } }), 400, 'VALIDATION_FAILED');
   });
 
-  it('an expired link is refused with INVITATION_EXPIRED (TTL from configuration); the list marks the invitation expired until it is resent (probe 39b F10)', async () => {
+  it('an expired link is refused with INVITATION_EXPIRED (TTL from configuration); the list marks the invitation expired until it is resent (probe 39b F10); its link is not copied (probe 89 F5)', async () => {
     const short = await startTestApp({ ROLLCALL_INVITATION_TTL_SECONDS: '2' });
     try {
       const o = await short.api.organization();
@@ -110,8 +110,16 @@ describe('the invite → accept → change access → revoke story, over HTTP, f
       await new Promise((r) => setTimeout(r, 2100));
       expectProblem(await short.api.request('POST', '/v1/invitations/accept', { body: { token: tokenOf(inv.body.inviteUrl) } }), 410, 'INVITATION_EXPIRED');
       expect(await pending(inv.body.position)).toMatchObject({ status: 'pending', expired: true });
+      // its link is not copied any more (a dead link handed out, and recorded as handed out: probe 89 F5), nor recorded
+      const link = `${ws}/invitations/${inv.body.invitationId}/link`;
+      const refused = await short.api.request('GET', link, { key: o.key, actor: o.admin });
+      expectProblem(refused, 410, 'INVITATION_EXPIRED');
+      expect(refused.body.detail).toBe('This invitation link has expired (links are valid for 2 seconds); ask for it to be resent.');
+      const history = await short.api.request('GET', `${ws}/history?invitationId=${inv.body.invitationId}`, { key: o.key, actor: o.admin });
+      expect(history.body.items.map((e: { change: string }) => e.change)).toEqual(['invited']);
       const resent = await short.api.request('POST', `${ws}/invitations/${inv.body.invitationId}/resend`, { key: o.key, actor: o.admin });
       expect(await pending(resent.body.position)).toMatchObject({ status: 'pending', expired: false });
+      expect((await short.api.request('GET', link, { key: o.key, actor: o.admin })).body).toMatchObject({ expired: false, inviteUrl: resent.body.inviteUrl });
     } finally {
       await short.stop();
     }

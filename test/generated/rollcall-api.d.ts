@@ -285,7 +285,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The current link of a pending invitation ("copy invitation link"). Each copy is recorded: the permission history lists it (`invitation_link_copied`) with who copied it, with which key and request. */
+    /** The current link of a pending invitation ("copy invitation link"), while it has not expired (an expired one is 410 INVITATION_EXPIRED: resend it). Each copy is recorded: the permission history lists it (`invitation_link_copied`) with who copied it, with which key and request. */
     get: operations['invitationsLink'];
     put?: never;
     post?: never;
@@ -1971,7 +1971,7 @@ export interface components {
        */
       expiresAt: string;
       /**
-       * @description the link has expired: resend to get a new one
+       * @description always false since session 58: an expired link is refused (410 INVITATION_EXPIRED, probe 89 F5); kept for the clients that read it
        * @example false
        */
       expired: boolean;
@@ -2516,7 +2516,7 @@ export interface components {
        */
       expiresAt: string;
       /**
-       * @description its link has expired (it is still pending, rule 7): resend it to send a link that works; copying this one hands out a dead link (probe 39b F10)
+       * @description its link has expired (it is still pending, rule 7): resend it to send a link that works; its link is not copied (410 INVITATION_EXPIRED: probe 39b F10, 89 F5)
        * @example false
        */
       expired: boolean;
@@ -8215,7 +8215,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): INVITATION_ADDRESSEE_ERASED, ORGANIZATION_CLOSED */
+      /** @description Problem (RFC 9457): INVITATION_ADDRESSEE_ERASED, INVITATION_EXPIRED, ORGANIZATION_CLOSED */
       410: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -8227,7 +8227,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 410;
             /** @enum {string} */
-            code?: 'INVITATION_ADDRESSEE_ERASED' | 'ORGANIZATION_CLOSED';
+            code?: 'INVITATION_ADDRESSEE_ERASED' | 'INVITATION_EXPIRED' | 'ORGANIZATION_CLOSED';
           };
         };
       };

@@ -217,7 +217,7 @@ export class GetInvitationLinkHandler implements ICommandHandler<GetInvitationLi
   async execute({ ref, ctx, invitationId, recorded }: GetInvitationLinkCommand) {
     const linkNow = async () => {
       const { context, ws } = await loadWorkspace(this.streams.states, ref);
-      const link = invitationLink(context, ctx.actorId, invitationId);
+      const link = invitationLink(context, ctx.actorId, invitationId, ctx.now);
       if (!link.ok) throw new DomainException(link.error);
       return { inv: link.invitation, address: invitationSubject(context.ws, link.invitation), decidedOn: { stream: ws.stream, expected: ws.expected } };
     };

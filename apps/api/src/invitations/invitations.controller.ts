@@ -75,10 +75,10 @@ export class InvitationsController {
   }
 
   @Get(':id/link')
-  @ApiOperation({ summary: 'The current link of a pending invitation ("copy invitation link"). Each copy is recorded: the permission history lists it (`invitation_link_copied`) with who copied it, with which key and request.' })
+  @ApiOperation({ summary: 'The current link of a pending invitation ("copy invitation link"), while it has not expired (an expired one is 410 INVITATION_EXPIRED: resend it). Each copy is recorded: the permission history lists it (`invitation_link_copied`) with who copied it, with which key and request.' })
   @ApiHeader(ACTOR_HEADER)
   @ApiResponse({ status: 200, type: InvitationLink, description: 'InvitationLink' })
-  @ApiProblems(...AUTH_PROBLEMS, ...NO_BODY_PROBLEMS, 'WORKSPACE_NOT_FOUND', 'INVITATION_NOT_FOUND', 'INVITATION_NOT_PENDING', 'INVITATION_ADDRESSEE_ERASED', 'CANNOT_MODIFY_SELF')
+  @ApiProblems(...AUTH_PROBLEMS, ...NO_BODY_PROBLEMS, 'WORKSPACE_NOT_FOUND', 'INVITATION_NOT_FOUND', 'INVITATION_NOT_PENDING', 'INVITATION_EXPIRED', 'INVITATION_ADDRESSEE_ERASED', 'CANNOT_MODIFY_SELF')
   async link(@CurrentPrincipal() principal: Principal, @ActorId() actorId: string, @Param('ws', IdPipe) ws: string, @Param('id', IdPipe) id: string, @Download() request: DownloadRequest) {
     const ref = await resolveWorkspace(this.states, principal, ws);
     // recorded with who copied it, the key and the request (probe 83 F4); a HEAD hands no link out

@@ -36,7 +36,7 @@ export class Invitation {
   invitedAt!: string;
   @ApiProperty(EXPIRES_AT)
   expiresAt!: string;
-  @ApiProperty({ description: 'its link has expired (it is still pending, rule 7): resend it to send a link that works; copying this one hands out a dead link (probe 39b F10)', example: false })
+  @ApiProperty({ description: 'its link has expired (it is still pending, rule 7): resend it to send a link that works; its link is not copied (410 INVITATION_EXPIRED: probe 39b F10, 89 F5)', example: false })
   expired!: boolean;
   @ApiProperty({
     type: String,
@@ -98,7 +98,7 @@ export class InvitationCancelled extends WriteAnswer {
   invitationId!: string;
 }
 
-/** "Copy invitation link" (rule 7): the current link, which may have expired. */
+/** "Copy invitation link" (rule 7): the current link, while it has not expired (an expired one: 410, resend it). */
 export class InvitationLink {
   @ApiProperty(INVITATION_ID)
   invitationId!: string;
@@ -108,7 +108,7 @@ export class InvitationLink {
   inviteUrl!: string;
   @ApiProperty(EXPIRES_AT)
   expiresAt!: string;
-  @ApiProperty({ description: 'the link has expired: resend to get a new one', example: false })
+  @ApiProperty({ description: 'always false since session 58: an expired link is refused (410 INVITATION_EXPIRED, probe 89 F5); kept for the clients that read it', example: false })
   expired!: boolean;
 }
 

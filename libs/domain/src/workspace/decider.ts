@@ -103,14 +103,21 @@ function authorizeInvitation(ctx: WorkspaceContext, actorId: string, invitationI
   return { inv };
 }
 
-/** "Copy invitation link" (rule 7): the current link's version while the invitation is pending. */
+/**
+ * "Copy invitation link" (rule 7): the current link's version while the invitation is pending and its link has not
+ * expired at `now` (probe 89 F5: an expired link was handed out, and recorded as handed out, though nobody can use it:
+ * it is resent instead, which gives a new one).
+ */
 export function invitationLink(
   ctx: WorkspaceContext,
   actorId: string,
   invitationId: string,
+  now?: string,
 ): { ok: true; invitation: Invitation } | { ok: false; error: ReturnType<typeof domainError> } {
   const { inv, error } = authorizeInvitation(ctx, actorId, invitationId);
-  return inv ? { ok: true, invitation: inv } : { ok: false, error: error! };
+  if (!inv) return { ok: false, error: error! };
+  if (now !== undefined && isAtOrAfter(now, inv.expiresAt)) return { ok: false, error: domainError('INVITATION_EXPIRED', expiredLinkMessage(inv)) };
+  return { ok: true, invitation: inv };
 }
 
 /**

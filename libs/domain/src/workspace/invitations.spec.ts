@@ -134,6 +134,17 @@ describe('rule 7: the link expires 48 hours after it was (re)sent, works once, c
     s.advance(HOURS_48);
     expectError(s.when(acceptCmd(s, inv)), 'INVITATION_EXPIRED');
   });
+  it('rule 7 (probe 89 F5): an expired link is not copied (INVITATION_EXPIRED, "ask for it to be resent"); copied until just before, and again once resent', () => {
+    const s = new Scenario();
+    const inv = s.invited('jane@acme.test');
+    s.advance(HOURS_48 - 1);
+    expect(invitationLink(s.ctx, ADMIN, inv, s.now)).toMatchObject({ ok: true });
+    s.advance(1);
+    const expired = invitationLink(s.ctx, ADMIN, inv, s.now);
+    expect(expired).toMatchObject({ ok: false, error: { code: 'INVITATION_EXPIRED', message: expect.stringMatching(/links are valid for 48 hours\); ask for it to be resent\.$/) } });
+    s.given({ type: 'ResendInvitation', ...by(s, ADMIN), invitationId: inv, ttlSeconds: HOURS_48 });
+    expect(invitationLink(s.ctx, ADMIN, inv, s.now)).toMatchObject({ ok: true, invitation: { linkVersion: 2 } });
+  });
   it('resend issues a new link and restarts the 48 hours', () => {
     const s = new Scenario();
     const inv = s.invited('jane@acme.test');
