@@ -76,14 +76,16 @@ export function decideIssueApiKey(command: IssueApiKey, state: OrganizationState
   }
   // the same key id comes from the same idempotency key: issued already
   if (state.apiKeys.has(command.apiKey.keyId)) return accept([]);
+  // the request's own fault first, as a team's name is checked before the teams' quota (probe 89 F6: at the quota, a
+  // label taken was refused for the quota, and a client freed a key to learn the label was taken)
+  const label = command.label === undefined ? {} : { label: cleanName(command.label) };
+  const taken = label.label === undefined ? undefined : labelTaken(state, label.label, command.apiKey.keyId);
+  if (taken) return reject(taken);
   const maxApiKeys = command.maxApiKeys ?? DEFAULT_QUOTAS.apiKeysPerOrganization;
   // not the operator's: its key for an organization at its quota is the way back (probe 80 F15: support had to revoke
   // one of the customer's keys to issue its own)
   if (command.actorId !== SYSTEM_ACTOR && state.apiKeys.size >= maxApiKeys)
     return reject(quotaExceeded('apiKeysPerOrganization', 'This organization', state.apiKeys.size, maxApiKeys, 'API keys not revoked', 'revoke those it no longer uses'));
-  const label = command.label === undefined ? {} : { label: cleanName(command.label) };
-  const taken = label.label === undefined ? undefined : labelTaken(state, label.label, command.apiKey.keyId);
-  if (taken) return reject(taken);
   return accept([{ type: 'ApiKeyIssued', version: 1, data: { organizationId: command.organizationId, ...command.apiKey, issuedAt: command.now, ...label, issuedBy: command.actorId } }]);
 }
 

@@ -40,6 +40,10 @@ describe('quotas: workspaces per organization, teams per workspace, API keys per
       "This organization has 2 API keys not revoked, and this service allows at most 2; revoke those it no longer uses, or ask the service's operator to raise the limit.",
     );
     expect(expectError(issue('key-3'), 'QUOTA_EXCEEDED').facts).toEqual({ quota: { name: 'apiKeysPerOrganization', used: 2, limit: 2 } });
+    // a label taken is told as such, whatever the count, as a team's name is (probe 89 F6)
+    s.givenOrg({ type: 'LabelApiKey', organizationId: ORG, actorId: ADMIN, now: s.now, keyId: 'key-2', label: 'Zendesk sync' });
+    const labelled = decideOrganization({ type: 'IssueApiKey', organizationId: ORG, actorId: ADMIN, now: s.now, apiKey: { keyId: 'key-3', secretHash: 'a'.repeat(64) }, label: 'zendesk SYNC', maxApiKeys: 2 }, s.org);
+    expectError(labelled, 'API_KEY_LABEL_TAKEN');
     // the same key again (its idempotency key's retry) is answered as issued, not refused
     expectEvents(issue('key-2'), []);
     // the operator's key is its way back, whatever the customer's count (probe 80 F15)
