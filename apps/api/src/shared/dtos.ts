@@ -76,7 +76,7 @@ export const KindsOfChange = (kinds: readonly string[]) =>
     Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.split(',').map((kind) => kind.trim()) : value)),
     ArrayMinSize(1, { message: 'change must name at least one kind of change' }),
     ArrayMaxSize(kinds.length),
-    IsIn(kinds, { each: true, message: `each must be a kind of change: ${kinds.join(', ')}` }),
+    IsIn(kinds, { each: true, message: `must each be a kind of change: ${kinds.join(', ')}` }),
   );
 
 const RESTRICTIONS_DOC =

@@ -5,6 +5,7 @@ import { AccessDto, ID_PATTERN } from './dtos';
 import { UpdateProfileDto } from '../users/dtos';
 import { CreateOrganizationDto } from '../organizations/dtos';
 import { ID_REGEX, fieldErrors } from './field-errors';
+import { IsInstant } from './query-validation';
 
 class Payload {
   @IsString() @Matches(ID_PATTERN) userId!: string;
@@ -90,4 +91,15 @@ it('probe 45 F11: a number where an address goes "must be a string", not its len
   expect(errorsOf({ name: 'Acme', admin: { email: 'ada@acme.test', displayName: 'Ada' } })).toEqual([]);
   const profile = (value: object) => fieldErrors(validateSync(Object.assign(new UpdateProfileDto(), value)));
   expect(profile({ avatarUrl: 123 })).toEqual([{ field: 'avatarUrl', message: 'must be a string' }]);
+});
+
+it('probe 89 F10: a list\'s item check reads "must each …" (it read "roles each value in roles must …"); an offset\'s + sent unencoded is told to be encoded', () => {
+  const access = (value: object) => fieldErrors(validateSync(Object.assign(new AccessDto(), value)));
+  expect(access({ roles: ['r'.repeat(65)] })).toEqual([{ field: 'roles', message: 'must each be at most 64 characters' }]);
+  class Dated {
+    @IsInstant() asOf!: string;
+  }
+  const dated = (asOf: string) => fieldErrors(validateSync(Object.assign(new Dated(), { asOf })));
+  expect(dated('2026-12-07T00:24:04.355 02:00')[0]!.message).toMatch(/; its offset's \+ arrived as a space: encode it as %2B in a query string$/);
+  expect(dated('2026-12-07T00:24 garbage')[0]!.message).toBe('must be an ISO-8601 date (2026-03-01) or date-time with a time zone (2026-03-01T09:00:00Z)');
 });

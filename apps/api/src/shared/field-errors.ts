@@ -17,6 +17,15 @@ const MIN_LENGTH_DEFAULT = /must be longer than or equal to (\d+) characters$/;
 const MAX_LENGTH_DEFAULT = /must be shorter than or equal to (\d+) characters$/;
 
 /**
+ * class-validator's sentence of a list's item check (`each: true`): "each value in roles must …", which the field's
+ * name before it made "roles each value in roles must …" (probe 89 F10): "must each …"
+ */
+const eachValue = (message: string, property: string): string => {
+  const prefix = `each value in ${property} must `;
+  return message.startsWith(prefix) ? `must each ${message.slice(prefix.length)}` : message;
+};
+
+/**
  * `@Matches` without a message of its own: an id "must be a valid id", anything else "is not in the expected format"
  * (probe 16); `@MaxLength`'s in the domain's words, "must be at most N characters" (probe 31: the same limit answered in
  * two wordings, as the DTO or the domain refused it)
@@ -52,7 +61,7 @@ export const fieldErrors = (errors: ValidationError[], prefix = ''): FieldError[
     const tooLong = Object.keys(constraints).filter((name) => name === 'maxLength');
     const messages = (wrongType.length > 0 ? wrongType : tooLong.length > 0 ? tooLong : Object.keys(constraints))
       .map((name) => readable(name, constraints[name]!, e.value))
-      .map((message) => (message.startsWith(e.property) ? message.slice(e.property.length).trim() : message));
+      .map((message) => (message.startsWith(e.property) ? message.slice(e.property.length).trim() : eachValue(message, e.property)));
     // one entry per sentence: `null` for a list fails its list check and its items' check, both with the shape's message
     const own = [...new Set(messages)].map((message) => ({ field, message }));
     // an object of the wrong type has no fields to speak of (a list where the admin goes: probe 45 F11)

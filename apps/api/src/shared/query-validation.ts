@@ -32,6 +32,8 @@ export const IsInstant = () =>
     name: 'isInstant',
     validator: {
       validate: isInstant,
-      defaultMessage: () => 'must be an ISO-8601 date (2026-03-01) or date-time with a time zone (2026-03-01T09:00:00Z)',
+      // a `+` of an offset sent unencoded arrives as a space (a query string's `+`): said so (probe 89 F10)
+      defaultMessage: (args) =>
+        `must be an ISO-8601 date (2026-03-01) or date-time with a time zone (2026-03-01T09:00:00Z)${typeof args?.value === 'string' && isInstant(args.value.replace(/ (\d{2}:\d{2})$/, '+$1')) ? "; its offset's + arrived as a space: encode it as %2B in a query string" : ''}`,
     },
   });
