@@ -2,6 +2,7 @@ import { type TestApp, expectProblem, startTestApp, tokenOf } from './support/ap
 import { mailTo } from './support/outbox';
 import { ClientProxyFactory, Transport } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
+import { parse } from 'csv-parse/sync';
 
 let app: TestApp;
 beforeAll(async () => {
@@ -104,12 +105,24 @@ describe('the invite → accept → change access → revoke story, over HTTP, f
       const o = await short.api.organization();
       const ws = `/v1/workspaces/${o.workspaceId}`;
       const inv = await short.api.request('POST', `${ws}/invitations`, { key: o.key, actor: o.admin, body: { email: 'late@acme.test' } });
+      // an email change asked at the same time, whose confirmation link expires with the same lifetime (probe 89 F4)
+      const users = `/v1/organizations/${o.organizationId}/users`;
+      expect((await short.api.request('PATCH', `${users}/${o.admin}`, { key: o.key, actor: o.admin, body: { email: 'late-new@acme.test' } })).body.emailChange).toMatchObject({ status: 'pending_confirmation' });
+      const confirmation = new URL((await mailTo(short, 'late-new@acme.test', 'email-confirmation')).confirmUrl!).searchParams.get('token')!;
+      expect((await short.api.request('GET', `${users}/${o.admin}`, { key: o.key, actor: o.admin })).body.pendingEmail).toMatchObject({ email: 'late-new@acme.test', expired: false });
       const pending = async (position: string) =>
         (await short.api.request('GET', `${ws}/members?status=pending`, { key: o.key, actor: o.admin, headers: { 'x-min-position': position } })).body.items.find((i: any) => i.invitationId === inv.body.invitationId);
       expect(await pending(inv.body.position)).toMatchObject({ status: 'pending', expired: false });
       await new Promise((r) => setTimeout(r, 2100));
       expectProblem(await short.api.request('POST', '/v1/invitations/accept', { body: { token: tokenOf(inv.body.inviteUrl) } }), 410, 'INVITATION_EXPIRED');
       expect(await pending(inv.body.position)).toMatchObject({ status: 'pending', expired: true });
+      // the email change's link too: said expired where the change is shown, and its refusal names the lifetime
+      const late = await short.api.request('POST', '/v1/users/email-confirmations', { body: { token: confirmation } });
+      expectProblem(late, 410, 'EMAIL_CHANGE_EXPIRED');
+      expect(late.body.detail).toBe('This confirmation link has expired (links are valid for 2 seconds); request the email change again.');
+      expect((await short.api.request('GET', `${users}/${o.admin}`, { key: o.key, actor: o.admin })).body.pendingEmail).toMatchObject({ email: 'late-new@acme.test', expired: true });
+      const csv = parse(await (await fetch(`${short.url}${users}/export.csv`, { headers: { authorization: `Bearer ${o.key}`, 'x-actor-id': o.admin } })).text(), { columns: true }) as Record<string, string>[];
+      expect(csv.map((r) => [r.pending_email, r.pending_email_expired])).toEqual([['late-new@acme.test', 'true']]);
       // its link is not copied any more (a dead link handed out, and recorded as handed out: probe 89 F5), nor recorded
       const link = `${ws}/invitations/${inv.body.invitationId}/link`;
       const refused = await short.api.request('GET', link, { key: o.key, actor: o.admin });

@@ -1584,6 +1584,11 @@ export interface components {
        * @description when its link stops working
        */
       expiresAt: string;
+      /**
+       * @description its link has expired (as of the read): the change is requested again to send a link that works (probe 89 F4)
+       * @example false
+       */
+      expired: boolean;
     };
     OrgUser: {
       /** @example e2d1c0b9-a8f7-5e6d-9c4b-3a2f1e0d9c8b */
@@ -6158,7 +6163,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description CSV with a header row (user_id, email, display_name, alias, avatar_url, org_admin, deleted, joined_at, last_active_on, pending_email, pending_email_expires_at, active_workspaces, revoked_workspaces, invited_workspaces, deleted_workspaces); workspaces `;`-separated */
+      /** @description CSV with a header row (user_id, email, display_name, alias, avatar_url, org_admin, deleted, joined_at, last_active_on, pending_email, pending_email_expires_at, active_workspaces, revoked_workspaces, invited_workspaces, deleted_workspaces, pending_email_expired); workspaces `;`-separated */
       200: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */

@@ -24,6 +24,8 @@ export const ORG_USERS_CSV_COLUMNS = [
   // a deleted user's: the workspaces they were a member of when deleted, as the user detail lists them with the status
   // `deleted` (probe 85 F6: the presence report and the history keep their rows per workspace, and the file said none)
   'deleted_workspaces',
+  // whether the pending email change's link has expired, as of the download (probe 89 F4); last, as columns are added
+  'pending_email_expired',
 ] as const;
 
 /** users whose last-active days one lookup asks for */
@@ -64,6 +66,7 @@ export class OrgUsersCsv {
     }
     const users = [...org.users.values()];
     const activity = this.activity;
+    const now = Date.now();
     async function* rows(): AsyncGenerator<string[]> {
       for (let i = 0; i < users.length; i += CHUNK) {
         const chunk = users.slice(i, i + CHUNK);
@@ -87,6 +90,7 @@ export class OrgUsersCsv {
             gone ? '' : list(revoked.get(u.userId)),
             gone ? '' : list(invited.get(u.userId)),
             gone ? list(member.get(u.userId)) : '',
+            gone || !u.pendingEmail ? '' : String(now >= Date.parse(u.pendingEmail.expiresAt)),
           ];
         }
       }

@@ -20,7 +20,7 @@ export interface OrgUserView {
   deleted: boolean;
   joinedAt: string;
   /** an email change requested and not confirmed yet (rule 10): the address it would move to, and until when the link works */
-  pendingEmail: { email: string; expiresAt: string } | null;
+  pendingEmail: { email: string; expiresAt: string; expired: boolean } | null;
   /** the last day (UTC) a request made in their name succeeded (docs/adr/0036); null: never since session 54 */
   lastActiveOn: string | null;
 }
@@ -64,7 +64,7 @@ export interface OrgWorkspaceView {
   createdAt: string;
 }
 
-const userView = (u: UserProfile, lastActiveOn: string | null): OrgUserView => ({
+const userView = (u: UserProfile, lastActiveOn: string | null, now = Date.now()): OrgUserView => ({
   userId: u.userId,
   email: u.deleted ? null : u.email,
   displayName: u.deleted ? null : u.displayName,
@@ -73,7 +73,8 @@ const userView = (u: UserProfile, lastActiveOn: string | null): OrgUserView => (
   orgAdmin: u.orgAdmin,
   deleted: u.deleted,
   joinedAt: u.joinedAt,
-  pendingEmail: u.deleted || !u.pendingEmail ? null : { email: u.pendingEmail.email, expiresAt: u.pendingEmail.expiresAt },
+  // `expired` as of the read, as an invitation's (probe 89 F4: a console compared the time with its own clock)
+  pendingEmail: u.deleted || !u.pendingEmail ? null : { email: u.pendingEmail.email, expiresAt: u.pendingEmail.expiresAt, expired: now >= Date.parse(u.pendingEmail.expiresAt) },
   lastActiveOn,
 });
 

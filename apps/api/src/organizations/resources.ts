@@ -23,6 +23,8 @@ class PendingEmailChange {
   email!: string;
   @ApiProperty({ format: 'date-time', description: 'when its link stops working' })
   expiresAt!: string;
+  @ApiProperty({ description: 'its link has expired (as of the read): the change is requested again to send a link that works (probe 89 F4)', example: false })
+  expired!: boolean;
 }
 
 /** An organization's user, as its org admins see them (rule 5); a deleted user's personal fields are null (rule 12). */

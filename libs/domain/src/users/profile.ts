@@ -1,3 +1,4 @@
+import { formatDuration } from '../shared/durations';
 import type { EmailChangeConfirmed, EmailChangeRequested, EmailChangeWithdrawn, ProfileChanges, UserProfileUpdated } from '../organization/events';
 import { addSeconds, isAtOrAfter } from '../shared/events';
 import { type Decision, accept, reject } from '../shared/result';
@@ -28,6 +29,8 @@ export interface PendingEmail {
   email: string;
   version: number;
   expiresAt: string;
+  /** when it was requested (its link's lifetime is from then: the refusal of an expired one names it); absent in states kept before session 58 */
+  requestedAt?: string;
 }
 
 export interface UpdateProfile {
@@ -202,7 +205,7 @@ export function decideConfirmEmailChange(command: ConfirmEmailChange, ctx: Profi
       domainError('EMAIL_CHANGE_NOT_PENDING', 'This confirmation link was replaced or already used; request the email change again.'),
     );
   if (isAtOrAfter(command.now, pending.expiresAt))
-    return reject(domainError('EMAIL_CHANGE_EXPIRED', 'This confirmation link has expired; request the email change again.'));
+    return reject(domainError('EMAIL_CHANGE_EXPIRED', expiredConfirmationMessage(pending)));
   const error = claimError(ctx, user, pending.email);
   if (error) return reject(error);
   return accept([
@@ -227,4 +230,10 @@ export const profileChangeOf = (
     return { organizationId: d.organizationId, userId: d.userId, changes: { email: d.email } };
   }
   return undefined;
+};
+
+/** The refusal of an expired confirmation link names the lifetime it was given, as an invitation's does (probe 89 F4). */
+const expiredConfirmationMessage = (pending: PendingEmail): string => {
+  const lifetime = pending.requestedAt === undefined ? '' : ` (links are valid for ${formatDuration((Date.parse(pending.expiresAt) - Date.parse(pending.requestedAt)) / 1000)})`;
+  return `This confirmation link has expired${lifetime}; request the email change again.`;
 };
