@@ -8869,7 +8869,7 @@ export interface operations {
   membersAccessAsOf: {
     parameters: {
       query?: {
-        /** @description ISO-8601 date-time with a time zone, or a date: its first instant (00:00 UTC), as the history's `from`; default now. Not in the future (400; up to a minute ahead of the server's clock is taken as now) */
+        /** @description ISO-8601 date-time with a time zone, or a date: its first instant (00:00 UTC), as the history's `from`; default now. Not in the future (400): past both the server's clock and every change the log holds (a log dated ahead of this clock, by another replica's, is asked up to its latest change); up to a minute ahead of the server's clock is taken as now */
         asOf?: string;
         /** @description also say which role or grant gave each permission, and which restriction or plan removed the others */
         explain?: 'true' | 'false';
@@ -11056,7 +11056,7 @@ export interface operations {
   rosterAsOf: {
     parameters: {
       query?: {
-        /** @description ISO-8601 date-time with a time zone, or a date: its first instant (00:00 UTC), as the history's `from`; default now. Not in the future (400; up to a minute ahead of the server's clock is taken as now) */
+        /** @description ISO-8601 date-time with a time zone, or a date: its first instant (00:00 UTC), as the history's `from`; default now. Not in the future (400): past both the server's clock and every change the log holds (a log dated ahead of this clock, by another replica's, is asked up to its latest change); up to a minute ahead of the server's clock is taken as now */
         asOf?: string;
       };
       header: {

@@ -47,12 +47,33 @@ describe('rule 17: access now is every change the log holds, whatever this serve
     });
   });
 
-  it('asOf absent, or at most a minute ahead of this clock, means now; a time past that is refused', () => {
+  it('asOf absent, or at most a minute ahead of this clock, means now; a time further is asked of the log (up to a day: past that, refused at once)', () => {
     const now = Date.parse('2026-03-01T12:00:00Z');
     expect(asOfInstant(undefined, now)).toBeUndefined();
     expect(asOfInstant('2026-03-01T12:00:30Z', now)).toBeUndefined();
     expect(asOfInstant('2026-03-01T11:00:00Z', now)).toEqual(new Date('2026-03-01T11:00:00Z'));
-    expect(() => asOfInstant('2026-03-01T12:02:00Z', now)).toThrow();
+    expect(asOfInstant('2026-03-01T12:02:00Z', now)).toEqual(new Date('2026-03-01T12:02:00Z'));
+    expect(() => asOfInstant('2026-03-02T12:00:01Z', now)).toThrow();
+  });
+
+  it('rule 17 (probe 89 F11): with the log dated an hour ahead of this clock, "now" is labelled with its latest change, and that label (or an earlier time the log reached) asked as asOf is answered; a time past the log and the clock is refused', async () => {
+    const streams = new StreamHandler(stores.store, new StreamStates(stores.store));
+    const ahead = Date.now() + 3_600_000;
+    const at = (actorId: string, offset = 0) => newCommandContext({ actorId, now: new Date(ahead + offset).toISOString() });
+    const org = await new CreateOrganizationHandler(streams, new DerivedSecrets('as-of-test-secret-0123456789abcdef0123456')).execute(
+      new CreateOrganizationCommand(at('system'), 'Acme', { email: 'admin@acme.test', displayName: 'Admin' }),
+    );
+    const { workspaceId } = await new CreateWorkspaceHandler(streams).execute(new CreateWorkspaceCommand(at(org.adminUserId, 1000), org.organizationId, { name: 'Support' }));
+    const accessAt = (asOf: string | undefined) => new AccessAsOfHandler(stores.store).execute(new AccessAsOfQuery(org.organizationId, workspaceId, org.adminUserId, asOfInstant(asOf)));
+    const now = await accessAt(undefined);
+    expect(now).toMatchObject({ status: 'active', asOf: new Date(ahead + 1000).toISOString() });
+    // the label of "now", and a time between the organization's creation and the workspace's: both in the log
+    expect(await accessAt(now.asOf)).toMatchObject({ status: 'active', asOf: now.asOf });
+    await expect(accessAt(new Date(ahead + 500).toISOString())).rejects.toMatchObject({ error: { code: 'WORKSPACE_NOT_FOUND' } });
+    // past every change the log holds and more than a minute past this clock: not reached yet
+    await expect(accessAt(new Date(ahead + 120_000).toISOString())).rejects.toMatchObject({ error: { code: 'VALIDATION_FAILED', fields: [{ field: 'asOf', message: expect.stringMatching(/^must not be in the future/) }] } });
+    const roster = await wholeRoster(await new RosterAsOfHandler(stores.store).execute(new RosterAsOfQuery(org.organizationId, workspaceId, asOfInstant(now.asOf))));
+    expect(roster.members.map((m) => m.userId)).toEqual([org.adminUserId]);
   });
 });
 

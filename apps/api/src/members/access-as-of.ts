@@ -171,9 +171,21 @@ export function asOfInstant(asOf: string | undefined, now = Date.now()): Date | 
   const at = new Date(asOf).getTime();
   // not a date (the DTO refuses it first): the replay says so, not "in the future"
   if (Number.isNaN(at)) return new Date(at);
-  if (at >= now) return at <= now + AS_OF_AHEAD_MS ? undefined : refuseFuture(now);
+  // later than AS_OF_AHEAD_MS ahead: the replay refuses it unless the log holds changes dated at or after it
+  // (aheadOfLog), as it does when another replica's clock runs ahead (probe 89 F11: the time of an entry of the
+  // history, or the label of "now", was refused as "in the future" for as long as this clock was behind the log)
+  if (at >= now && at <= now + AS_OF_AHEAD_MS) return undefined;
+  // a day past this clock is no replica's skew: refused before any replay (asOf=9999-12-31 folded nothing)
+  if (at > now + AS_OF_SKEW_MS) refuseFuture(now);
   return new Date(at);
 }
+
+/** how far ahead of this server's clock a log may be dated (another replica's clock) for an `asOf` to be looked up there */
+const AS_OF_SKEW_MS = 24 * 3_600_000;
+
+/** an `asOf` ahead of this server's clock (past AS_OF_AHEAD_MS) and of every change the streams read hold: not reached yet */
+const aheadOfLog = (asOf: Date | undefined, latest: { at: number }, now = Date.now()): boolean =>
+  asOf !== undefined && asOf.getTime() > now + AS_OF_AHEAD_MS && asOf.getTime() > latest.at;
 
 function refuseFuture(now: number): never {
   throw new DomainException(
@@ -212,6 +224,14 @@ async function replay(store: EventStore, checkpoints: ReplayCheckpoints, organiz
     throw error;
   });
   const last = [org.lastPosition, ws.lastPosition].reduce((a, b) => (a === null || (b !== null && b > a) ? b : a), null);
+  const keep = once(() => {
+    keepOrg();
+    checkpoints.keep(wsStream, { ...ws, rows: workspaceRows(ws.state) });
+  });
+  if (aheadOfLog(asOf, latest)) {
+    keep();
+    refuseFuture(Date.now());
+  }
   return {
     org: org.state,
     ws: ws.state,
@@ -219,10 +239,7 @@ async function replay(store: EventStore, checkpoints: ReplayCheckpoints, organiz
     asOf: asOf ?? new Date(latest.at),
     basedOn: { eventsReplayed: org.events + ws.events, lastPosition: last === null ? null : last.toString() },
     // once only: a state kept may be taken and folded on by the next replay
-    release: once(() => {
-      keepOrg();
-      checkpoints.keep(wsStream, { ...ws, rows: workspaceRows(ws.state) });
-    }),
+    release: keep,
   };
 }
 

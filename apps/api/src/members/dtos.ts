@@ -76,7 +76,7 @@ export class ExportMembersQuery extends MemberFilterQuery {
 }
 
 export class AsOfQuery {
-  @ApiPropertyOptional({ description: "ISO-8601 date-time with a time zone, or a date: its first instant (00:00 UTC), as the history's `from`; default now. Not in the future (400; up to a minute ahead of the server's clock is taken as now)", example: '2026-03-01T09:00:00Z', pattern: INSTANT_PATTERN })
+  @ApiPropertyOptional({ description: "ISO-8601 date-time with a time zone, or a date: its first instant (00:00 UTC), as the history's `from`; default now. Not in the future (400): past both the server's clock and every change the log holds (a log dated ahead of this clock, by another replica's, is asked up to its latest change); up to a minute ahead of the server's clock is taken as now", example: '2026-03-01T09:00:00Z', pattern: INSTANT_PATTERN })
   @IsOptional()
   @IsInstant()
   asOf?: string;
