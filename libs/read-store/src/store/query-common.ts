@@ -153,10 +153,19 @@ export function decodeCursor(sort: Sort, cursor: string, list: ListQuery): Curso
   if (typeof json !== 'object' || json === null) throw new InvalidQueryError('malformed cursor', 'cursor');
   const { s, v, id, l } = json as Partial<CursorJson>;
   if (typeof id !== 'string' || !isSortValue(v)) throw new InvalidQueryError('malformed cursor', 'cursor');
-  if (s !== `${sort.field}:${sort.direction}`) throw new InvalidQueryError('cursor belongs to another sort', 'cursor');
+  // the list first: another list's cursor (the history's in the member list) said "another sort" (probe 89 F8)
   if (l !== undefined && l !== listOf(list)) throw new InvalidQueryError('cursor belongs to another list or filter', 'cursor');
+  if (s !== `${sort.field}:${sort.direction}`) throw new InvalidQueryError(otherSort(s, sort), 'cursor');
   if (sort.values !== undefined && typeof v !== sort.values) throw new InvalidQueryError(`cursor holds a ${v === null ? 'null' : typeof v} where this sort has a ${sort.values}`, 'cursor');
   return { value: v, id };
+}
+
+/** why a cursor of this list is not of this sort: another field, or the same field in the other direction */
+function otherSort(given: string | undefined, sort: Sort): string {
+  const [field, direction] = (given ?? '').split(':');
+  return field === sort.field && (direction === 'asc' || direction === 'desc')
+    ? `cursor belongs to the ${direction === 'asc' ? 'ascending' : 'descending'} order: ask with the direction it was given for, or leave it out`
+    : 'cursor belongs to another sort';
 }
 
 function isSortValue(v: unknown): v is SortValue {
