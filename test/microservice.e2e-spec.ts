@@ -159,7 +159,7 @@ describe('commands over @nestjs/microservices (TCP)', () => {
       });
   });
 
-  it('a message larger than the body limit is 413 PAYLOAD_TOO_LARGE, as over HTTP; a frame far larger closes the connection unread (probe 12)', async () => {
+  it('a message larger than the body limit is 413 PAYLOAD_TOO_LARGE, as over HTTP; a frame far larger closes the connection unread (probe 12), also one that only declares it (probe 89 F9)', async () => {
     const org = await send('organizations.create', { apiKey: SYSTEM_KEY, name: 'Acme', admin: { email: 'ada@acme.test', displayName: 'Ada' } });
     const ws = await send('workspaces.create', { apiKey: org.apiKey, actorId: org.adminUserId, organizationId: org.organizationId, name: 'S' });
     const message = (name: string) => ({ apiKey: org.apiKey, actorId: org.adminUserId, workspaceId: ws.workspaceId, name });
@@ -172,6 +172,15 @@ describe('commands over @nestjs/microservices (TCP)', () => {
     expect(JSON.parse(raw.slice(raw.indexOf('#') + 1))).toMatchObject({ id: 'big-1', isDisposed: true, err: { status: 413, code: 'PAYLOAD_TOO_LARGE' } });
     const huge = JSON.stringify({ pattern: 'teams.create', data: message('x'.repeat(2_000_000)), id: 'huge-1' });
     expect(await rawFrame(huge)).toBe('closed');
+    // one whose header alone declares a frame far larger is closed at its header, not held until Nest's 30 s idle
+    // timer (probe 89 F9)
+    const started = Date.now();
+    const declared = await new Promise<string>((resolve) => {
+      const socket = connect(app.tcpPort, '127.0.0.1', () => socket.write('10000000#{"pattern":"x"'));
+      socket.on('close', () => resolve('closed'));
+      socket.on('error', () => resolve('closed'));
+    });
+    expect({ declared, fast: Date.now() - started < 5_000 }).toEqual({ declared: 'closed', fast: true });
     // the transport still serves the next connection
     await expect(send('teams.list', { apiKey: org.apiKey, actorId: org.adminUserId, workspaceId: ws.workspaceId })).resolves.toMatchObject({ items: [] });
   });

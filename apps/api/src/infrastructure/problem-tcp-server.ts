@@ -33,8 +33,28 @@ const NEST_MAX_BUFFER = (512 * 1024 * 1024) / 4;
  * handler; it reaches the server as its id, to be answered `413 PAYLOAD_TOO_LARGE` as over HTTP.
  */
 class LimitedJsonSocket extends JsonSocket {
+  private readonly maxFrame: number;
+
   constructor(socket: ConstructorParameters<typeof JsonSocket>[0], private readonly limit: number) {
-    super(socket, { maxBufferSize: Math.min(limit * FRAME_LIMIT_FACTOR, NEST_MAX_BUFFER) });
+    const maxFrame = Math.min(limit * FRAME_LIMIT_FACTOR, NEST_MAX_BUFFER);
+    super(socket, { maxBufferSize: maxFrame });
+    this.maxFrame = maxFrame;
+  }
+
+  /**
+   * A frame whose header declares more than the largest frame is refused at its header: the connection is closed
+   * (destroyed) at once, not held until the rest arrives or Nest's 30 s idle timer ends it (probe 89 F9: `10000000#`
+   * and nothing more kept the connection for 30 s). Nest reads the header into its private `contentLength`.
+   */
+  protected override handleData(dataRaw: Buffer | string): void {
+    super.handleData(dataRaw);
+    const framing = this as unknown as { contentLength: number | null; buffer: string };
+    if (framing.contentLength !== null && framing.contentLength > this.maxFrame) {
+      const declared = framing.contentLength;
+      framing.contentLength = null;
+      framing.buffer = '';
+      this.handleDataError(new Error(`a frame of ${declared} characters declared, over the largest of ${this.maxFrame}`), { destroy: true });
+    }
   }
 
   protected override emitMessage(data: string): void {
