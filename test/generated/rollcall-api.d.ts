@@ -16112,7 +16112,7 @@ export interface operations {
         format?: 'json' | 'csv';
         /** @description CSV only: start with a UTF-8 byte order mark, for Excel (which otherwise reads non-Latin names in the system code page); scripts usually want it off */
         bom?: 'true' | 'false';
-        /** @description rows per JSON page, reached at the end of a day: a page holds whole days (one day of more rows is one page), with `nextCursor` while days are left. Without it the whole range, refused (400, field `limit`) past 100000 rows. Not with format=csv (the CSV holds the whole range). */
+        /** @description rows per JSON page, reached at the end of a day: a page holds whole days (one day of more rows is one page), with `nextCursor` while days are left that have begun (none for days still to come, which hold nothing yet). Without it the whole range, refused (400, field `limit`) past 100000 rows. Not with format=csv (the CSV holds the whole range). */
         limit?: number;
         /** @description nextCursor of the previous page of this workspace's report, with the same from and to (not with format=csv); another workspace's or range's is 400 on the field cursor */
         cursor?: string;

@@ -40,7 +40,7 @@ export class PresenceReportQuery {
   @ApiPropertyOptional({
     minimum: 1,
     maximum: REPORT_PAGE_MAX,
-    description: `rows per JSON page, reached at the end of a day: a page holds whole days (one day of more rows is one page), with \`nextCursor\` while days are left. Without it the whole range, refused (400, field \`limit\`) past ${REPORT_WHOLE_MAX} rows. Not with format=csv (the CSV holds the whole range).`,
+    description: `rows per JSON page, reached at the end of a day: a page holds whole days (one day of more rows is one page), with \`nextCursor\` while days are left that have begun (none for days still to come, which hold nothing yet). Without it the whole range, refused (400, field \`limit\`) past ${REPORT_WHOLE_MAX} rows. Not with format=csv (the CSV holds the whole range).`,
   })
   @IsOptional()
   @WholeNumber()

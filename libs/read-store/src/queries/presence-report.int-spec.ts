@@ -108,6 +108,16 @@ describe('rule 13: the presence report (presence_daily, embedded read store)', (
     expect(last).toEqual({ from: '2026-03-01', to: '2026-03-03', items: whole.items.slice(4) });
   });
 
+  it('rule 13 (probe 89 F7): a page that fills on today gives no cursor to the days still to come, which hold nothing yet', async () => {
+    // today is 2026-03-03 (NOW): the range runs a week past it
+    const range = { from: '2026-03-02', to: '2026-03-10', nowMs: NOW, timeoutMs: 60_000 };
+    const today = await presenceReport(read, WS, range, { limit: 1, cursor: (await presenceReport(read, WS, range, { limit: 1 })).nextCursor });
+    expect(today.items.map((r) => `${r.date} ${r.userId}`)).toEqual(['2026-03-03 other']);
+    expect(today.nextCursor).toBeUndefined();
+    // as the report to date is: the same rows
+    expect((await presenceReport(read, WS, { ...range, to: '2026-03-03' })).items).toEqual((await presenceReport(read, WS, range)).items);
+  });
+
   it('refuses a cursor that is not a nextCursor of the same workspace and range (another workspace, another range, a made-up day), and a limit out of bounds', async () => {
     const range = { from: '2026-03-01', to: '2026-03-03', nowMs: NOW, timeoutMs: 0 };
     const { nextCursor } = await presenceReport(read, WS, range, { limit: 1 });
