@@ -7012,7 +7012,7 @@ export interface operations {
   organizationsChanges: {
     parameters: {
       query?: {
-        /** @description the `next` of the previous page (in the same direction, with the same `change`) */
+        /** @description the `next` of the previous page (in the same direction, with the same `change`): a revision of the organization's stream, the changes after it ascending, before it with `direction=desc` — a `desc` page's `next` read ascending gives the changes after that page's last one (maybe none), not the rest of the list (probe 89 F8) */
         after?: string;
         limit?: number;
         /** @description asc (default): oldest first; desc: the latest first */

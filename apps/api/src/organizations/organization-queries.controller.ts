@@ -80,7 +80,10 @@ export class OrgUsersCsvQuery {
 
 /** `GET …/changes`: the organization's own changes, in pages (organization-changes.ts) */
 export class OrgChangesQuery {
-  @ApiPropertyOptional({ description: 'the `next` of the previous page (in the same direction, with the same `change`)' })
+  @ApiPropertyOptional({
+    description:
+      "the `next` of the previous page (in the same direction, with the same `change`): a revision of the organization's stream, the changes after it ascending, before it with `direction=desc` — a `desc` page's `next` read ascending gives the changes after that page's last one (maybe none), not the rest of the list (probe 89 F8)",
+  })
   @IsOptional()
   @IsString()
   @Matches(/^\d{1,19}$/, { message: 'after must be the next of a previous page' })
