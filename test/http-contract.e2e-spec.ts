@@ -312,6 +312,29 @@ describe('Idempotency-Key', () => {
 });
 
 describe('operations', () => {
+  it('probe 82 F3: a read answers X-Position, a position its answer includes every change up to — lists, details, downloads; the feeds and the presence stream carry theirs in their bodies', async () => {
+    const o = await app.api.organization();
+    const as = { key: o.key, actor: o.admin };
+    const ws = `/v1/workspaces/${o.workspaceId}`;
+    const invited = await app.api.request('POST', `${ws}/invitations`, { ...as, body: { email: 'pinned@acme.test' } });
+    // read with the write's position as X-Min-Position: the answer's X-Position is at least that, and holds the write
+    const list = await app.api.request('GET', `${ws}/members?status=pending`, { ...as, headers: { 'x-min-position': invited.body.position } });
+    const pinned = list.headers.get('x-position');
+    expect(pinned).toMatch(/^\d+$/);
+    expect(BigInt(pinned!)).toBeGreaterThanOrEqual(BigInt(invited.body.position));
+    expect(BigInt(pinned!)).toBeLessThanOrEqual(BigInt(await logHead()));
+    expect(list.body.items.map((m: { email: string }) => m.email)).toContain('pinned@acme.test');
+    for (const path of [`${ws}/history`, `${ws}/members/export.csv`, `/v1/organizations/${o.organizationId}/users`, `${ws}/members/${o.admin}`, `/v1/organizations/${o.organizationId}/changes`]) {
+      const read = await app.api.request('GET', path, as);
+      expect([path, read.status, read.headers.get('x-position')]).toEqual([path, 200, expect.stringMatching(/^\d+$/)]);
+    }
+    // the feeds carry positions in their bodies, not this header
+    expect((await app.api.request('GET', '/v1/events?limit=1', { key: SYSTEM_KEY })).headers.get('x-position')).toBeNull();
+    expect((await app.api.request('GET', `/v1/organizations/${o.organizationId}/events?limit=1`, as)).headers.get('x-position')).toBeNull();
+    // a refused read reads no checkpoint
+    expect((await app.api.request('GET', `${ws}/members`, { key: 'rk_wrong' })).headers.get('x-position')).toBeNull();
+  });
+
   it('serves OpenAPI at /docs generated from the DTOs', async () => {
     const doc = await app.api.request('GET', '/docs/openapi.json');
     expect(doc.status).toBe(200);

@@ -4041,6 +4041,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description a log position such that the answer includes every change up to it (the position every read model had reached when the read began; a read answered from the log or the decision states includes more): pin a list or a download to it, and send it as X-Min-Position to read at least as much later. Absent while a read model is being rebuilt */
+          'X-Position'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -4922,6 +4924,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description a log position such that the answer includes every change up to it (the position every read model had reached when the read began; a read answered from the log or the decision states includes more): pin a list or a download to it, and send it as X-Min-Position to read at least as much later. Absent while a read model is being rebuilt */
+          'X-Position'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5134,6 +5138,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description a log position such that the answer includes every change up to it (the position every read model had reached when the read began; a read answered from the log or the decision states includes more): pin a list or a download to it, and send it as X-Min-Position to read at least as much later. Absent while a read model is being rebuilt */
+          'X-Position'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5554,6 +5560,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description a log position such that the answer includes every change up to it (the position every read model had reached when the read began; a read answered from the log or the decision states includes more): pin a list or a download to it, and send it as X-Min-Position to read at least as much later. Absent while a read model is being rebuilt */
+          'X-Position'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -5978,6 +5986,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description a log position such that the answer includes every change up to it (the position every read model had reached when the read began; a read answered from the log or the decision states includes more): pin a list or a download to it, and send it as X-Min-Position to read at least as much later. Absent while a read model is being rebuilt */
+          'X-Position'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6168,6 +6178,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description a log position such that the answer includes every change up to it (the position every read model had reached when the read began; a read answered from the log or the decision states includes more): pin a list or a download to it, and send it as X-Min-Position to read at least as much later. Absent while a read model is being rebuilt */
+          'X-Position'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -6381,6 +6393,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description a log position such that the answer includes every change up to it (the position every read model had reached when the read began; a read answered from the log or the decision states includes more): pin a list or a download to it, and send it as X-Min-Position to read at least as much later. Absent while a read model is being rebuilt */
+          'X-Position'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7046,6 +7060,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description a log position such that the answer includes every change up to it (the position every read model had reached when the read began; a read answered from the log or the decision states includes more): pin a list or a download to it, and send it as X-Min-Position to read at least as much later. Absent while a read model is being rebuilt */
+          'X-Position'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7260,6 +7276,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description a log position such that the answer includes every change up to it (the position every read model had reached when the read began; a read answered from the log or the decision states includes more): pin a list or a download to it, and send it as X-Min-Position to read at least as much later. Absent while a read model is being rebuilt */
+          'X-Position'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -7466,6 +7484,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description a log position such that the answer includes every change up to it (the position every read model had reached when the read began; a read answered from the log or the decision states includes more): pin a list or a download to it, and send it as X-Min-Position to read at least as much later. Absent while a read model is being rebuilt */
+          'X-Position'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -8118,6 +8138,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description a log position such that the answer includes every change up to it (the position every read model had reached when the read began; a read answered from the log or the decision states includes more): pin a list or a download to it, and send it as X-Min-Position to read at least as much later. Absent while a read model is being rebuilt */
+          'X-Position'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -8891,6 +8913,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description a log position such that the answer includes every change up to it (the position every read model had reached when the read began; a read answered from the log or the decision states includes more): pin a list or a download to it, and send it as X-Min-Position to read at least as much later. Absent while a read model is being rebuilt */
+          'X-Position'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -9336,6 +9360,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description a log position such that the answer includes every change up to it (the position every read model had reached when the read began; a read answered from the log or the decision states includes more): pin a list or a download to it, and send it as X-Min-Position to read at least as much later. Absent while a read model is being rebuilt */
+          'X-Position'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -10649,6 +10675,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description a log position such that the answer includes every change up to it (the position every read model had reached when the read began; a read answered from the log or the decision states includes more): pin a list or a download to it, and send it as X-Min-Position to read at least as much later. Absent while a read model is being rebuilt */
+          'X-Position'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -10863,6 +10891,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description a log position such that the answer includes every change up to it (the position every read model had reached when the read began; a read answered from the log or the decision states includes more): pin a list or a download to it, and send it as X-Min-Position to read at least as much later. Absent while a read model is being rebuilt */
+          'X-Position'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -11075,6 +11105,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description a log position such that the answer includes every change up to it (the position every read model had reached when the read began; a read answered from the log or the decision states includes more): pin a list or a download to it, and send it as X-Min-Position to read at least as much later. Absent while a read model is being rebuilt */
+          'X-Position'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -11331,6 +11363,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description a log position such that the answer includes every change up to it (the position every read model had reached when the read began; a read answered from the log or the decision states includes more): pin a list or a download to it, and send it as X-Min-Position to read at least as much later. Absent while a read model is being rebuilt */
+          'X-Position'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -11548,6 +11582,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description a log position such that the answer includes every change up to it (the position every read model had reached when the read began; a read answered from the log or the decision states includes more): pin a list or a download to it, and send it as X-Min-Position to read at least as much later. Absent while a read model is being rebuilt */
+          'X-Position'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -13356,6 +13392,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description a log position such that the answer includes every change up to it (the position every read model had reached when the read began; a read answered from the log or the decision states includes more): pin a list or a download to it, and send it as X-Min-Position to read at least as much later. Absent while a read model is being rebuilt */
+          'X-Position'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -13545,6 +13583,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description a log position such that the answer includes every change up to it (the position every read model had reached when the read began; a read answered from the log or the decision states includes more): pin a list or a download to it, and send it as X-Min-Position to read at least as much later. Absent while a read model is being rebuilt */
+          'X-Position'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -14182,6 +14222,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description a log position such that the answer includes every change up to it (the position every read model had reached when the read began; a read answered from the log or the decision states includes more): pin a list or a download to it, and send it as X-Min-Position to read at least as much later. Absent while a read model is being rebuilt */
+          'X-Position'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -14282,6 +14324,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description a log position such that the answer includes every change up to it (the position every read model had reached when the read began; a read answered from the log or the decision states includes more): pin a list or a download to it, and send it as X-Min-Position to read at least as much later. Absent while a read model is being rebuilt */
+          'X-Position'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -14423,6 +14467,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description a log position such that the answer includes every change up to it (the position every read model had reached when the read began; a read answered from the log or the decision states includes more): pin a list or a download to it, and send it as X-Min-Position to read at least as much later. Absent while a read model is being rebuilt */
+          'X-Position'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -14625,6 +14671,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description a log position such that the answer includes every change up to it (the position every read model had reached when the read began; a read answered from the log or the decision states includes more): pin a list or a download to it, and send it as X-Min-Position to read at least as much later. Absent while a read model is being rebuilt */
+          'X-Position'?: string;
           [name: string]: unknown;
         };
         content: {
@@ -16135,6 +16183,8 @@ export interface operations {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
           'X-Request-Id'?: string;
+          /** @description a log position such that the answer includes every change up to it (the position every read model had reached when the read began; a read answered from the log or the decision states includes more): pin a list or a download to it, and send it as X-Min-Position to read at least as much later. Absent while a read model is being rebuilt */
+          'X-Position'?: string;
           [name: string]: unknown;
         };
         content: {

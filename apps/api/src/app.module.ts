@@ -88,6 +88,7 @@ import { WorkspaceDirectory } from './teams/workspace-directory';
 import { AccessAsOfHandler, RosterAsOfHandler } from './members/access-as-of';
 import { ReplayCheckpoints } from './members/replay-checkpoints';
 import { ProblemException, ProblemFilter, problem } from './shared/problem';
+import { ReadPositionInterceptor } from './shared/read-position';
 import { createReadSide } from './infrastructure/read-side.factory';
 import { IntegrationEvents } from './infrastructure/integration-events';
 import { MailDispatcher } from './mail/mail-dispatcher';
@@ -292,6 +293,7 @@ export class AppModule {
         { provide: ACTIVITY_STORE, useFactory: (): ActivityStore => (config.mongoUrl ? new MongoActivityStore(config.mongoUrl) : new SqliteActivityStore(config.dataDir)) },
         ActivityRecorder,
         { provide: APP_INTERCEPTOR, useClass: ActivityInterceptor },
+        { provide: APP_INTERCEPTOR, useClass: ReadPositionInterceptor },
         { provide: Metrics, useValue: new Metrics() },
         // deletions and key revocations journaled outside the data dir, decided again after a restore (ADR 0031)
         { provide: ERASURE_JOURNAL, useValue: config.erasureJournal ? new ErasureJournal(config.erasureJournal, new Logger('ErasureJournal')) : undefined },

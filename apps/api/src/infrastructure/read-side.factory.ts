@@ -36,6 +36,10 @@ export async function createReadSide(config: Config, metrics: Metrics, logger: L
     ping: () => store.ping(),
     projections: () => status,
     withoutCheckpoint: async () => (await checkpoints()).flatMap((c, i) => (c === undefined ? [PROJECTIONS[i]!.name] : [])),
+    position: async () => {
+      const all = await checkpoints();
+      return all.some((c) => c === undefined) ? undefined : all.reduce<bigint | undefined>((low, c) => (low === undefined || c! < low ? c : low), undefined);
+    },
     waitFor: async (position, timeoutMs) => {
       const deadline = performance.now() + timeoutMs; // a clock that never steps: a timeout, not a time
       for (let wait = 2; ; wait = Math.min(wait * 2, 25)) {

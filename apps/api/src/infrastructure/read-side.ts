@@ -10,6 +10,11 @@ export interface ReadSide {
   withoutCheckpoint(): Promise<string[]>;
   /** true when every projection reached `position` (read-your-writes) within timeoutMs */
   waitFor(position: bigint, timeoutMs: number): Promise<boolean>;
+  /**
+   * The log position every projection has reached (the lowest checkpoint): a read of the read models begun now
+   * includes every change up to it. Undefined while a projection has none (reset, being rebuilt).
+   */
+  position(): Promise<bigint | undefined>;
   /** tells the projector that these data subjects were forgotten (its key cache must not keep them) */
   forgotten(subjectIds: string[]): void;
   start(): Promise<void>;

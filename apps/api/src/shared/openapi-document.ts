@@ -28,6 +28,17 @@ const WRITE_HEADERS = {
   'Idempotency-Replayed': { description: '`true` when the answer is the replay of an earlier request with the same Idempotency-Key (nothing was written now)', schema: { type: 'string', enum: ['true'] } },
 };
 
+/** what a read answers (shared/read-position.ts; probe 82 F3) */
+const READ_HEADERS = {
+  'X-Position': {
+    description:
+      'a log position such that the answer includes every change up to it (the position every read model had reached when the read began; a read answered from the log or the decision states includes more): pin a list or a download to it, and send it as X-Min-Position to read at least as much later. Absent while a read model is being rebuilt',
+    schema: { type: 'string', pattern: '^[0-9]+$' },
+  },
+};
+/** the reads that answer no X-Position: the feeds (their bodies carry positions) and the presence stream */
+const READS_WITHOUT_POSITION = new Set(['/v1/events', '/v1/organizations/{org}/events', '/v1/workspaces/{ws}/presence/stream']);
+
 /**
  * Operation ids a generated client names its methods by (probe 45 F10: Nest's `TeamsController_choose` said little):
  * an operation with a message-pattern twin is named as the pattern (`teams.setPartnerTeamVisibility` →
@@ -113,7 +124,8 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
         // a 503, and any refusal whose code says when to retry (429 TOO_MANY_STREAMS: probe 45 F8)
         const retry = status === '503' || codesOf(response).some((code) => RETRY_AFTER_SECONDS[code] !== undefined);
         // a 431 is answered by Node's HTTP parser, before the app gives the request an id (probe 45 F8)
-        response.headers = { ...(status !== '431' && ANSWER_HEADERS), ...(write && WRITE_HEADERS), ...(retry && RETRY_HEADERS), ...response.headers };
+        const read = status.startsWith('2') && method === 'get' && route.startsWith('/v1/') && !READS_WITHOUT_POSITION.has(route);
+        response.headers = { ...(status !== '431' && ANSWER_HEADERS), ...(write && WRITE_HEADERS), ...(read && READ_HEADERS), ...(retry && RETRY_HEADERS), ...response.headers };
       }
       // an operation the system key may call too takes it without X-Actor-Id: the header is not required there (probe 45 F5)
       const systemKeyToo = operation.security?.some((s) => SYSTEM_KEY_SCHEME in (s as object)) && operation.security.some((s) => !(SYSTEM_KEY_SCHEME in (s as object)));
