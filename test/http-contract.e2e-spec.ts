@@ -86,6 +86,17 @@ describe('authentication and tenancy', () => {
 });
 
 describe('problem+json for bad input, never a 500', () => {
+  it('rule 6 (probe 89 F2, 90 F2): an address of 254 characters as mailed is taken with spaces around it; 255 is refused for its length', async () => {
+    const o = await app.api.organization();
+    const invite = (email: string) => app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: o.key, actor: o.admin, body: { email } });
+    const at = (n: number) => `${'x'.repeat(64)}@${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(n - 64 - 1 - 128 - 5)}.test`;
+    expect(at(254)).toHaveLength(254);
+    expect((await invite(` ${at(254)} `)).status).toBe(201);
+    const refused = await invite(at(255));
+    expectProblem(refused, 400, 'VALIDATION_FAILED');
+    expect(refused.body.errors).toEqual([{ field: 'email', message: 'must be at most 254 characters (as it is mailed: lower-cased, its domain in ASCII)' }]);
+  });
+
   it('a validation error lists the fields', async () => {
     const o = await app.api.organization();
     const reply = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, {

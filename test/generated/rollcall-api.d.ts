@@ -954,6 +954,7 @@ export interface components {
     AdminDto: {
       /**
        * Format: idn-email
+       * @description at most 254 characters as mailed (trimmed, lower-cased, its domain in ASCII); up to 320 as sent, spaces around it included
        * @example ada@acme.test
        */
       email: string;
@@ -1912,6 +1913,7 @@ export interface components {
       grants?: string[];
       /**
        * Format: idn-email
+       * @description at most 254 characters as mailed (trimmed, lower-cased, its domain in ASCII); up to 320 as sent, spaces around it included
        * @example jane@acme.test
        */
       email: string;
@@ -2208,6 +2210,7 @@ export interface components {
       avatarUrl?: string | null;
       /**
        * Format: idn-email
+       * @description at most 254 characters as mailed (trimmed, lower-cased, its domain in ASCII); up to 320 as sent, spaces around it included
        * @example jane.doe@acme.test
        */
       email?: string;
@@ -2308,7 +2311,7 @@ export interface components {
     EraseAddressDto: {
       /**
        * Format: idn-email
-       * @description an address this organization invited and no user of it holds or held; compared case-folded (ADR 0017)
+       * @description an address this organization invited and no user of it holds or held; compared case-folded (ADR 0017); at most 254 characters as mailed (trimmed, lower-cased, its domain in ASCII); up to 320 as sent, spaces around it included
        * @example candidate@example.org
        */
       email: string;

@@ -1,13 +1,13 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsString, MaxLength } from 'class-validator';
-import { IsEmailAddress } from '../shared/dtos';
+import { ADDRESS_LENGTH, ADDRESS_MAX_SENT, IsEmailAddress } from '../shared/dtos';
 import { WriteAnswer } from '../shared/openapi';
 
 /** `POST /v1/organizations/{org}/address-erasures`: the address to erase (docs/rules.md#rule-12, "An address only invited"). */
 export class EraseAddressDto {
-  @ApiProperty({ example: 'candidate@example.org', description: 'an address this organization invited and no user of it holds or held; compared case-folded (ADR 0017)' })
+  @ApiProperty({ example: 'candidate@example.org', description: `an address this organization invited and no user of it holds or held; compared case-folded (ADR 0017); ${ADDRESS_LENGTH}` })
   @IsString()
-  @MaxLength(254)
+  @MaxLength(ADDRESS_MAX_SENT)
   @IsEmailAddress()
   email!: string;
 }

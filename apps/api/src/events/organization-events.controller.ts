@@ -8,10 +8,10 @@ import type { IntegrationEvent } from '../infrastructure/integration-events';
 import { OrganizationReads } from '../organizations/organization-reads';
 import { type AuthedRequest, Authenticator, SystemOrOrganization } from '../shared/auth';
 import { FoldsIdCase, ID_PATTERN } from '../shared/dtos';
-import { messageActor, ownOrganization, withEnvelope } from '../shared/messages';
+import { withEnvelope } from '../shared/messages';
 import { AUTH_PROBLEMS, ApiProblems, NO_BODY_PROBLEMS, SYSTEM_KEY_SCHEME } from '../shared/openapi';
 import { IdPipe } from '../shared/path-params';
-import { OPERATOR_READ_ACTOR_HEADER, type Reader, readerOf } from '../shared/read-access';
+import { OPERATOR_READ_ACTOR_HEADER, type Reader, messageReaderOf, readerOf } from '../shared/read-access';
 import { EVENT_STORE } from '../shared/tokens';
 import { EventsQuery } from './dtos';
 import { readFeedPage } from './feed-page';
@@ -67,9 +67,7 @@ export class OrganizationEventsController {
   @SystemOrOrganization()
   @ApiExcludeEndpoint()
   async listMessage(@Payload() m: OrganizationEventsMessage): Promise<EventPage> {
-    const principal = await this.auth.identify(m.apiKey);
-    const reader: Reader = principal.kind === 'system' ? { organizationId: m.organizationId, actorId: undefined } : { organizationId: ownOrganization(principal, m.organizationId), actorId: messageActor(m.actorId ?? undefined) };
-    return this.page(reader, m);
+    return this.page(messageReaderOf(await this.auth.identify(m.apiKey), m), m);
   }
 
   private async page(reader: Reader, query: EventsQuery): Promise<EventPage> {

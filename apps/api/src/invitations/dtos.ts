@@ -1,12 +1,12 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsString, MaxLength } from 'class-validator';
-import { AccessDto, IsEmailAddress } from '../shared/dtos';
+import { ADDRESS_LENGTH, ADDRESS_MAX_SENT, AccessDto, IsEmailAddress } from '../shared/dtos';
 import { Omittable } from '../shared/omittable';
 
 export class InviteDto extends AccessDto {
-  @ApiProperty({ example: 'jane@acme.test' })
+  @ApiProperty({ example: 'jane@acme.test', description: ADDRESS_LENGTH })
   @IsString()
-  @MaxLength(254)
+  @MaxLength(ADDRESS_MAX_SENT)
   @IsEmailAddress()
   email!: string;
 }

@@ -1,12 +1,12 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsObject, IsString, MaxLength, MinLength, ValidateNested } from 'class-validator';
-import { IsEmailAddress } from '../shared/dtos';
+import { ADDRESS_LENGTH, ADDRESS_MAX_SENT, IsEmailAddress } from '../shared/dtos';
 
 export class AdminDto {
-  @ApiProperty({ example: 'ada@acme.test' })
+  @ApiProperty({ example: 'ada@acme.test', description: ADDRESS_LENGTH })
   @IsEmailAddress()
-  @MaxLength(254)
+  @MaxLength(ADDRESS_MAX_SENT)
   email!: string;
 
   @ApiProperty({ example: 'Ada Lovelace' })

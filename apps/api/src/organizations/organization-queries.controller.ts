@@ -10,7 +10,7 @@ import { ExportLedger, Download, type DownloadRequest } from '../shared/export-l
 import { messageActor, ownOrganization, withEnvelope } from '../shared/messages';
 import { AUTH_PROBLEMS, ApiProblems, ApiRead, NO_BODY_PROBLEMS, SYSTEM_KEY_SCHEME } from '../shared/openapi';
 import { IdPipe } from '../shared/path-params';
-import { MIN_POSITION_HEADER, OPERATOR_READ_ACTOR_HEADER, READ_ACTOR_HEADER, type Reader, badQuery, checkMinPositionInLog, messageMinPosition, readerOf } from '../shared/read-access';
+import { MIN_POSITION_HEADER, OPERATOR_READ_ACTOR_HEADER, READ_ACTOR_HEADER, type Reader, badQuery, checkMinPositionInLog, messageMinPosition, messageReaderOf, readerOf } from '../shared/read-access';
 import { INSTANT_PATTERN, IsInstant } from '../shared/query-validation';
 import { Omittable } from '../shared/omittable';
 import { EVENT_STORE } from '../shared/tokens';
@@ -297,7 +297,7 @@ export class OrganizationQueriesController {
   private async messageReader(m: { apiKey: string; organizationId: string; actorId?: string | null; minPosition?: string | null }): Promise<Reader> {
     const principal = await this.auth.identify(m.apiKey);
     await this.minPositionOf(m);
-    return principal.kind === 'system' ? { organizationId: m.organizationId, actorId: undefined } : { organizationId: ownOrganization(principal, m.organizationId), actorId: messageActor(m.actorId ?? undefined) };
+    return messageReaderOf(principal, m);
   }
 
   @MessagePattern('workspaces.list')

@@ -263,6 +263,6 @@ function startAfter(all: readonly WorkspaceInfo[], after: string | undefined): n
 /** the organization as `actorId` may read it: it exists, and they are its org admin (undefined: the system key) */
 function checkedOrgAdmin(org: OrganizationState, organizationId: string, actorId: string | undefined): OrganizationState {
   if (!org.exists) throw new DomainException(domainError('ORGANIZATION_NOT_FOUND', `Organization ${organizationId} does not exist.`));
-  if (actorId !== undefined && !isOrgAdmin(org, actorId)) throw new DomainException(domainError('INSUFFICIENT_AUTHORITY', "Only an organization admin can read the organization's users, workspaces and changes."));
+  if (actorId !== undefined && !isOrgAdmin(org, actorId)) throw new DomainException(domainError('INSUFFICIENT_AUTHORITY', "Only an organization admin can read the organization's users, workspaces, changes and events."));
   return org;
 }

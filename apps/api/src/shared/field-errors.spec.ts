@@ -103,3 +103,10 @@ it('probe 89 F10: a list\'s item check reads "must each …" (it read "roles eac
   expect(dated('2026-12-07T00:24:04.355 02:00')[0]!.message).toMatch(/; its offset's \+ arrived as a space: encode it as %2B in a query string$/);
   expect(dated('2026-12-07T00:24 garbage')[0]!.message).toBe('must be an ISO-8601 date (2026-03-01) or date-time with a time zone (2026-03-01T09:00:00Z)');
 });
+
+it('probe 90 F1: a list of the wrong items is told its item, not that a list was sent where one value goes', () => {
+  const access = (value: object) => fieldErrors(validateSync(Object.assign(new AccessDto(), value)));
+  expect(access({ roles: [1] })).toEqual([{ field: 'roles', message: 'must be a list of role names, e.g. ["agent"], each a string (not 1)' }]);
+  expect(access({ roles: ['agent', null] })).toEqual([{ field: 'roles', message: 'must be a list of role names, e.g. ["agent"], each a string (not null)' }]);
+  expect(access({ grants: [['reporting']] })).toEqual([{ field: 'grants', message: 'must be a list of permission names, e.g. ["reporting"], each a string (not ["reporting"])' }]);
+});

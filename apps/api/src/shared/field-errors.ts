@@ -25,6 +25,9 @@ const eachValue = (message: string, property: string): string => {
   return message.startsWith(prefix) ? `must each ${message.slice(prefix.length)}` : message;
 };
 
+/** the first item of a list that is no string, as JSON (short) */
+const itemShown = (list: unknown[]): string => (JSON.stringify(list.find((item) => typeof item !== 'string')) ?? 'undefined').slice(0, 40);
+
 /**
  * `@Matches` without a message of its own: an id "must be a valid id", anything else "is not in the expected format"
  * (probe 16); `@MaxLength`'s in the domain's words, "must be at most N characters" (probe 31: the same limit answered in
@@ -37,6 +40,8 @@ const readable = (name: string, message: string, value: unknown): string => {
   if (name === 'minLength') return message.replace(MIN_LENGTH_DEFAULT, (_, n: string) => (n === '1' ? 'must not be empty' : `must be at least ${n} characters`));
   if (name === 'nestedValidation') return 'must be an object';
   if (name === 'isObject' && Array.isArray(value)) return /\blist\b/.test(message) ? message : `${message}, not a list`;
+  // a list of the wrong items (`"roles": [1]`) is a list: its item is at fault, not its being one (probe 90 F1)
+  if (TYPE_CONSTRAINTS.has(name) && Array.isArray(value) && name !== 'isArray' && /\blist\b/.test(message)) return `${message}, each a string (not ${itemShown(value)})`;
   if (TYPE_CONSTRAINTS.has(name) && Array.isArray(value) && name !== 'isArray') return `${message}, not ${value.length} values (a list, or a query parameter sent ${value.length} times)`;
   return name === 'matches' && MATCHES_DEFAULT.test(message) ? (message.endsWith(`${ID_REGEX} regular expression`) ? 'must be a valid id' : 'is not in the expected format') : message;
 };

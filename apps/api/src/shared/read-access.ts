@@ -5,7 +5,7 @@ import type { EventStore } from '@rollcall/event-store';
 import { InvalidQueryError } from '@rollcall/read-store';
 import { READ_SIDE, type ReadSide } from '../infrastructure/read-side';
 import { type AuthedRequest, type Principal, actorIdOf } from './auth';
-import { ownOrganization } from './messages';
+import { messageActor, ownOrganization } from './messages';
 import { ProblemException, problem } from './problem';
 import { DomainException } from './stream-handler';
 import { StreamStates } from './stream-states';
@@ -27,6 +27,9 @@ export interface Reader {
 }
 export const readerOf = (req: AuthedRequest, org: string): Reader =>
   req.principal.kind === 'system' ? { organizationId: org, actorId: undefined } : { organizationId: ownOrganization(req.principal, org), actorId: actorIdOf(req) };
+/** the same for a message: its `organizationId` and envelope `actorId` */
+export const messageReaderOf = (principal: Principal, m: { organizationId: string; actorId?: string | null }): Reader =>
+  principal.kind === 'system' ? { organizationId: m.organizationId, actorId: undefined } : { organizationId: ownOrganization(principal, m.organizationId), actorId: messageActor(m.actorId ?? undefined) };
 
 export const MIN_POSITION_HEADER = {
   name: 'X-Min-Position',

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, IsUrl, MaxLength, MinLength, ValidateIf } from 'class-validator';
-import { IsEmailAddress } from '../shared/dtos';
+import { ADDRESS_LENGTH, ADDRESS_MAX_SENT, IsEmailAddress } from '../shared/dtos';
 import { Omittable } from '../shared/omittable';
 
 export class UpdateProfileDto {
@@ -20,10 +20,10 @@ export class UpdateProfileDto {
   @MaxLength(2048)
   avatarUrl?: string | null;
 
-  @ApiPropertyOptional({ example: 'jane.doe@acme.test' })
+  @ApiPropertyOptional({ example: 'jane.doe@acme.test', description: ADDRESS_LENGTH })
   @Omittable()
   @IsString()
-  @MaxLength(254)
+  @MaxLength(ADDRESS_MAX_SENT)
   @IsEmailAddress()
   email?: string;
 }

@@ -122,6 +122,9 @@ export const restrictionsValidFor = (restrictions: Restrictions, roles: string[]
     }),
   );
 
+/** names a client sent, quoted (JSON), so that an empty one or one with spaces shows */
+const quoted = (names: readonly string[]): string => names.map((n) => JSON.stringify(n)).join(', ');
+
 /**
  * Validates an access against the model and the workspace's plan. Roles: known, and exactly one for
  * cardinality 'one'. Restrictions: known, valid for one of the roles, right value, and allowed on the plan.
@@ -132,8 +135,9 @@ export function validateAccess(access: Access, model: AccessModel, plan: Plan): 
   if (unknownRoles.length > 0)
     return domainError(
       'INVALID_ROLE',
-      `Unknown role ${unknownRoles.join(', ')} in access model ${model.name}; choose from ${Object.keys(model.roles).join(', ')}.`,
-      [{ field: 'roles', message: `contains unknown role ${unknownRoles.join(', ')}` }],
+      // quoted: an empty name read "Unknown role  in …" (probe 90 F1)
+      `Unknown role ${quoted(unknownRoles)} in access model ${model.name}; choose from ${Object.keys(model.roles).join(', ')}.`,
+      [{ field: 'roles', message: `contains unknown role ${quoted(unknownRoles)}` }],
     );
   if (access.roles.length === 0 || (model.cardinality === 'one' && access.roles.length !== 1))
     fields.push({
@@ -150,8 +154,8 @@ export function validateAccess(access: Access, model: AccessModel, plan: Plan): 
       'INVALID_GRANT',
       model.grantable.length === 0
         ? `Access model ${model.name} has no grantable permissions; remove ${badGrants.join(', ')}.`
-        : `Cannot grant ${badGrants.join(', ')}; grantable permissions are ${model.grantable.join(', ')}.`,
-      [{ field: 'grants', message: `contains ${badGrants.join(', ')}` }],
+        : `Cannot grant ${quoted(badGrants)}; grantable permissions are ${model.grantable.join(', ')}.`,
+      [{ field: 'grants', message: `contains ${quoted(badGrants)}` }],
     );
 
   for (const [name, value] of Object.entries(access.restrictions)) {

@@ -111,6 +111,15 @@ describe('access model: prototype names are not roles, restrictions or grants', 
     }
   });
 
+  it('probe 90 F1: an unknown role or grant is quoted in the refusal, so an empty name shows', () => {
+    expect(validateAccess({ roles: [''], restrictions: {}, grants: [] }, LEVELS, 'enterprise')).toMatchObject({
+      code: 'INVALID_ROLE',
+      message: 'Unknown role "" in access model levels; choose from owner, manager, agent.',
+      fields: [{ field: 'roles', message: 'contains unknown role ""' }],
+    });
+    expect(validateAccess({ roles: ['member'], restrictions: {}, grants: ['x y'] }, PERMISSIONS, 'enterprise')?.fields).toEqual([{ field: 'grants', message: 'contains "x y"' }]);
+  });
+
   it.each(PROTO_NAMES)('%s is an unknown restriction: INVALID_RESTRICTION, not dropped', (name) => {
     for (const role of ['owner', 'manager', 'agent']) {
       const refused = validateAccess({ roles: [role], restrictions: restriction(name), grants: [] }, LEVELS, 'enterprise');
