@@ -1,5 +1,5 @@
-import { type TestApp, expectProblem, startTestApp, tokenOf } from './support/app';
-import { mailTo } from './support/outbox';
+import { SYSTEM_KEY, type TestApp, expectProblem, startTestApp, tokenOf } from './support/app';
+import { mailTo, outbox } from './support/outbox';
 import { ClientProxyFactory, Transport } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
 import { parse } from 'csv-parse/sync';
@@ -148,6 +148,26 @@ describe('the invite → accept → change access → revoke story, over HTTP, f
     expect(revoke.body.contacts).toEqual({ mode: 'reassigned', toUserId: joe });
     const bad = await api.request('DELETE', `/v1/workspaces/${o.workspaceId}/members/${joe}`, { ...as, body: { reassignContactsTo: joe } });
     expectProblem(bad, 422, 'INVALID_REASSIGNMENT');
+  });
+
+  it('probe 83: a user\'s email may be asked to change 5 times an hour (each mails a confirmation link); the 6th is 429 with Retry-After, nothing written or mailed; a retry of a change made is answered', async () => {
+    const { api } = app;
+    const o = await api.organization();
+    const jane = await api.member({ key: o.key, actor: o.admin, workspaceId: o.workspaceId }, 'jane.limit@acme.test');
+    const ask = (n: number, key = `limit-${n}`) =>
+      api.request('PATCH', `/v1/organizations/${o.organizationId}/users/${jane}`, { key: o.key, actor: jane, body: { email: `guess${n}.limit@acme.test` }, headers: { 'idempotency-key': key } });
+    for (let n = 1; n <= 5; n++) expect((await ask(n)).body.emailChange).toMatchObject({ status: 'pending_confirmation' });
+    const head = (await api.request('GET', '/v1/events?limit=1', { key: SYSTEM_KEY })).body.head;
+    const refused = await ask(6);
+    expectProblem(refused, 429, 'TOO_MANY_EMAIL_CHANGES');
+    expect(refused.headers.get('retry-after')).toBe('60');
+    expect(refused.body.detail).toMatch(/asked to change 5 times in the last hour, each mailing a confirmation link, and 5 an hour is the limit: the next can be asked at \d{4}-/);
+    expect((await api.request('GET', '/v1/events?limit=1', { key: SYSTEM_KEY })).body.head).toBe(head);
+    expect(outbox(app).filter((m) => m.to.startsWith('guess')).map((m) => m.to)).toEqual([1, 2, 3, 4, 5].map((n) => `guess${n}.limit@acme.test`));
+    // the same request again (its Idempotency-Key) is its first answer, not a sixth change
+    expect((await ask(5)).body.emailChange).toMatchObject({ status: 'pending_confirmation', email: 'guess5.limit@acme.test' });
+    // another user of the organization is counted apart
+    expect((await api.request('PATCH', `/v1/organizations/${o.organizationId}/users/${o.admin}`, { key: o.key, actor: o.admin, body: { email: 'admin-new.limit@acme.test' } })).status).toBe(200);
   });
 
   it('profile changes and user deletion at the organization level', async () => {

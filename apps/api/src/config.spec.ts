@@ -120,6 +120,9 @@ describe('configuration from the environment', () => {
   it('heavy reads (downloads, point-in-time answers): 2 at once per organization by default, 1 … 1,000 (probe 59)', () => {
     expect(loadConfig({}).heavyReadsPerOrganization).toBe(2);
     expect(loadConfig({ ROLLCALL_HEAVY_READS_PER_ORGANIZATION: '8' }).heavyReadsPerOrganization).toBe(8);
+    expect(loadConfig({}).emailChangesPerHour).toBe(5);
+    expect(loadConfig({ ROLLCALL_EMAIL_CHANGES_PER_HOUR: '20' }).emailChangesPerHour).toBe(20);
+    expect(() => loadConfig({ ROLLCALL_EMAIL_CHANGES_PER_HOUR: '0' })).toThrow(/ROLLCALL_EMAIL_CHANGES_PER_HOUR must be an integer between 1 and 1000, got "0"/);
     expect(() => loadConfig({ ROLLCALL_HEAVY_READS_PER_ORGANIZATION: '0' })).toThrow(/ROLLCALL_HEAVY_READS_PER_ORGANIZATION must be an integer between 1 and 1000, got "0"/);
   });
 

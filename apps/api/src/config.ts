@@ -36,6 +36,8 @@ export interface Config {
   presenceStreamsPerOrganization: number;
   /** ROLLCALL_HEAVY_READS_PER_ORGANIZATION (default 2; 1 … 1,000): CSV downloads and point-in-time reads one organization runs at once in this process (shared/heavy-reads.ts) */
   heavyReadsPerOrganization: number;
+  /** ROLLCALL_EMAIL_CHANGES_PER_HOUR (default 5; 1 … 1,000): email confirmations mailed for one user in an hour, in this process (users/email-change-limit.ts) */
+  emailChangesPerHour: number;
   presenceStreamsMax: number;
   /**
    * ROLLCALL_ERASURE_JOURNAL: a file outside the data dir where deletions, address erasures and key revocations are journaled, and from
@@ -224,6 +226,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     presenceReplaySeconds: readInt(env, 'ROLLCALL_PRESENCE_REPLAY_SECONDS', 3600, problems, 0, 7 * 24 * 3600),
     presenceStreamsPerOrganization: readInt(env, 'ROLLCALL_PRESENCE_STREAMS_PER_ORGANIZATION', 2_000, problems, 1, 1_000_000),
     heavyReadsPerOrganization: readInt(env, 'ROLLCALL_HEAVY_READS_PER_ORGANIZATION', 2, problems, 1, 1000),
+    emailChangesPerHour: readInt(env, 'ROLLCALL_EMAIL_CHANGES_PER_HOUR', 5, problems, 1, 1000),
     presenceStreamsMax: readInt(env, 'ROLLCALL_PRESENCE_STREAMS_MAX', 10_000, problems, 1, 1_000_000),
     quotas: readQuotas(env, problems),
     erasureJournal: erasureJournal(env, problems),

@@ -152,7 +152,7 @@ function fromHttpException(error: HttpException): Problem {
  * write needs its operator; a command sent back by other writers 8 times is worth sending again at once (probe 49 F3:
  * a client whose retry policy follows Retry-After took the 409 as final).
  */
-export const RETRY_AFTER_SECONDS: Partial<Record<string, number>> = { CONCURRENCY_CONFLICT: 1, READ_MODEL_BEHIND: 1, AUDIT_BEHIND: 1, EVENT_STORE_UNAVAILABLE: 5, TOO_MANY_STREAMS: 30, TOO_MANY_HEAVY_READS: 2, STREAMS_AT_CAPACITY: 30, WRITTEN_BY_LATER_VERSION: 30 };
+export const RETRY_AFTER_SECONDS: Partial<Record<string, number>> = { CONCURRENCY_CONFLICT: 1, READ_MODEL_BEHIND: 1, AUDIT_BEHIND: 1, EVENT_STORE_UNAVAILABLE: 5, TOO_MANY_STREAMS: 30, TOO_MANY_HEAVY_READS: 2, TOO_MANY_EMAIL_CHANGES: 60, STREAMS_AT_CAPACITY: 30, WRITTEN_BY_LATER_VERSION: 30 };
 
 /**
  * A problem's `instance`: the request's path, without its query, which may hold a stream ticket, a searched address

@@ -28,6 +28,7 @@ import type { CommandContext } from '../shared/command-context';
 import { INVITATION_MAILER, type InvitationMailer, mailEmailConfirmation } from '../shared/mailer';
 import { emailChangeLinkCurrent } from '../mail/current-links';
 import { MailLedger, mailRequestOf } from '../mail/mail-ledger';
+import { EmailChangeLimit } from './email-change-limit';
 import { EmailConfirmationLinks } from '../shared/secrets';
 import { snapshotSubjectsErasedBy } from '../shared/snapshots';
 import { DomainException, StreamHandler } from '../shared/stream-handler';
@@ -74,11 +75,17 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
     @Inject(APP_CONFIG) private readonly config: Config,
     @Optional() @Inject(AddressErasure) private readonly erasure?: AddressErasure,
     @Optional() @Inject(MailLedger) private readonly ledger?: MailLedger,
-  ) {}
+  ) {
+    this.emailChanges = new EmailChangeLimit(config.emailChangesPerHour ?? 5);
+  }
+
+  /** confirmations mailed per user and hour, in this process (probe 83) */
+  private readonly emailChanges: EmailChangeLimit;
 
   async execute({ organizationId, ctx, userId, changes }: UpdateProfileCommand): Promise<ProfileAnswer> {
     // the request names the user's data: its retry after their deletion is refused, also when nothing was written
     ctx.aboutUsers = [userId];
+    if (changes.email !== undefined) this.emailChanges.check(organizationId, userId);
     // the workspaces hold the pending invitations an email change is checked against, and the memberships that let a
     // user edit their own profile (an org admin's edits need neither)
     const self = ctx.actorId === userId;
@@ -105,6 +112,7 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
     // the first attempt's process may have died between the commit and the mail (probe 28)
     const pending = requested && emailChangeLinkCurrent(done.context.org, userId, requested.data.version, Date.now());
     const stillPending = pending && pending.email === requested.data.email;
+    if (requested && !done.replayed) this.emailChanges.mailedFor(organizationId, userId);
     if (requested && (!done.replayed || stillPending))
       await mailEmailConfirmation(
         this.mailer,

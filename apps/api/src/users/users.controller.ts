@@ -56,7 +56,7 @@ export class UsersController {
   @ApiHeader(ACTOR_HEADER)
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiWrite(200, ProfileUpdated)
-  @ApiProblems('ORGANIZATION_NOT_FOUND', 'USER_NOT_FOUND', 'EMAIL_TAKEN', 'EMAIL_PENDING_INVITATION')
+  @ApiProblems('ORGANIZATION_NOT_FOUND', 'USER_NOT_FOUND', 'EMAIL_TAKEN', 'EMAIL_PENDING_INVITATION', 'TOO_MANY_EMAIL_CHANGES')
   updateProfile(
     @ActingWrite() call: ActingWriteCall,
     @Param('org', IdPipe) org: string,
