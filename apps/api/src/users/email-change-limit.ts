@@ -11,7 +11,7 @@ const MAX_USERS = 10_000;
  * address of your account in Acme" —, so any member could mail any address in the organization's name as often as
  * they liked). One more is refused before it is decided, `429 TOO_MANY_EMAIL_CHANGES`, nothing written or mailed; a
  * retry of a change already made (the same Idempotency-Key) is answered as before. Per process, as the heavy reads'
- * limit: behind a balancer over N replicas a user may reach N times it (a limit kept in the log would be every
+ * limit (docs/adr/0038): behind a balancer over N replicas a user may reach N times it (a limit kept in the log would be every
  * replica's: not built).
  */
 export class EmailChangeLimit {
