@@ -38,7 +38,7 @@ export const MIN_POSITION_HEADER = {
   description:
     'the `position` of an earlier write: the read waits (up to 5 s) until the read models include it, then answers 503 `READ_MODEL_BEHIND`; a position past the end of the log (no write answered it yet) is 400 `VALIDATION_FAILED` at once',
 };
-const WAIT_MS = 5000;
+export const WAIT_MS = 5000;
 
 /** A read model refused the query (bad cursor, bad range): a 400, never a 500. */
 export const badQuery = (error: unknown): never => {

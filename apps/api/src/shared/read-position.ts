@@ -1,7 +1,10 @@
 import { type CallHandler, type ExecutionContext, Inject, Injectable, type NestInterceptor } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type Observable, tap } from 'rxjs';
+import type { EventStore } from '@rollcall/event-store';
 import { READ_SIDE, type ReadSide } from '../infrastructure/read-side';
+import { WAIT_MS } from './read-access';
+import { EVENT_STORE } from './tokens';
 
 /**
  * The reads that answer no position: the feeds (their `head` and `next` are positions), the presence stream (its
@@ -14,12 +17,15 @@ const NO_POSITION = /^\/v1\/(?:events|organizations\/[^/]+\/events|workspaces\/[
  * the position every read model has reached when the read begins (ReadSide.position). A read answered from the decision
  * states or the log includes more; none includes less. An auditor pins a list or a download to it, and a later read
  * with `X-Min-Position: <it>` sees at least that much (a review's "as of position P"). Absent while a read model is
- * being rebuilt. A read asked with `X-Min-Position` answers at least it (the read waited for it). After
+ * being rebuilt. A read asked with `X-Min-Position` answers at least it (the read models are waited for first). After
  * authentication (an interceptor runs after the guards): a refused request reads no checkpoint.
  */
 @Injectable()
 export class ReadPositionInterceptor implements NestInterceptor {
-  constructor(@Inject(READ_SIDE) private readonly readSide: ReadSide) {}
+  constructor(
+    @Inject(READ_SIDE) private readonly readSide: ReadSide,
+    @Inject(EVENT_STORE) private readonly events: EventStore,
+  ) {}
 
   async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
     if (context.getType() !== 'http') return next.handle();
@@ -27,14 +33,16 @@ export class ReadPositionInterceptor implements NestInterceptor {
     const req = http.getRequest<FastifyRequest>();
     const route = req.routeOptions.url;
     if ((req.method !== 'GET' && req.method !== 'HEAD') || !route?.startsWith('/v1/') || NO_POSITION.test(route.replace(/:[^/]+/g, 'x'))) return next.handle();
-    const before = await this.readSide.position();
-    // a read asked with X-Min-Position waited for it (or, from the decision states, read past it) before answering
+    // a read asked with X-Min-Position: the read models waited for first (as the read itself does; then at once), so
+    // that the position read after it is at least that one — not assumed, for a route that does not take the header.
+    // One past the log's head is the read's to refuse (400): not waited for
     const asked = req.headers['x-min-position'];
     const min = typeof asked === 'string' && /^\d{1,19}$/.test(asked) ? BigInt(asked) : undefined;
+    if (min !== undefined && min <= (await this.events.headPosition()) && !(await this.readSide.waitFor(min, WAIT_MS))) return next.handle();
+    const before = await this.readSide.position();
     return next.handle().pipe(
       tap(() => {
-        const position = before === undefined ? undefined : min !== undefined && min > before ? min : before;
-        if (position !== undefined && position >= 0n) void http.getResponse<FastifyReply>().header('X-Position', position.toString());
+        if (before !== undefined && before >= 0n) void http.getResponse<FastifyReply>().header('X-Position', before.toString());
       }),
     );
   }
