@@ -39,9 +39,10 @@ describe('closing an organization (the operator, at the end of a contract)', () 
       closingSince: expect.stringMatching(/^\d{4}-/),
       closedAt: expect.stringMatching(/^\d{4}-/),
       // the admin (the last org admin) and Jane (an owner beside the admin); the invited address
+      partnerLinksRemoved: 0,
       usersDeleted: 2,
       addressesErased: 1,
-      left: { users: 0, addresses: 0 },
+      left: { partnerLinks: 0, users: 0, addresses: 0 },
     });
 
     // its keys are refused; its links too; the operator decides nothing more in it either
@@ -79,6 +80,33 @@ describe('closing an organization (the operator, at the end of a contract)', () 
     for (const personal of [o.adminEmail, 'jane.closing@acme.test', 'only.invited@elsewhere.test', 'Ada Admin']) expect(text).not.toContain(personal);
     expect(ours.map((e) => e.type)).toEqual(expect.arrayContaining(['OrganizationClosing', 'ApiKeyRevoked', 'UserDeleted', 'AddressErased', 'OrganizationClosed']));
     expect(ours.filter((e) => e.type === 'UserDeleted').map((e) => e.data.userId).sort()).toEqual([o.admin, jane].sort());
+  });
+
+  it('probe 91 F1: its workspaces are unlinked from their partners first: a partner no longer lists, shows or offers its teams', async () => {
+    const { api } = app;
+    const [closing, partner] = [await api.organization(), await api.organization()];
+    const asClosing = { key: closing.key, actor: closing.admin };
+    const asPartner = { key: partner.key, actor: partner.admin };
+    const ws = (o: { workspaceId: string }) => `/v1/workspaces/${o.workspaceId}`;
+    expect((await api.request('POST', `${ws(closing)}/network`, { key: SYSTEM_KEY, body: { partnerWorkspaceId: partner.workspaceId } })).status).toBe(201);
+    const team = (await api.request('POST', `${ws(closing)}/teams`, { ...asClosing, body: { name: 'Closing experts' } })).body.teamId as string;
+    expect((await api.request('PUT', `${ws(closing)}/teams/${team}/sharing`, { ...asClosing, body: { shared: true } })).status).toBe(200);
+    const chosen = await api.request('PUT', `${ws(partner)}/partner-teams/${team}/visibility`, { ...asPartner, body: { visible: true } });
+    expect(chosen.status).toBe(200);
+    const partnerTeams = async (position?: string) =>
+      (await api.request('GET', `${ws(partner)}/partner-teams`, { ...asPartner, ...(position && { headers: { 'x-min-position': position } }) })).body.items.map((t: { teamId: string }) => t.teamId);
+    expect(await partnerTeams(chosen.body.position)).toContain(team);
+
+    const closed = await api.request('POST', `/v1/organizations/${closing.organizationId}/close`, { key: SYSTEM_KEY, body: { confirmName: 'Acme' } });
+    expect(closed.body).toMatchObject({ closed: true, partnerLinksRemoved: 1, left: { partnerLinks: 0, users: 0, addresses: 0 } });
+    const head = (await api.request('GET', '/v1/events?limit=1', { key: SYSTEM_KEY })).body.head as string;
+    // the partner's side: no link, no partner team, nothing to choose
+    expect(await partnerTeams(head)).toEqual([]);
+    expect((await api.request('GET', `${ws(partner)}/teams`, { ...asPartner, headers: { 'x-min-position': head } })).body.items.map((t: { teamId: string }) => t.teamId)).not.toContain(team);
+    expectProblem(await api.request('PUT', `${ws(partner)}/partner-teams/${team}/visibility`, { ...asPartner, body: { visible: true } }), 404, 'TEAM_NOT_FOUND');
+    // the unlink is in both workspaces' events, each naming its own organization, by the system
+    const unlinked = (await api.request('GET', `/v1/organizations/${partner.organizationId}/events?limit=1000`, asPartner)).body.items.filter((e: { type: string }) => e.type === 'WorkspacesUnnetworked');
+    expect(unlinked.map((e: { organizationId: string; actorId: string }) => [e.organizationId, e.actorId])).toEqual([[partner.organizationId, 'system']]);
   });
 
   it('a call out of time answers 202 with what is left, and the next goes on from there', async () => {

@@ -999,6 +999,11 @@ export interface components {
     };
     Left: {
       /**
+       * @description links to partner workspaces not removed yet (its workspaces' and theirs)
+       * @example 0
+       */
+      partnerLinks: number;
+      /**
        * @description users not deleted yet
        * @example 0
        */
@@ -1027,6 +1032,11 @@ export interface components {
        * @description when it was closed; null while it is being closed
        */
       closedAt: string | null;
+      /**
+       * @description links between its workspaces and partner workspaces this call removed (probe 91 F1: partners went on showing its teams)
+       * @example 1
+       */
+      partnerLinksRemoved: number;
       /**
        * @description users this call deleted
        * @example 12

@@ -8,7 +8,8 @@ import { Authenticator } from '../shared/auth';
 import { type CommandContext, newCommandContext } from '../shared/command-context';
 import { DomainException, StreamHandler } from '../shared/stream-handler';
 import { IdempotencyKeyErasedError } from '../shared/idempotency';
-import { organization } from '../shared/targets';
+import { type WorkspaceRef, organization } from '../shared/targets';
+import { NetworkCommandHandler, NetworkCommandRequest } from '../teams/team-handlers';
 import { DeleteUserCommand, DeleteUserHandler } from '../users/user-handlers';
 
 /** How long one call works before it answers 202 with what is left (the operator calls again). */
@@ -22,6 +23,8 @@ export class CloseOrganizationDto {
 }
 
 class Left {
+  @ApiProperty({ description: "links to partner workspaces not removed yet (its workspaces' and theirs)", example: 0 })
+  partnerLinks!: number;
   @ApiProperty({ description: 'users not deleted yet', example: 0 })
   users!: number;
   @ApiProperty({ description: 'invited addresses (of no user) not erased yet', example: 0 })
@@ -37,6 +40,8 @@ export class OrganizationClosingAnswer {
   closingSince!: string;
   @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'when it was closed; null while it is being closed' })
   closedAt!: string | null;
+  @ApiProperty({ description: "links between its workspaces and partner workspaces this call removed (probe 91 F1: partners went on showing its teams)", example: 1 })
+  partnerLinksRemoved!: number;
   @ApiProperty({ description: 'users this call deleted', example: 12 })
   usersDeleted!: number;
   @ApiProperty({ description: 'invited addresses this call erased', example: 3 })
@@ -50,7 +55,7 @@ export class OrganizationClosingAnswer {
  * user or address gone (`gone`), or the step's own events found in the log naming what its deletion erased (a replay
  * of an erasure is refused as IdempotencyKeyErasedError, as any retry about an erased person is).
  */
-async function doneMeanwhile(ctx: CommandContext, run: (ctx: CommandContext) => Promise<unknown>, gone: 'USER_NOT_FOUND' | 'ADDRESS_NOT_FOUND'): Promise<boolean> {
+async function doneMeanwhile(ctx: CommandContext, run: (ctx: CommandContext) => Promise<unknown>, gone: 'USER_NOT_FOUND' | 'ADDRESS_NOT_FOUND' | 'NOT_NETWORKED'): Promise<boolean> {
   try {
     await run(ctx);
     // answered from the log: its events were there, written by the call beside this one
@@ -63,7 +68,8 @@ async function doneMeanwhile(ctx: CommandContext, run: (ctx: CommandContext) => 
 
 /**
  * Closing an organization whose contract ended (docs/adr/0035; probe 76 F1): the operator's call, with the system key.
- * One call begins it (OrganizationClosing, every API key revoked), deletes its users (rule 12, as an org admin's
+ * One call begins it (OrganizationClosing, every API key revoked), unlinks its workspaces from their partners (probe 91
+ * F1), deletes its users (rule 12, as an org admin's
  * deletion does: keys forgotten, journaled, read models erased), erases the addresses only invited, and closes it
  * (OrganizationClosed) — or answers what is left once CLOSE_BUDGET_MS is spent, and the next call goes on. Each step is
  * a command of its own under a key derived from what it is about, so a call repeated, or running beside another, or
@@ -78,6 +84,7 @@ export class OrganizationClosings {
     @Inject(DeleteUserHandler) private readonly deletions: DeleteUserHandler,
     @Inject(EraseAddressHandler) private readonly erasures: EraseAddressHandler,
     @Inject(Authenticator) private readonly auth: Authenticator,
+    @Inject(NetworkCommandHandler) private readonly network: NetworkCommandHandler,
     @Optional() @Inject(ERASURE_JOURNAL) private readonly journal?: ErasureJournal,
   ) {}
 
@@ -103,9 +110,17 @@ export class OrganizationClosings {
         await this.journal?.record({ kind: 'ApiKeyRevoked', at: event.data.revokedAt, organizationId, keyId: event.data.keyId, position: begun.position });
       }
 
+    // its workspaces unlinked from their partners first (probe 91 F1: a closed organization's teams stayed shared and
+    // chosen in its partners' lists, rosters and lookups): the partners' read models end the links as an unlink does
+    let partnerLinksRemoved = 0;
+    for (const { ref, partner } of await this.linksLeft(organizationId)) {
+      if (Date.now() > until) break;
+      const unlink = (ctx: CommandContext) => this.network.execute(new NetworkCommandRequest('UnnetworkWorkspaces', ref, partner, ctx));
+      if (await doneMeanwhile(step(`unlink:${ref.workspaceId}:${partner.workspaceId}`), unlink, 'NOT_NETWORKED')) partnerLinksRemoved++;
+    }
     let usersDeleted = 0;
     let addressesErased = 0;
-    for (const userId of await this.usersLeft(organizationId)) {
+    for (const userId of Date.now() > until ? [] : await this.usersLeft(organizationId)) {
       if (Date.now() > until) break;
       if (await doneMeanwhile(step(`user:${userId}`), (ctx) => this.deletions.execute(new DeleteUserCommand(organizationId, ctx, userId)), 'USER_NOT_FOUND')) usersDeleted++;
     }
@@ -114,15 +129,15 @@ export class OrganizationClosings {
       if (await doneMeanwhile(step(`invitation:${invitationId}`), (ctx) => this.erasures.execute(new EraseAddressCommand(organizationId, ctx, email)), 'ADDRESS_NOT_FOUND')) addressesErased++;
     }
 
-    const left = { users: (await this.usersLeft(organizationId)).length, addresses: (await this.addressesLeft(organizationId)).length };
-    if (left.users === 0 && left.addresses === 0)
+    const left = { partnerLinks: (await this.linksLeft(organizationId)).length, users: (await this.usersLeft(organizationId)).length, addresses: (await this.addressesLeft(organizationId)).length };
+    if (left.partnerLinks === 0 && left.users === 0 && left.addresses === 0)
       await this.streams.handle(organization(organizationId), step('end'), (org) =>
         decideOrganization({ type: 'FinishClosingOrganization', organizationId, actorId: SYSTEM_ACTOR, now: new Date().toISOString() }, org),
       );
     const org = await this.state(organizationId);
     // said once, by the call that closed it (one after finds it closed)
     if (org.closedAt && !known.closedAt) this.logger.log({ organizationId, closedAt: org.closedAt }, 'organization closed: every user deleted, every invited address erased');
-    return { organizationId, closed: org.closedAt !== undefined, closingSince: org.closingSince!, closedAt: org.closedAt ?? null, usersDeleted, addressesErased, left };
+    return { organizationId, closed: org.closedAt !== undefined, closingSince: org.closingSince!, closedAt: org.closedAt ?? null, partnerLinksRemoved, usersDeleted, addressesErased, left };
   }
 
   private async state(organizationId: string): Promise<OrganizationState> {
@@ -132,6 +147,20 @@ export class OrganizationClosings {
   private async usersLeft(organizationId: string): Promise<string[]> {
     const org = await this.state(organizationId);
     return [...org.users.keys()].filter((userId) => activeUser(org, userId));
+  }
+
+  /** each link of one of its workspaces to a partner workspace, once (a link between two of its own is one) */
+  private async linksLeft(organizationId: string): Promise<{ ref: WorkspaceRef; partner: WorkspaceRef }[]> {
+    const org = await this.state(organizationId);
+    const found = new Map<string, { ref: WorkspaceRef; partner: WorkspaceRef }>();
+    for (const workspaceId of org.workspaces.keys()) {
+      const ws = (await this.streams.states.workspace(org, workspaceId))?.state;
+      for (const partner of ws?.teams.partners.values() ?? []) {
+        const pair = [workspaceId, partner.workspaceId].sort().join('\n');
+        if (!found.has(pair)) found.set(pair, { ref: { organizationId, workspaceId }, partner: { organizationId: partner.organizationId, workspaceId: partner.workspaceId } });
+      }
+    }
+    return [...found.values()];
   }
 
   /** an address still held by an invitation bound to no user, once per address (an erasure takes every form of it) */
