@@ -244,6 +244,36 @@ describe('teams and networked workspaces over HTTP, across two organizations (ru
     expect(received.filter((e) => e.type === 'WorkspacesNetworked' && e.data.partnerWorkspaceId === b.workspaceId)).toHaveLength(1);
   });
 
+  it('rule 16 (probe 91 F3): a partner team chosen while its owner unshares it is either chosen before the unshare, in log order, or refused', async () => {
+    const { api } = app;
+    const [a, b] = [await api.organization(), await api.organization()];
+    const asA = { key: a.key, actor: a.admin };
+    const asB = { key: b.key, actor: b.admin };
+    const A = `/v1/workspaces/${a.workspaceId}`;
+    const B = `/v1/workspaces/${b.workspaceId}`;
+    expect((await api.request('POST', `${A}/network`, { key: SYSTEM_KEY, body: { partnerWorkspaceId: b.workspaceId } })).status).toBe(201);
+    const team = (await api.request('POST', `${B}/teams`, { ...asB, body: { name: 'Raced' } })).body.teamId as string;
+    const outcomes: string[] = [];
+    for (let round = 0; round < 8; round++) {
+      expect((await api.request('PUT', `${B}/teams/${team}/sharing`, { ...asB, body: { shared: true } })).status).toBe(200);
+      const [unshared, chosen] = await Promise.all([
+        api.request('PUT', `${B}/teams/${team}/sharing`, { ...asB, body: { shared: false } }),
+        api.request('PUT', `${A}/partner-teams/${team}/visibility`, { ...asA, body: { visible: true } }),
+      ]);
+      expect(unshared.status).toBe(200);
+      if (chosen.status === 200) {
+        // the choice was made while the team was offered: before the unshare in the log
+        expect(BigInt(chosen.body.position)).toBeLessThan(BigInt(unshared.body.position));
+        outcomes.push('chosen first');
+        expect((await api.request('PUT', `${A}/partner-teams/${team}/visibility`, { ...asA, body: { visible: false } })).status).toBe(200);
+      } else {
+        expect(chosen.body.code).toBe('TEAM_NOT_FOUND');
+        outcomes.push('refused');
+      }
+    }
+    expect(outcomes).toHaveLength(8);
+  });
+
   it('message patterns teams.* and network.* run the same commands and reads', async () => {
     const { api } = app;
     const a = await api.organization();

@@ -570,7 +570,7 @@ export interface paths {
       cookie?: never;
     };
     get?: never;
-    /** Share one of the workspace's teams with its network partners, or stop sharing it (hidden from them at once). */
+    /** Share one of the workspace's teams with its network partners — every one, present and future: one the operator links later is offered it at once (rule 16) — or stop sharing it (hidden from them at once). */
     put: operations['teamsSetSharing'];
     post?: never;
     delete?: never;
@@ -587,7 +587,7 @@ export interface paths {
       cookie?: never;
     };
     get?: never;
-    /** See (or stop seeing) a team a network partner shares; any other team is TEAM_NOT_FOUND. */
+    /** See a team a network partner shares (offered), or stop seeing one chosen (also once no longer shared, or deleted); any other team is TEAM_NOT_FOUND, also hiding one neither chosen nor offered any more. A choice racing the partner's unsharing or deleting the team is refused (probe 91 F3). */
     put: operations['teamsSetPartnerTeamVisibility'];
     post?: never;
     delete?: never;
@@ -620,7 +620,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The teams network partners share with this workspace, and whether it chose to see each. Any active member may read it (rule 15). */
+    /** The teams network partners share with this workspace (offered), and those it chose that are no longer shared (`shared: false`, as they were when unshared), with whether it chose to see each. Any active member may read it (rule 15). */
     get: operations['partnerTeamsList'];
     put?: never;
     post?: never;

@@ -85,7 +85,7 @@ export class TeamCommandHandler implements ICommandHandler<TeamCommandRequest, T
     // an org admin's authority rests on the organization's stream: checked too (targets.ts `workspace`)
     const actedBy = { actorId: ctx.actorId, decide };
     const target: Target<TeamsContext> =
-      action.type === 'SetPartnerTeamVisibility' ? workspaceWithPartners(ref, actedBy, this.streams.states) : workspace(ref, actedBy, this.streams.states);
+      action.type === 'SetPartnerTeamVisibility' ? workspaceWithPartners(ref, action.teamId, actedBy, this.streams.states) : workspace(ref, actedBy, this.streams.states);
     const done = await this.streams.handle(target, ctx, decide, { checkLoaded: true });
     return answerOf(action, teamId, done);
   }

@@ -85,7 +85,7 @@ export class TeamQueriesController {
   }
 
   @Get('partner-teams')
-  @ApiOperation({ summary: 'The teams network partners share with this workspace, and whether it chose to see each. Any active member may read it (rule 15).' })
+  @ApiOperation({ summary: 'The teams network partners share with this workspace (offered), and those it chose that are no longer shared (`shared: false`, as they were when unshared), with whether it chose to see each. Any active member may read it (rule 15).' })
   @ApiHeader(READ_ACTOR_HEADER)
   @ApiHeader(MIN_POSITION_HEADER)
   @ApiRead(OfferedTeamList)

@@ -1,7 +1,7 @@
 import type { NetworkContext, TeamsContext, WorkspaceState } from '@rollcall/domain';
 import type { Target } from '../shared/stream-handler';
 import { inOrganization } from '../shared/command-target';
-import { type StreamStates, workspaceStream } from '../shared/stream-states';
+import { type Loaded, type StreamStates, workspaceStream } from '../shared/stream-states';
 import { type ActedBy, type WorkspaceRef, checkingOrgAdmin, loadWorkspace, orgAdminTurn } from '../shared/targets';
 
 /**
@@ -10,28 +10,37 @@ import { type ActedBy, type WorkspaceRef, checkingOrgAdmin, loadWorkspace, orgAd
  * here, as visibility is computed from both sides whenever it is asked (docs/adr/0009).
  */
 export async function loadPartners(states: StreamStates, ws: WorkspaceState): Promise<WorkspaceState[]> {
-  const partners: WorkspaceState[] = [];
+  return (await loadedPartners(states, ws)).map((partner) => partner.state);
+}
+
+/** the same, as loaded streams (their revisions: a command checks the one it rests on) */
+async function loadedPartners(states: StreamStates, ws: WorkspaceState): Promise<Loaded<WorkspaceState>[]> {
+  const partners: Loaded<WorkspaceState>[] = [];
   for (const partner of ws.teams.partners.values()) {
     const org = await states.organization(partner.organizationId);
     const loaded = await states.workspace(org.state, partner.workspaceId);
-    if (loaded) partners.push(loaded.state);
+    if (loaded) partners.push(loaded);
   }
   return partners;
 }
 
 /**
- * A workspace stream, decided with its partners' states (choosing partner teams). Only the workspace is appended to;
- * the organization's stream is checked too when the decision rests on its actor being an org admin (targets.ts
- * `workspace`).
+ * A workspace stream, decided with its partners' states (choosing partner team `teamId`). Only the workspace is
+ * appended to; the organization's stream is checked too when the decision rests on its actor being an org admin
+ * (targets.ts `workspace`), and so is the stream of the partner that holds the team, at the revision it was read at
+ * (the command passes `checkLoaded`): its unsharing or deleting the team committed meanwhile sends the choice back,
+ * to be refused (probe 91 F3: the choice was appended after the unshare, in 2 of 6 races).
  */
-export const workspaceWithPartners = (ref: WorkspaceRef, actedBy?: ActedBy<TeamsContext>, states?: StreamStates): Target<TeamsContext> => ({
+export const workspaceWithPartners = (ref: WorkspaceRef, teamId: string, actedBy?: ActedBy<TeamsContext>, states?: StreamStates): Target<TeamsContext> => ({
   lock: workspaceStream(ref.workspaceId),
   organizationOf: inOrganization(ref.organizationId),
   ...orgAdminTurn(ref, actedBy, states),
   load: async (loading) => {
     const { ws, org, context } = await loadWorkspace(loading, ref);
-    const decided = { ...context, partners: await loadPartners(loading, context.ws) };
-    return { context: decided, streams: checkingOrgAdmin(decided, actedBy, ws, org) };
+    const partners = await loadedPartners(loading, context.ws);
+    const decided = { ...context, partners: partners.map((partner) => partner.state) };
+    const holder = partners.filter((partner) => partner.state.teams.teams.has(teamId));
+    return { context: decided, streams: [...checkingOrgAdmin(decided, actedBy, ws, org), ...holder] };
   },
 });
 

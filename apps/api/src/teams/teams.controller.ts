@@ -141,7 +141,7 @@ export class TeamsController {
   }
 
   @Put('teams/:teamId/sharing')
-  @ApiOperation({ summary: "Share one of the workspace's teams with its network partners, or stop sharing it (hidden from them at once)." })
+  @ApiOperation({ summary: "Share one of the workspace's teams with its network partners — every one, present and future: one the operator links later is offered it at once (rule 16) — or stop sharing it (hidden from them at once)." })
   @ApiHeader(ACTOR_HEADER)
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiWrite(200, TeamChanged)
@@ -156,7 +156,10 @@ export class TeamsController {
   }
 
   @Put('partner-teams/:teamId/visibility')
-  @ApiOperation({ summary: 'See (or stop seeing) a team a network partner shares; any other team is TEAM_NOT_FOUND.' })
+  @ApiOperation({
+    summary:
+      'See a team a network partner shares (offered), or stop seeing one chosen (also once no longer shared, or deleted); any other team is TEAM_NOT_FOUND, also hiding one neither chosen nor offered any more. A choice racing the partner\'s unsharing or deleting the team is refused (probe 91 F3).',
+  })
   @ApiHeader(ACTOR_HEADER)
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiWrite(200, TeamChanged)
