@@ -1,5 +1,6 @@
 // How the command path (stream-handler.ts) fails, on its way to the edge (HTTP problems, RPC errors).
 import type { DomainError } from '@rollcall/domain';
+import { DuplicateEventIdError, KeyForgottenSinceSealedError, WrongExpectedRevisionError } from '@rollcall/event-store';
 
 /** A domain refusal on its way to the edge (HTTP problem, RPC error). */
 export class DomainException extends Error {
@@ -27,3 +28,12 @@ export class EventStoreUnavailableError extends Error {
     super(`The event store did not confirm the change to ${stream}${said ? ` (its last answer: ${said})` : ''}; retry the request with the same Idempotency-Key.`, { cause });
   }
 }
+
+/**
+ * An append failure after which the command is decided again on the stream as it is now: another writer's events
+ * got there first — maybe this command's own key, the same request sent to another replica and decided there — or
+ * (DuplicateEventIdError) ids of this batch are stored elsewhere (only a re-send's could be). Decided again, the
+ * state holds what was written; a batch of the command's key is answered with (a replay), as a retry of it would.
+ */
+export const decideAgainAfter = (error: unknown): boolean =>
+  error instanceof WrongExpectedRevisionError || error instanceof DuplicateEventIdError || error instanceof KeyForgottenSinceSealedError;

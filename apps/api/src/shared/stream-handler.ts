@@ -1,7 +1,7 @@
 import type { Decision, DomainEvent } from '@rollcall/domain';
-import { DuplicateEventIdError, KeyForgottenSinceSealedError, type EventStore, type ExpectedRevision, WrongExpectedRevisionError } from '@rollcall/event-store';
+import { DuplicateEventIdError, KeyForgottenSinceSealedError, type EventStore, type ExpectedRevision } from '@rollcall/event-store';
 import { type CommandContext, dateAfter } from './command-context';
-import { ConcurrencyExhaustedError, DomainException } from './command-errors';
+import { ConcurrencyExhaustedError, DomainException, decideAgainAfter } from './command-errors';
 import { KeyedMutex } from './keyed-mutex';
 import { ContendedTurns } from './contended-turns';
 import { type HandleOptions, idempotencyOf, ownEventsOf, partsOf } from './command-parts';
@@ -389,15 +389,6 @@ export class StreamHandler {
     if (error instanceof KeyForgottenSinceSealedError) await this.options.onKeysForgotten?.(error.subjectIds);
   }
 }
-
-/**
- * An append failure after which the command is decided again on the stream as it is now: another writer's events
- * got there first — maybe this command's own key, the same request sent to another replica and decided there — or
- * (DuplicateEventIdError) ids of this batch are stored elsewhere (only a re-send's could be). Decided again, the
- * state holds what was written; a batch of the command's key is answered with (a replay), as a retry of it would.
- */
-const decideAgainAfter = (error: unknown): boolean =>
-  error instanceof WrongExpectedRevisionError || error instanceof DuplicateEventIdError || error instanceof KeyForgottenSinceSealedError;
 
 /** a lock's stream kind, for metrics: `organization`, `workspace`, `presence`… (the stream name's first word) */
 const streamKindOf = (lock: string): string => lock.slice(0, Math.max(0, lock.indexOf('-'))) || 'other';
