@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { type CsvOptions, csvStream, list, safeCell } from '@rollcall/read-store';
 import { ActivityRecorder } from '../activity/activity-recorder';
 import { StreamStates } from '../shared/stream-states';
-import { OrganizationReads, pendingForNonMember } from './organization-reads';
+import { OrganizationReads, pendingEmailExpired, pendingForNonMember } from './organization-reads';
 
 /** The organization's users as CSV: one row per user, their memberships as `;`-separated workspace ids. */
 export const ORG_USERS_CSV_COLUMNS = [
@@ -90,7 +90,7 @@ export class OrgUsersCsv {
             gone ? '' : list(revoked.get(u.userId)),
             gone ? '' : list(invited.get(u.userId)),
             gone ? list(member.get(u.userId)) : '',
-            gone || !u.pendingEmail ? '' : String(now >= Date.parse(u.pendingEmail.expiresAt)),
+            gone || !u.pendingEmail ? '' : String(pendingEmailExpired(u, now)),
           ];
         }
       }

@@ -64,6 +64,9 @@ export interface OrgWorkspaceView {
   createdAt: string;
 }
 
+/** whether a user's pending email change's link has expired at `now` (false with none pending) */
+export const pendingEmailExpired = (u: UserProfile, now: number): boolean => u.pendingEmail !== null && now >= Date.parse(u.pendingEmail.expiresAt);
+
 const userView = (u: UserProfile, lastActiveOn: string | null, now = Date.now()): OrgUserView => ({
   userId: u.userId,
   email: u.deleted ? null : u.email,
@@ -74,7 +77,7 @@ const userView = (u: UserProfile, lastActiveOn: string | null, now = Date.now())
   deleted: u.deleted,
   joinedAt: u.joinedAt,
   // `expired` as of the read, as an invitation's (probe 89 F4: a console compared the time with its own clock)
-  pendingEmail: u.deleted || !u.pendingEmail ? null : { email: u.pendingEmail.email, expiresAt: u.pendingEmail.expiresAt, expired: now >= Date.parse(u.pendingEmail.expiresAt) },
+  pendingEmail: u.deleted || !u.pendingEmail ? null : { email: u.pendingEmail.email, expiresAt: u.pendingEmail.expiresAt, expired: pendingEmailExpired(u, now) },
   lastActiveOn,
 });
 
