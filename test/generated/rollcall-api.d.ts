@@ -1227,7 +1227,7 @@ export interface components {
        */
       teamId?: string;
       /**
-       * @description added_to_team, removed_from_team, team_*: the team's name then (team_renamed: the new one)
+       * @description added_to_team, removed_from_team, team_*: the team's name then (team_renamed: the new one); partner_team_shown, partner_team_hidden: the partner team's name as shared then (absent on entries before session 58, and on hiding a team its partner no longer has: probe 91 F4)
        * @example Tier 1
        */
       teamName?: string | null;

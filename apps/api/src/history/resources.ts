@@ -11,7 +11,7 @@ export class HistoryDetails {
   contacts?: ReassignedContacts;
   @ApiPropertyOptional({ description: 'added_to_team, removed_from_team, team_*, partner_team_shown, partner_team_hidden: the team', example: '5f0c7a3e-2b1d-5c4e-8f9a-0b1c2d3e4f5a' })
   teamId?: string;
-  @ApiPropertyOptional({ type: String, nullable: true, description: "added_to_team, removed_from_team, team_*: the team's name then (team_renamed: the new one)", example: 'Tier 1' })
+  @ApiPropertyOptional({ type: String, nullable: true, description: "added_to_team, removed_from_team, team_*: the team's name then (team_renamed: the new one); partner_team_shown, partner_team_hidden: the partner team's name as shared then (absent on entries before session 58, and on hiding a team its partner no longer has: probe 91 F4)", example: 'Tier 1' })
   teamName?: string | null;
   @ApiPropertyOptional({ description: 'team_renamed: the name before', example: 'Tier one' })
   previousName?: string;

@@ -207,8 +207,14 @@ function setVisibility(cmd: SetPartnerTeamVisibility, ctx: TeamsContext): Decisi
   if (!offered && !(chosen !== undefined && !cmd.visible)) return reject(partnerTeamNotFound(cmd.teamId, ctx.ws.teams.teams.has(cmd.teamId)));
   if ((chosen !== undefined) === cmd.visible) return accept([]);
   const partnerWorkspaceId = offered?.workspaceId ?? chosen!;
+  // its name as shared (a hidden team no longer shared: as its partner holds it, if it still does)
+  const teamName = offered?.team.name ?? ctx.partners?.find((p) => p.info.workspaceId === partnerWorkspaceId)?.teams.teams.get(cmd.teamId)?.name;
   return accept([
-    { type: 'PartnerTeamVisibilityChanged', version: 1, data: { workspaceId: cmd.workspaceId, partnerWorkspaceId, teamId: cmd.teamId, visible: cmd.visible, changedAt: cmd.now } },
+    {
+      type: 'PartnerTeamVisibilityChanged',
+      version: 1,
+      data: { workspaceId: cmd.workspaceId, partnerWorkspaceId, teamId: cmd.teamId, visible: cmd.visible, changedAt: cmd.now, ...(teamName !== undefined && { teamName }) },
+    },
   ]);
 }
 

@@ -33,7 +33,19 @@ export type TeamUnshared = Event<'TeamUnshared', { workspaceId: string; teamId: 
 /** The workspace chose to see (or stopped seeing) a team its partner shares (rule 16). */
 export type PartnerTeamVisibilityChanged = Event<
   'PartnerTeamVisibilityChanged',
-  { workspaceId: string; partnerWorkspaceId: string; teamId: string; visible: boolean; changedAt: string }
+  {
+    workspaceId: string;
+    partnerWorkspaceId: string;
+    teamId: string;
+    visible: boolean;
+    changedAt: string;
+    /**
+     * the team's name as the partner shared it then, so that the viewer's own history names what it chose or hid (probe
+     * 91 F4: by id only, a team deleted since was nameless there); absent in events before session 58, and on hiding
+     * a team its partner no longer has
+     */
+    teamName?: string;
+  }
 >;
 
 /**

@@ -90,7 +90,8 @@ describe.each(PRESETS)('rule 16: sharing teams and choosing partner teams (viewe
     w.givenTeams({ type: 'SetTeamSharing', ...at(w, B), teamId: experts, shared: true });
     expect(visibleTo(w, A)).toEqual([]);
     const [chosen] = expectEvents(choose(w, experts, true), ['PartnerTeamVisibilityChanged']);
-    expect(chosen!.data).toEqual({ workspaceId: A, partnerWorkspaceId: B, teamId: experts, visible: true, changedAt: w.now });
+    // with the team's name as shared, for the viewer's own history (probe 91 F4)
+    expect(chosen!.data).toEqual({ workspaceId: A, partnerWorkspaceId: B, teamId: experts, visible: true, changedAt: w.now, teamName: 'Experts' });
     w.givenTeams({ type: 'SetPartnerTeamVisibility', ...at(w, A), teamId: experts, visible: true });
     expect(visibleTo(w, A)).toEqual([experts]);
     expect(visiblePartnerTeam(w.state(A), w.ctx(A).partners!, experts)?.team.members).toEqual(new Set(['bea']));
@@ -124,8 +125,8 @@ describe.each(PRESETS)('rule 16: sharing teams and choosing partner teams (viewe
     w.givenTeams({ type: 'SetTeamSharing', ...at(w, B), teamId: experts, shared: false });
     expect(visibleTo(w, A)).toEqual([]);
     expect(visiblePartnerTeam(w.state(A), w.ctx(A).partners!, experts)).toBeUndefined();
-    // the viewer may still stop wanting it
-    expectEvents(choose(w, experts, false), ['PartnerTeamVisibilityChanged']);
+    // the viewer may still stop wanting it (named as its partner holds it)
+    expect(expectEvents(choose(w, experts, false), ['PartnerTeamVisibilityChanged'])[0]!.data).toMatchObject({ visible: false, teamName: 'Experts' });
     w.givenTeams({ type: 'SetTeamSharing', ...at(w, B), teamId: experts, shared: true });
     expect(visibleTo(w, A)).toEqual([experts]);
   });

@@ -53,14 +53,15 @@ export async function workspaceChangeEntries(e: ProjectedEvent, read: Projection
       return [make(at, { workspaceId: d.workspaceId, organizationId: null, change: shared ? 'team_shared' : 'team_unshared', details: { teamId: d.teamId, teamName: await nameOf(d.teamId) } })];
     }
     case 'PartnerTeamVisibilityChanged': {
-      // the viewer's choice, in the viewer's history; the team is the partner's (its name is the partner's to record)
+      // the viewer's choice, in the viewer's history; the team is the partner's: its name as the choice saw it (events
+      // since session 58: probe 91 F4), never what the partner made of it since
       const d = event.data;
       return [
         make(d.changedAt, {
           workspaceId: d.workspaceId,
           organizationId: null,
           change: d.visible ? 'partner_team_shown' : 'partner_team_hidden',
-          details: { teamId: d.teamId, partnerWorkspaceId: d.partnerWorkspaceId },
+          details: { teamId: d.teamId, ...(d.teamName !== undefined && { teamName: d.teamName }), partnerWorkspaceId: d.partnerWorkspaceId },
         }),
       ];
     }
