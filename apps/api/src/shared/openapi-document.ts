@@ -4,6 +4,7 @@ import { MESSAGE_TWINS } from './message-twins';
 import { documentConstraints } from './openapi-constraints';
 import { PUBLIC_EXTENSION, type ProblemCode, STREAM_TICKET_SCHEME, SYSTEM_KEY_SCHEME, problemResponse } from './openapi';
 import { RETRY_AFTER_SECONDS } from './problem';
+import { READS_WITHOUT_POSITION } from './read-position';
 
 type Operation = { tags?: string[]; security?: unknown[]; parameters?: unknown[]; responses?: Record<string, { headers?: Record<string, unknown>; [key: string]: unknown }>; [PUBLIC_EXTENSION]?: boolean };
 
@@ -36,8 +37,6 @@ const READ_HEADERS = {
     schema: { type: 'string', pattern: '^[0-9]+$' },
   },
 };
-/** the reads that answer no X-Position: the feeds (their bodies carry positions) and the presence stream */
-const READS_WITHOUT_POSITION = new Set(['/v1/events', '/v1/organizations/{org}/events', '/v1/workspaces/{ws}/presence/stream']);
 
 /**
  * Operation ids a generated client names its methods by (probe 45 F10: Nest's `TeamsController_choose` said little):

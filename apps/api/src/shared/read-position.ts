@@ -7,10 +7,11 @@ import { WAIT_MS } from './read-access';
 import { EVENT_STORE } from './tokens';
 
 /**
- * The reads that answer no position: the feeds (their `head` and `next` are positions), the presence stream (its
- * messages' ids are), and what reads nothing of the log (the documents, the health check, the metrics)
+ * The reads under /v1 that answer no position (as OpenAPI names their paths: the document says so too): the feeds
+ * (their `head` and `next` are positions) and the presence stream (its messages' ids are). Outside /v1 nothing reads
+ * the log (the documents, the health check, the metrics).
  */
-const NO_POSITION = /^\/v1\/(?:events|organizations\/[^/]+\/events|workspaces\/[^/]+\/presence\/stream)$/;
+export const READS_WITHOUT_POSITION: ReadonlySet<string> = new Set(['/v1/events', '/v1/organizations/{org}/events', '/v1/workspaces/{ws}/presence/stream']);
 
 /**
  * `X-Position` on the API's reads (probe 82 F3): a log position such that the answer includes every change up to it —
@@ -32,7 +33,8 @@ export class ReadPositionInterceptor implements NestInterceptor {
     const http = context.switchToHttp();
     const req = http.getRequest<FastifyRequest>();
     const route = req.routeOptions.url;
-    if ((req.method !== 'GET' && req.method !== 'HEAD') || !route?.startsWith('/v1/') || NO_POSITION.test(route.replace(/:[^/]+/g, 'x'))) return next.handle();
+    // (Fastify's `:org` is OpenAPI's `{org}`: the routes' parameters are named alike)
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || !route?.startsWith('/v1/') || READS_WITHOUT_POSITION.has(route.replace(/:(\w+)/g, '{$1}'))) return next.handle();
     // a read asked with X-Min-Position: the read models waited for first (as the read itself does; then at once), so
     // that the position read after it is at least that one — not assumed, for a route that does not take the header.
     // One past the log's head is the read's to refuse (400): not waited for
