@@ -16,7 +16,8 @@ const ANSWER_HEADERS = {
 const RETRY_HEADERS = {
   'Retry-After': {
     description: `seconds to wait before trying again: ${Object.entries(RETRY_AFTER_SECONDS)
-      .map(([code, seconds]) => `${seconds} for ${code}`)
+      // (a limit's own wait: until the next request the limit allows)
+      .map(([code, seconds]) => (code === 'TOO_MANY_EMAIL_CHANGES' ? `until the next may be asked (at most 3600) for ${code}` : `${seconds} for ${code}`))
       .join(', ')}`,
     schema: { type: 'string', pattern: '^[0-9]+$' },
   },

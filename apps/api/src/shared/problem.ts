@@ -112,7 +112,11 @@ export { problem };
 
 /** An HTTP-level refusal raised outside the domain (authentication, headers, tokens). */
 export class ProblemException extends Error {
-  constructor(readonly problem: Problem) {
+  constructor(
+    readonly problem: Problem,
+    /** when to try again, for a refusal whose wait is its own (the answer's Retry-After; else RETRY_AFTER_SECONDS's) */
+    readonly retryAfterSeconds?: number,
+  ) {
     super(problem.detail);
   }
 }
@@ -191,7 +195,7 @@ export class ProblemFilter implements ExceptionFilter {
     body.instance = instanceOf(req.originalUrl);
     // a stream already under way (the presence stream, written on Node's response): nothing more can be said
     if (res.raw.headersSent) return;
-    const retryAfter = RETRY_AFTER_SECONDS[body.code];
+    const retryAfter = (error instanceof ProblemException ? error.retryAfterSeconds : undefined) ?? RETRY_AFTER_SECONDS[body.code];
     if (retryAfter !== undefined) res.header('Retry-After', String(retryAfter));
     res.status(body.status).type('application/problem+json').send(JSON.stringify(body));
   }

@@ -22,6 +22,8 @@ it('probe 83: a user\'s confirmations are limited per hour, counted from each ma
     code: 'TOO_MANY_EMAIL_CHANGES',
     detail: "This user's email was asked to change 2 times in the last hour, each mailing a confirmation link, and 2 an hour is the limit: the next can be asked at 2026-03-01T11:00:00.000Z.",
   });
+  // its Retry-After: until then (probe 92 F2: a fixed 60 s)
+  expect((refused as ProblemException).retryAfterSeconds).toBe(30 * 60);
   // others are counted apart
   limit.check('org', 'bob', T0 + 30 * MINUTE);
   limit.check('other-org', 'ann', T0 + 30 * MINUTE);

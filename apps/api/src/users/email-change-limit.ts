@@ -24,13 +24,15 @@ export class EmailChangeLimit {
   check(organizationId: string, userId: string, now = Date.now()): void {
     const recent = this.recent(`${organizationId}\n${userId}`, now);
     if (recent.length < this.perHour) return;
-    const next = new Date(recent[0]! + HOUR_MS).toISOString();
+    const nextAt = recent[0]! + HOUR_MS;
     throw new ProblemException(
       problem(
         429,
         'TOO_MANY_EMAIL_CHANGES',
-        `This user's email was asked to change ${recent.length} times in the last hour, each mailing a confirmation link, and ${this.perHour} an hour is the limit: the next can be asked at ${next}.`,
+        `This user's email was asked to change ${recent.length} times in the last hour, each mailing a confirmation link, and ${this.perHour} an hour is the limit: the next can be asked at ${new Date(nextAt).toISOString()}.`,
       ),
+      // when that is, not a fixed wait (probe 92 F2: Retry-After 60 led a client to retry an hour long)
+      Math.max(1, Math.ceil((nextAt - now) / 1000)),
     );
   }
 
