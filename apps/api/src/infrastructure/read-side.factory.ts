@@ -29,17 +29,22 @@ export async function createReadSide(config: Config, metrics: Metrics, logger: L
   if (config.projectorInProcess) registerProjectorMetrics({ status: () => status }, metrics.registry);
 
   const checkpoints = () => Promise.all(PROJECTIONS.map((p) => store.checkpoint(checkpointKey(p))));
-  const checkpointsReached = async (position: bigint) => (await checkpoints()).every((c) => c !== undefined && c >= position);
+  /** the position every projection has reached: the lowest checkpoint (undefined while one has none) */
+  const lowest = async (): Promise<bigint | undefined> => {
+    const all = await checkpoints();
+    return all.some((c) => c === undefined) ? undefined : all.reduce<bigint | undefined>((low, c) => (low === undefined || c! < low ? c : low), undefined);
+  };
+  const checkpointsReached = async (position: bigint) => {
+    const reached = await lowest();
+    return reached !== undefined && reached >= position;
+  };
 
   return {
     store,
     ping: () => store.ping(),
     projections: () => status,
     withoutCheckpoint: async () => (await checkpoints()).flatMap((c, i) => (c === undefined ? [PROJECTIONS[i]!.name] : [])),
-    position: async () => {
-      const all = await checkpoints();
-      return all.some((c) => c === undefined) ? undefined : all.reduce<bigint | undefined>((low, c) => (low === undefined || c! < low ? c : low), undefined);
-    },
+    position: lowest,
     waitFor: async (position, timeoutMs) => {
       const deadline = performance.now() + timeoutMs; // a clock that never steps: a timeout, not a time
       for (let wait = 2; ; wait = Math.min(wait * 2, 25)) {
