@@ -14,6 +14,8 @@ export interface Seeded {
   dir: string;
   organizationId: string;
   workspaceId: string;
+  /** the last member seeded (absent from a data dir seeded before session 59) */
+  lastMemberId?: string;
 }
 
 /** the seeded data dir with its snapshots written: found in the cache, or made */
@@ -28,7 +30,7 @@ export async function seeded(members: number): Promise<Seeded> {
   mkdirSync(dir);
   console.log(`seeding ${members} members into ${dir}…`);
   const { store } = await createRollcallEventStore({ dataDir: dir, durability: 'normal' });
-  const { organizationId, workspaceId } = await seedWorkspace(store, members, 'big');
+  const { organizationId, workspaceId, memberIds } = await seedWorkspace(store, members, 'big');
   await store.close();
   // a load writes both snapshots (every: 1), in the background; close waits for them
   const writer = await openProcess(dir, { every: 1 });
@@ -36,7 +38,7 @@ export async function seeded(members: number): Promise<Seeded> {
   await writer.states.workspace(org.state, workspaceId);
   await writer.close();
   if (writer.errors.length > 0) throw new Error(`snapshots not written: ${String(writer.errors[0])}`);
-  const made = { dir, organizationId, workspaceId };
+  const made = { dir, organizationId, workspaceId, lastMemberId: memberIds.at(-1) };
   writeFileSync(manifest, JSON.stringify(made));
   return made;
 }

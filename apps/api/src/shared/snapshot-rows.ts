@@ -1,3 +1,4 @@
+import type { DeferredMap } from './deferred-rows';
 import { type Access, type Invitation, type Member, type OrganizationState, type UserProfile, type WorkspaceState, addressKeyOf, emailKey, holdsAddress, indexAddress } from '@rollcall/domain';
 
 /**
@@ -111,71 +112,100 @@ function accessOf(chunk: RowsChunk, column: unknown[]): Access[] {
   return values;
 }
 
+/** An invitation's address sealed in a chunk (opened after the chunks: snapshot-codec.ts), and where to put it. */
+export interface SealedRow {
+  invitationId: string;
+  address: SealedAddress;
+  /** the chunk's address column and the row's place in it: opened, the address (or null) replaces the sealed one */
+  column: unknown[];
+  row: number;
+}
+
 /**
- * Folds a chunk's rows into the state's Maps (and the derived ones, as the folds keep them). Each kind builds its
- * rows with one object literal (one shape per kind, a third faster than a loop over the field names). Invitations
- * whose address is sealed are listed in `sealed` with that address, and hold null until it is opened.
+ * Adds a chunk's rows to the state's Maps, to be built when first read or in the background (deferred-rows.ts): the
+ * Maps are DeferredMaps for a load from a snapshot. Each kind builds its rows with one object literal (one shape per
+ * kind, a third faster than a loop over the field names). The addresses of invitations that are sealed are listed in
+ * `sealed`; their rows read null until the address is opened into the column.
  */
-export function foldRows(state: OrganizationState | WorkspaceState, chunk: RowsChunk, sealed: { invitation: Invitation; address: SealedAddress }[]): void {
+export function deferRows(state: OrganizationState | WorkspaceState, chunk: RowsChunk, sealed: SealedRow[]): void {
   const c = chunk.c;
-  if (chunk.k === 'users') {
-    const org = state as OrganizationState;
-    const ids = c[U.userId]!, emails = c[U.email]!, names = c[U.displayName]!, aliases = c[U.alias]!, avatars = c[U.avatarUrl]!;
-    const admins = c[U.orgAdmin]!, deleted = c[U.deleted]!, joined = c[U.joinedAt]!, known = c[U.knownEmails]!, pending = c[U.pendingEmail]!;
-    const versions = c[U.emailChangeVersion]!, confirmed = c[U.confirmedEmailChangeVersion]!;
-    for (let i = 0; i < ids.length; i++) {
-      const email = emails[i] as string;
-      const user: UserProfile = {
-        userId: ids[i] as string,
-        email,
-        displayName: names[i] as string,
-        alias: aliases[i] as string | null,
-        avatarUrl: avatars[i] as string | null,
-        orgAdmin: admins[i] as boolean,
-        deleted: deleted[i] as boolean,
-        joinedAt: joined[i] as string,
-        knownEmails: known[i] === SAME ? [email] : (known[i] as string[]),
-        pendingEmail: pending[i] as UserProfile['pendingEmail'],
-        emailChangeVersion: versions[i] as number,
-      };
-      // as the fold holds it: absent until a change is confirmed
-      if (typeof confirmed[i] === 'number') user.confirmedEmailChangeVersion = confirmed[i] as number;
-      org.users.set(user.userId, user);
-      // as evolveOrganization keeps it: the email of every user not deleted
-      if (!user.deleted && typeof email === 'string') indexAddress(org.byEmail, org.byEmailShared, emailKey(email), user.userId, holdsAddress, org);
-    }
-  } else if (chunk.k === 'members') {
-    const { members } = state as WorkspaceState;
-    const ids = c[M.userId]!, accessIndexes = c[M.access]!, statuses = c[M.status]!, joined = c[M.joinedAt]!;
-    const accesses = accessOf(chunk, accessIndexes);
-    for (let i = 0; i < ids.length; i++) {
-      const member: Member = { userId: ids[i] as string, access: accesses[accessIndexes[i] as number]!, status: statuses[i] as Member['status'], joinedAt: joined[i] as string };
-      members.set(member.userId, member);
-    }
+  if (chunk.k === 'users') ((state as OrganizationState).users as DeferredMap<UserProfile>).defer({ keys: c[U.userId] as string[], build: (i) => userRow(c, i) });
+  else if (chunk.k === 'members') {
+    const accesses = accessOf(chunk, c[M.access]!);
+    ((state as WorkspaceState).members as DeferredMap<Member>).defer({ keys: c[M.userId] as string[], build: (i) => memberRow(c, accesses, i) });
   } else {
-    const { invitations } = state as WorkspaceState;
-    const ids = c[I.invitationId]!, emails = c[I.email]!, accessIndexes = c[I.access]!, statuses = c[I.status]!, versions = c[I.linkVersion]!;
-    const invited = c[I.invitedAt]!, expires = c[I.expiresAt]!, sent = c[I.linkSentAt]!, invitees = c[I.inviteeUserId]!, addressKeys = c[I.addressKey]!;
-    const accesses = accessOf(chunk, accessIndexes);
-    for (let i = 0; i < ids.length; i++) {
-      const email: unknown = emails[i];
-      const sealedAddress = Array.isArray(email);
-      const inv: Invitation = {
-        invitationId: ids[i] as string,
-        email: (sealedAddress ? null : email) as string,
-        access: accesses[accessIndexes[i] as number]!,
-        status: statuses[i] as Invitation['status'],
-        linkVersion: versions[i] as number,
-        invitedAt: invited[i] as string,
-        expiresAt: expires[i] as string,
-        inviteeUserId: invitees[i] as string | null,
-        addressKey: addressKeyOf(addressKeys[i]),
-      };
-      // optional: absent (not null) when unset, as the fold leaves it
-      const linkSentAt = sent[i];
-      if (linkSentAt !== null) inv.linkSentAt = linkSentAt === SAME ? inv.invitedAt : (linkSentAt as string);
-      invitations.set(inv.invitationId, inv);
-      if (sealedAddress) sealed.push({ invitation: inv, address: email as SealedAddress });
+    const accesses = accessOf(chunk, c[I.access]!);
+    const ids = c[I.invitationId] as string[];
+    const emails = c[I.email]!;
+    for (let i = 0; i < emails.length; i++) {
+      const email = emails[i];
+      if (Array.isArray(email)) {
+        sealed.push({ invitationId: ids[i]!, address: email as SealedAddress, column: emails, row: i });
+        emails[i] = null;
+      }
     }
+    ((state as WorkspaceState).invitations as DeferredMap<Invitation>).defer({ keys: ids, build: (i) => invitationRow(c, accesses, i) });
   }
 }
+
+/** Rows between two pauses of a derived Map's build (deferred-rows.ts' Derivation): ~1–3 ms here. */
+export const DERIVED_ROWS_PER_STEP = 2_000;
+
+/**
+ * The organization's address index, as evolveOrganization keeps it: the email of every user not deleted, in order;
+ * pausing every DERIVED_ROWS_PER_STEP users.
+ */
+export function* indexUserAddresses(org: OrganizationState): Generator<void> {
+  let rows = 0;
+  for (const user of org.users.values()) {
+    if (!user.deleted && typeof user.email === 'string') indexAddress(org.byEmail, org.byEmailShared, emailKey(user.email), user.userId, holdsAddress, org);
+    if (++rows % DERIVED_ROWS_PER_STEP === 0) yield;
+  }
+}
+
+function userRow(c: unknown[][], i: number): UserProfile {
+  const email = c[U.email]![i] as string;
+  const known = c[U.knownEmails]![i];
+  const user: UserProfile = {
+    userId: c[U.userId]![i] as string,
+    email,
+    displayName: c[U.displayName]![i] as string,
+    alias: c[U.alias]![i] as string | null,
+    avatarUrl: c[U.avatarUrl]![i] as string | null,
+    orgAdmin: c[U.orgAdmin]![i] as boolean,
+    deleted: c[U.deleted]![i] as boolean,
+    joinedAt: c[U.joinedAt]![i] as string,
+    knownEmails: known === SAME ? [email] : (known as string[]),
+    pendingEmail: c[U.pendingEmail]![i] as UserProfile['pendingEmail'],
+    emailChangeVersion: c[U.emailChangeVersion]![i] as number,
+  };
+  // as the fold holds it: absent until a change is confirmed
+  const confirmed = c[U.confirmedEmailChangeVersion]![i];
+  if (typeof confirmed === 'number') user.confirmedEmailChangeVersion = confirmed;
+  return user;
+}
+
+function memberRow(c: unknown[][], accesses: Access[], i: number): Member {
+  return { userId: c[M.userId]![i] as string, access: accesses[c[M.access]![i] as number]!, status: c[M.status]![i] as Member['status'], joinedAt: c[M.joinedAt]![i] as string };
+}
+
+function invitationRow(c: unknown[][], accesses: Access[], i: number): Invitation {
+  const inv: Invitation = {
+    invitationId: c[I.invitationId]![i] as string,
+    email: c[I.email]![i] as string,
+    access: accesses[c[I.access]![i] as number]!,
+    status: c[I.status]![i] as Invitation['status'],
+    linkVersion: c[I.linkVersion]![i] as number,
+    invitedAt: c[I.invitedAt]![i] as string,
+    expiresAt: c[I.expiresAt]![i] as string,
+    inviteeUserId: c[I.inviteeUserId]![i] as string | null,
+    addressKey: addressKeyOf(c[I.addressKey]![i]),
+  };
+  // optional: absent (not null) when unset, as the fold leaves it
+  const linkSentAt = c[I.linkSentAt]![i];
+  if (linkSentAt !== null) inv.linkSentAt = linkSentAt === SAME ? inv.invitedAt : (linkSentAt as string);
+  return inv;
+}
+
+/** How rows are read (the snapshot's version hashes it: snapshots.ts). */
+export const ROW_READERS = [deferRows, indexUserAddresses, userRow, memberRow, invitationRow] as const;

@@ -31,7 +31,7 @@ import {
   openSnapshot,
   sealCopy,
 } from './snapshot-codec';
-import { foldRows, rowsChunk } from './snapshot-rows';
+import { ROW_READERS, rowsChunk } from './snapshot-rows';
 
 export type { Restored } from './snapshot-codec';
 
@@ -45,7 +45,7 @@ export type { Restored } from './snapshot-codec';
  * changed evolve or a new row field invalidates every snapshot by itself: a snapshot of another version is ignored and
  * the stream replayed.
  */
-export const STATE_SHAPE_VERSION = 9; // 9: OrganizationState.revokedApiKeys, ApiKeyOnFile.issuedBy (probe 75 F4); 8: UserProfile.confirmedEmailChangeVersion (probe 65 F6); 7: WorkspaceState.erasures (its snapshots' epoch, docs/adr/0013 "Session 43"); 6: Invitation.addressKey may be 'invitation' (docs/adr/0024); 5: OrganizationState.apiKeys holds each key's issue time and label; 4: byEmailShared, pendingByEmailShared (ADR 0017); 3: WorkspaceInfo.organizationId, Invitation.addressKey; 2: WorkspaceState.teams
+export const STATE_SHAPE_VERSION = 10; // 10: OrganizationState.deletedUsers (the epoch without reading every user: docs/adr/0013 "Session 59"); 9: OrganizationState.revokedApiKeys, ApiKeyOnFile.issuedBy (probe 75 F4); 8: UserProfile.confirmedEmailChangeVersion (probe 65 F6); 7: WorkspaceState.erasures (its snapshots' epoch, docs/adr/0013 "Session 43"); 6: Invitation.addressKey may be 'invitation' (docs/adr/0024); 5: OrganizationState.apiKeys holds each key's issue time and label; 4: byEmailShared, pendingByEmailShared (ADR 0017); 3: WorkspaceInfo.organizationId, Invitation.addressKey; 2: WorkspaceState.teams
 /** 5: rows as columns, access values listed once per chunk (snapshot-rows.ts); 4: the addresses of invitations not accepted sealed under their own key too; 3: sealed under one data key per organization epoch, rows as arrays (ADR 0013); 2: personal values sealed per subject */
 export const SNAPSHOT_FORMAT = 5;
 
@@ -63,7 +63,7 @@ const FOLD_CODE = createHash('sha256')
   .update([...ORGANIZATION_EVENT_TYPES, ...WORKSPACE_EVENT_TYPES, 'PresenceChanged'].join(','))
   // the rows' layout: their fields, and how a chunk writes and reads them (columns, access values listed once)
   .update(JSON.stringify([USER_FIELDS, MEMBER_FIELDS, INVITATION_FIELDS]))
-  .update([rowsChunk, foldRows].map(String).join('\n'))
+  .update([rowsChunk, ...ROW_READERS].map(String).join('\n'))
   .digest('base64url')
   .slice(0, 16);
 
@@ -77,9 +77,7 @@ export const snapshotVersion = (kind: SnapshotKind): string => `${kind}/${STATE_
  */
 export function organizationEpoch(org: OrganizationState): number {
   // (and the addresses erased alone: AddressErased forgets this epoch's key as a deletion does, ADR 0024)
-  let deleted = org.addressErasures ?? 0;
-  for (const user of org.users.values()) if (user.deleted) deleted++;
-  return deleted;
+  return (org.addressErasures ?? 0) + (org.deletedUsers ?? 0);
 }
 export const snapshotSubject = (organizationId: string, epoch: number) => `snapshot:${organizationId}:${epoch}`;
 /** The key subject of the organization's snapshots now: DeleteUser forgets it with the deleted user's subjects. */

@@ -35,6 +35,12 @@ export interface OrganizationState {
    * snapshots' key (each erasure forgets the key of the epoch it ends); absent in snapshots written before (none then)
    */
   addressErasures?: number;
+  /**
+   * how many of `users` are deleted: with addressErasures, that epoch (kept by the fold, not counted over the users at
+   * each load: a 100,000-user organization's snapshot builds its users when first read, docs/adr/0013 "Session 59");
+   * absent while none is
+   */
+  deletedUsers?: number;
   /** when the operator began closing the organization (OrganizationClosing: docs/adr/0035); absent: open */
   closingSince?: string;
   /** when it was closed: every user deleted, every invited address erased */
@@ -171,6 +177,7 @@ export function evolveOrganization(state: OrganizationState, event: Organization
     case 'UserDeleted': {
       const user = state.users.get(event.data.userId);
       if (!user) return state;
+      if (!user.deleted) state.deletedUsers = (state.deletedUsers ?? 0) + 1;
       unindexAddress(state.byEmail, state.byEmailShared, emailKey(user.email), user.userId);
       // The decision state keeps nothing personal of a deleted user (docs/rules.md#rule-12): what this process
       // decrypted before the erasure must not be served after it.
