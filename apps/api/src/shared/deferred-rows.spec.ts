@@ -5,7 +5,7 @@ type Op = { op: 'get' | 'has' | 'set' | 'delete' | 'step' | 'size' | 'mutate'; k
 
 /** a DeferredMap over these rows cut into chunks, and the plain Map a full fold would have built */
 function both(rows: string[], cuts: number[]) {
-  const deferred = new DeferredMap<{ n: number }>();
+  const deferred = new DeferredMap<{ n: number }>(rows.length);
   const plain = new Map<string, { n: number }>();
   const builds: string[] = [];
   let from = 0;
@@ -13,7 +13,7 @@ function both(rows: string[], cuts: number[]) {
     const keys = rows.slice(from, cut);
     if (keys.length === 0) continue;
     const start = from;
-    deferred.defer({ keys, build: (i) => (builds.push(keys[i]!), { n: start + i }) });
+    deferred.defer({ keys: () => keys, build: (i) => (builds.push(keys[i]!), { n: start + i }) });
     from = cut;
   }
   rows.forEach((key, n) => plain.set(key, { n }));
@@ -79,8 +79,8 @@ describe('the rows of a snapshot built when first read (deferred-rows.ts)', () =
     const { deferred } = both(['a', 'b'], []);
     deferred.set('n', { n: 9 });
     expect([...deferred.keys()]).toEqual(['a', 'b', 'n']);
-    const twice = new DeferredMap<number>();
-    twice.defer({ keys: ['a', 'a'], build: (i) => i });
+    const twice = new DeferredMap<number>(2);
+    twice.defer({ keys: () => ['a', 'a'], build: (i) => i });
     expect(() => twice.complete()).toThrow('key a twice');
   });
 

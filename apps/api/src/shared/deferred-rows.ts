@@ -11,41 +11,50 @@ import { LoadTurns, SNAPSHOT_TURN_MS } from './load-turns';
  * once, in the Map's order: what the domain sees is a Map with the same entries, in the same order, as a full fold.
  */
 
-/** A chunk of rows not yet in the Map: their keys, in order, and how to build the i-th. */
+/** A chunk of rows not yet in the Map: its keys, in order, and how to build the i-th. */
 export interface PendingRows<V> {
-  keys: readonly string[];
+  /** the chunk's keys (a chunk kept as text is parsed then) */
+  keys(): readonly string[];
+  /** false when the key is certainly not in the chunk, told without parsing it; absent: the keys are looked at */
+  mayHold?(key: string): boolean;
   build(row: number): V;
 }
 
 /**
  * A Map whose first entries may still be rows of a snapshot (PendingRows, in the Map's order). A row read or replaced by
  * key before its turn is kept in `early` (built once: a fold that changes an object in place, as an invitation's, keeps
- * changing the one the Map will hold), and takes its place when its chunk moves in. Values are never undefined.
+ * changing the one the Map will hold), and takes its place when its chunk moves in. Values are never undefined. Its
+ * size counts the rows the snapshot says it holds (its head's counts); the last chunk checks that they were as many.
  */
 export class DeferredMap<V> extends Map<string, V> {
   // (private fields: a DeferredMap equals a Map of the same entries, own properties included, as tests compare them)
   #pending: PendingRows<V>[] = [];
-  #pendingRows = 0;
+  #pendingRows: number;
   #early = new Map<string, V>();
+
+  /** `rows`: how many rows the chunks to be deferred hold */
+  constructor(rows = 0) {
+    super();
+    this.#pendingRows = rows;
+  }
 
   /** Adds a chunk of rows after those already pending (only before anything was set: a load's rows come first). */
   defer(rows: PendingRows<V>): void {
     if (super.size > 0) throw new Error('rows can be deferred only into an empty map');
     this.#pending.push(rows);
-    this.#pendingRows += rows.keys.length;
   }
 
   /** whether rows are still to be built */
   get deferred(): boolean {
-    return this.#pendingRows > 0;
+    return this.#pending.length > 0;
   }
 
   /** Moves the next pending chunk into the Map; false when none is left. */
   step(): boolean {
     const rows = this.#pending.shift();
     if (!rows) return false;
-    this.#pendingRows -= rows.keys.length;
-    const { keys } = rows;
+    const keys = rows.keys();
+    this.#pendingRows -= keys.length;
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i]!;
       const early = this.#early.size > 0 ? this.#early.get(key) : undefined;
@@ -53,6 +62,11 @@ export class DeferredMap<V> extends Map<string, V> {
       // a key twice in a snapshot: only a writer's defect can make one (a full fold would have kept one entry)
       if (super.has(key)) throw new Error(`key ${key} twice in a snapshot's rows`);
       super.set(key, early ?? rows.build(i));
+    }
+    if (this.#pending.length === 0 && this.#pendingRows !== 0) {
+      const counted = super.size + this.#pendingRows;
+      this.#pendingRows = 0;
+      throw new Error(`${super.size} rows in a snapshot whose head counts ${counted}`);
     }
     return true;
   }
@@ -65,8 +79,9 @@ export class DeferredMap<V> extends Map<string, V> {
   /** the chunk still pending that holds this key, and its row there */
   #find(key: string): [PendingRows<V>, number] | undefined {
     for (const rows of this.#pending) {
+      if (rows.mayHold?.(key) === false) continue;
       // (an array search: a command reads a few rows before the background has built them all)
-      const row = rows.keys.indexOf(key);
+      const row = rows.keys().indexOf(key);
       if (row >= 0) return [rows, row];
     }
     return undefined;
@@ -89,17 +104,17 @@ export class DeferredMap<V> extends Map<string, V> {
   }
 
   override get(key: string): V | undefined {
-    if (this.#pendingRows === 0) return super.get(key);
+    if (this.#pending.length === 0) return super.get(key);
     return super.get(key) ?? this.#pendingRow(key);
   }
 
   override has(key: string): boolean {
-    if (this.#pendingRows === 0) return super.has(key);
+    if (this.#pending.length === 0) return super.has(key);
     return super.has(key) || this.#isPending(key);
   }
 
   override set(key: string, value: V): this {
-    if (this.#pendingRows > 0 && !super.has(key)) {
+    if (this.#pending.length > 0 && !super.has(key)) {
       // a row still pending keeps its place; a new key goes after every row: those are built first
       if (this.#isPending(key)) {
         this.#early.set(key, value);

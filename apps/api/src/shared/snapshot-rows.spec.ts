@@ -1,6 +1,6 @@
 import { type Invitation, type Member, type OrganizationState, type UserProfile, type WorkspaceState, initialOrganizationState, initialWorkspaceState } from '@rollcall/domain';
 import { restoredState } from './snapshot-codec';
-import { INVITATION_FIELDS, type RowsChunk, USER_FIELDS, type SealedAddress, type SealedRow, deferRows, isRowsChunk, rowsChunk } from './snapshot-rows';
+import { INVITATION_FIELDS, type RowsChunk, USER_FIELDS, type SealedAddress, type SealedRow, deferRows, deferText, isRowsChunk, rowsChunk } from './snapshot-rows';
 
 const agent = () => ({ roles: ['agent'], grants: [], restrictions: {} });
 const manager = () => ({ roles: ['manager'], grants: ['billing.view'], restrictions: { contact_visibility: 'own' as const, mask_contact_info: true as const } });
@@ -33,24 +33,26 @@ const invitation = (n: number, extra: Partial<Invitation> = {}): Invitation => (
 });
 
 /** writes the rows into a chunk, through JSON as a snapshot stores it, and reads them back into a restored state */
-function roundTrip<S extends OrganizationState | WorkspaceState>(state: S, kind: RowsChunk['k'], items: object[], addresses = new Map<string, SealedAddress | null>()) {
+function roundTrip(kind: RowsChunk['k'], items: object[], addresses = new Map<string, SealedAddress | null>()) {
   const text = JSON.stringify(rowsChunk(kind, items, addresses));
   const parsed: unknown = JSON.parse(text);
   expect(isRowsChunk(parsed)).toBe(true);
   const sealed: SealedRow[] = [];
+  const state = kind === 'users' ? organization({ users: items.length }) : workspace({ [kind]: items.length });
   deferRows(state, parsed as RowsChunk, sealed);
   // (as written: reading takes the sealed addresses out of their column)
-  return { state, sealed, chunk: JSON.parse(text) as RowsChunk };
+  return { state: state as OrganizationState & WorkspaceState, sealed, chunk: JSON.parse(text) as RowsChunk, text };
 }
 
-/** a state as a snapshot's head restores it: its rows' Maps to be filled */
-const restored = <S extends OrganizationState | WorkspaceState>(initial: S): S => {
+/** a state as a snapshot's head restores it, with the rows its head counts: its rows' Maps to be filled */
+const restored = <S extends OrganizationState | WorkspaceState>(initial: S, counts: Record<string, number>): S => {
   const rowsAndIndexes = new Set(['users', 'byEmail', 'byEmailShared', 'members', 'invitations', 'pendingByEmail', 'pendingByEmailShared']);
   const head = Object.fromEntries(Object.entries(initial).filter(([field]) => !rowsAndIndexes.has(field)));
-  return restoredState('users' in initial ? 'organization' : 'workspace', head).state as S;
+  return restoredState('users' in initial ? 'organization' : 'workspace', head, counts).state as S;
 };
-const organization = () => restored(initialOrganizationState());
-const workspace = () => restored(initialWorkspaceState({ workspaceId: 'ws-1', organizationId: 'org-1', name: 'Support', plan: 'standard', accessModel: 'levels', ownerUserId: 'user-1', createdAt: '2026-11-01T10:00:00.000Z' }));
+const organization = (counts: Record<string, number> = {}) => restored(initialOrganizationState(), counts);
+const workspace = (counts: Record<string, number> = {}) =>
+  restored(initialWorkspaceState({ workspaceId: 'ws-1', organizationId: 'org-1', name: 'Support', plan: 'standard', accessModel: 'levels', ownerUserId: 'user-1', createdAt: '2026-11-01T10:00:00.000Z' }), counts);
 
 describe('the rows of a snapshot chunk (docs/adr/0013, session 17: columns, access values listed once)', () => {
   it('users read back as they were written: an address list that is just the address, none, several; a deleted user; a pending change', () => {
@@ -61,7 +63,7 @@ describe('the rows of a snapshot chunk (docs/adr/0013, session 17: columns, acce
       user(4, { deleted: true, email: '', knownEmails: [] }),
       user(5, { pendingEmail: { email: 'new@example.test', version: 2, expiresAt: '2026-11-09T10:00:00.000Z' }, emailChangeVersion: 2 }),
     ];
-    const { state, chunk } = roundTrip(organization(), 'users', users);
+    const { state, chunk } = roundTrip('users', users);
     expect([...state.users.values()]).toEqual(users);
     // an address list that is just the address is written as 0, not again
     expect(chunk.c[USER_FIELDS.indexOf('knownEmails')]).toEqual([0, [], ['old@example.test', 'user-3@example.test'], [], 0]);
@@ -71,7 +73,7 @@ describe('the rows of a snapshot chunk (docs/adr/0013, session 17: columns, acce
 
   it('members share one frozen access value per distinct access in their chunk: writing to it throws instead of changing every member', () => {
     const members: Member[] = [1, 2, 3].map((n) => ({ userId: `user-${n}`, access: n === 2 ? manager() : agent(), status: n === 3 ? 'revoked' : 'active', joinedAt: `2026-11-0${n}T10:00:00.000Z` }));
-    const { state, chunk } = roundTrip(workspace(), 'members', members);
+    const { state, chunk } = roundTrip('members', members);
     expect(chunk.a).toHaveLength(2);
     expect([...state.members.values()]).toEqual(members);
     const [one, , three] = [...state.members.values()];
@@ -93,7 +95,7 @@ describe('the rows of a snapshot chunk (docs/adr/0013, session 17: columns, acce
     const sealedAddress: SealedAddress = ['e:subject', 'c2VhbGVk'];
     // inv-1's address sealed under its own key; inv-2's erased (its key gone): written as null, never in clear
     const addresses = new Map<string, SealedAddress | null>([['inv-1', sealedAddress], ['inv-2', null]]);
-    const { state, sealed, chunk } = roundTrip(workspace(), 'invitations', invitations, addresses);
+    const { state, sealed, chunk } = roundTrip('invitations', invitations, addresses);
     expect(chunk.c[INVITATION_FIELDS.indexOf('email')]).toEqual([sealedAddress, null, 'invitee-3@example.test', '', null]);
     // which subject seals the address: the organization's (inv-1), else the shared one of older invitations
     expect(chunk.c[INVITATION_FIELDS.indexOf('addressKey')]).toEqual(['organization', null, null, null, null]);
@@ -128,5 +130,39 @@ describe('the rows of a snapshot chunk (docs/adr/0013, session 17: columns, acce
     for (const a of [['x'], [5], [null], [{}], [{ roles: 'owner', grants: [], restrictions: {} }], [{ roles: [], grants: [], restrictions: [] }], [{ roles: [1], grants: [], restrictions: {} }]])
       expect(() => deferRows(state, { ...good, a: a as never }, [])).toThrow(TypeError);
     expect(state.invitations.size).toBe(0);
+  });
+
+  it('a chunk of users, members or invitations all accepted waits as its text until a key may be in it: read back the same, parsed once, counted against the head', () => {
+    const users = [user(1), user(2, { displayName: 'Quote " and \\ backslash' }), user(3)];
+    const text = Buffer.from(JSON.stringify(rowsChunk('users', users, new Map())));
+    const org = organization({ users: 3 });
+    expect(deferText(org, text)).toBe(true);
+    expect(org.users.size).toBe(3);
+    expect(org.users.get('user-9')).toBeUndefined();
+    expect(org.users.get('user-2')).toEqual(users[1]);
+    expect([...org.users.values()]).toEqual(users);
+    expect([...org.byEmail.keys()]).toEqual(users.map((u) => u.email));
+    // a head that counts other than the chunks hold: said when the last chunk is built
+    const miscounted = organization({ users: 4 });
+    deferText(miscounted, text);
+    expect(() => [...miscounted.users.values()]).toThrow('3 rows in a snapshot whose head counts 4');
+    // members, and invitations all accepted
+    const members: Member[] = [{ userId: 'user-1', access: agent(), status: 'active', joinedAt: '2026-11-01T10:00:00.000Z' }];
+    const accepted = [invitation(1, { status: 'accepted', inviteeUserId: 'user-1' })];
+    const ws = workspace({ members: 1, invitations: 1 });
+    expect(deferText(ws, Buffer.from(JSON.stringify(rowsChunk('members', members, new Map()))))).toBe(true);
+    expect(deferText(ws, Buffer.from(JSON.stringify(rowsChunk('invitations', accepted, new Map()))))).toBe(true);
+    expect(ws.members.get('user-1')).toEqual(members[0]);
+    expect([...ws.invitations.values()]).toEqual(accepted);
+  });
+
+  it('a chunk of invitations one of which is pending or cancelled is parsed at the load (its address may be sealed, to be opened then), and so is any text not of rows', () => {
+    const ws = workspace({ invitations: 2 });
+    for (const status of ['pending', 'cancelled'] as const)
+      expect(deferText(ws, Buffer.from(JSON.stringify(rowsChunk('invitations', [invitation(1, { status: 'accepted', inviteeUserId: 'user-1' }), invitation(2, { status })], new Map()))))).toBe(false);
+    expect(deferText(ws, Buffer.from('{"k":"teams","c":[]}'))).toBe(false);
+    expect(deferText(ws, Buffer.from('[]'))).toBe(false);
+    expect(ws.invitations.size).toBe(2);
+    expect(ws.invitations.get('inv-1')).toBeUndefined();
   });
 });
