@@ -5,6 +5,8 @@
 import { copyFileSync, cpSync, existsSync, mkdirSync, symlinkSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { DATA_FORMAT, claimDataDir } from '../apps/api/src/infrastructure/data-format';
 import { checkDataDir } from '../apps/api/src/infrastructure/log-not-behind';
 import { BackupProblem, backupDataDir } from '../apps/api/src/backup/backup-data-dir';
 import { SYSTEM_KEY, type TestApp, startTestApp, tokenOf } from './support/app';
@@ -13,6 +15,13 @@ import { type ServerProcess, startServer } from './support/server-process';
 
 const root = mkdtempSync(join(tmpdir(), 'rollcall-backup-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** an app started in this process over a data dir it claims, as the API's entry point does (a backup refuses a dir of another version) */
+async function servingApp(env: Record<string, string> & { ROLLCALL_DATA_DIR: string }): Promise<TestApp> {
+  const app = await startTestApp(env);
+  claimDataDir(env.ROLLCALL_DATA_DIR, 'api');
+  return app;
+}
 
 describe('backup of a live data dir (ADR 0031)', () => {
   let server: ServerProcess;
@@ -73,7 +82,7 @@ describe('backup of a live data dir (ADR 0031)', () => {
   }, 120_000);
 
   it("backup: a deleted user's name and address are in no file of a backup taken after the deletion (rule 12 at rest)", async () => {
-    const app = await startTestApp({ ROLLCALL_DATA_DIR: join(root, 'erasing'), ROLLCALL_ERASURE_REWRITE_SECONDS: '3600' });
+    const app = await servingApp({ ROLLCALL_DATA_DIR: join(root, 'erasing'), ROLLCALL_ERASURE_REWRITE_SECONDS: '3600' });
     try {
       const o = await app.api.organization();
       const as = { key: o.key, actor: o.admin };
@@ -95,7 +104,7 @@ describe('backup of a live data dir (ADR 0031)', () => {
 
   it('restore: a retry answered by the lost host after the backup is decided again, not replayed (probe 62 F1: its kept answer came back with later files)', async () => {
     const live = join(root, 'lost-host');
-    let app = await startTestApp({ ROLLCALL_DATA_DIR: live });
+    let app = await servingApp({ ROLLCALL_DATA_DIR: live });
     const o = await app.api.organization();
     const as = { key: o.key, actor: o.admin };
     const invited = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { ...as, body: { email: 'rhea@acme.test', roles: ['agent'] } });
@@ -129,7 +138,7 @@ describe('backup of a live data dir (ADR 0031)', () => {
   it('restore: the erasure journal deletes again the users deleted since the backup, erases again the addresses erased since, revokes again the keys revoked since, before any request (probe 62 F2, F3)', async () => {
     const live = join(root, 'journaled-host');
     const journal = join(root, 'elsewhere', 'erasures.jsonl');
-    let app = await startTestApp({ ROLLCALL_DATA_DIR: live, ROLLCALL_ERASURE_JOURNAL: journal });
+    let app = await servingApp({ ROLLCALL_DATA_DIR: live, ROLLCALL_ERASURE_JOURNAL: journal });
     const o = await app.api.organization();
     const as = { key: o.key, actor: o.admin };
     const invited = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { ...as, body: { email: 'tess.journaled@acme.test', roles: ['agent'] } });
@@ -175,7 +184,7 @@ describe('backup of a live data dir (ADR 0031)', () => {
   it('restore: a closing since the backup is done again, whole — the last org admin and last owner too (probe 77 F5: her deletion alone was refused LAST_OWNER)', async () => {
     const live = join(root, 'closing-host');
     const journal = join(root, 'elsewhere-closing', 'erasures.jsonl');
-    let app = await startTestApp({ ROLLCALL_DATA_DIR: live, ROLLCALL_ERASURE_JOURNAL: journal });
+    let app = await servingApp({ ROLLCALL_DATA_DIR: live, ROLLCALL_ERASURE_JOURNAL: journal });
     const o = await app.api.organization();
     await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: o.key, actor: o.admin, body: { email: 'closing.invited@example.org' } });
     await backupDataDir(live, join(root, 'closing-backup'), (copy) => checkDataDir({ dataDir: copy }));
@@ -258,4 +267,31 @@ describe('backup of a live data dir (ADR 0031)', () => {
     const overServers = await runScript('apps/api/src/backup/main.ts', [join(root, 'servers')], { EVENTSTORE_URL: 'esdb://localhost:2113?tls=false' });
     expect([overServers.status, overServers.stderr]).toEqual([64, expect.stringContaining('back them up with their own tools')]);
   }, 60_000);
+
+  it('backup: a data dir another version wrote is refused before anything is copied, saying how to back it up (probe 93 F2: the copy was converted to this version, and the earlier one could not restore it)', async () => {
+    const check = async () => undefined;
+    for (const [name, format, said] of [
+      ['unmarked', undefined, 'written by an earlier version of Rollcall (no data-format mark'],
+      ['earlier', DATA_FORMAT - 1, `written by an earlier version of Rollcall (data format ${DATA_FORMAT - 1}`],
+      ['later', DATA_FORMAT + 1, `written by a later version of Rollcall (data format ${DATA_FORMAT + 1}`],
+    ] as const) {
+      const dataDir = join(root, `other-version-${name}`);
+      mkdirSync(dataDir);
+      writeFileSync(join(dataDir, 'events.sqlite'), '');
+      if (format !== undefined) {
+        const db = new DatabaseSync(join(dataDir, 'data-format.sqlite'));
+        db.exec(`CREATE TABLE data_format (id INTEGER PRIMARY KEY, format INTEGER NOT NULL, since INTEGER NOT NULL); INSERT INTO data_format VALUES (1, ${format}, 0)`);
+        db.close();
+      }
+      const destination = join(root, `copy-of-${name}`);
+      await expect(backupDataDir(dataDir, destination, check)).rejects.toThrow(BackupProblem);
+      await expect(backupDataDir(dataDir, destination, check)).rejects.toThrow(said);
+      expect([existsSync(destination), existsSync(`${destination}.partial`)]).toEqual([false, false]);
+      // nothing written into it either (no mark made)
+      expect(readdirSync(dataDir).sort()).toEqual(format === undefined ? ['events.sqlite'] : ['data-format.sqlite', 'events.sqlite']);
+    }
+    const earlier = await runScript('apps/api/src/backup/main.ts', [join(root, 'copy-of-earlier')], { ROLLCALL_DATA_DIR: join(root, 'other-version-earlier') });
+    expect(earlier.status).toBe(78);
+    expect(earlier.stderr).toContain('Stop its processes and copy the directory whole (cp -a) as its backup');
+  });
 });

@@ -44,11 +44,18 @@ async function servedDataDir(name: string): Promise<string> {
 describe('one data dir, one version (docs/adr/0020, probe 37b)', () => {
   it('a process of an earlier version serving the data dir (a job lease held, no registration): the API and the projector worker refuse to start (exit 78), the rebuild too (exit 2), naming it; once it stopped, they start', async () => {
     const dataDir = await servedDataDir('beside-earlier');
-    // this test's process plays the earlier version: it holds the notary's lease and registered nothing
+    // this test's process plays the earlier version: it holds the notary's lease and registered nothing, and keeps its
+    // keys in one table, as versions before session 42 did (which a start of this one moves into its own tables)
     const earlier = new Lease(dataDir, 'notary');
     expect(earlier.tryAcquire()).toBe(true);
+    const events = new DatabaseSync(join(dataDir, 'events.sqlite'));
+    events.exec("CREATE TABLE subject_keys (subject TEXT PRIMARY KEY, key BLOB NOT NULL); INSERT INTO subject_keys VALUES ('u:earlier', randomblob(32))");
+    const earlierKeys = () => events.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE name = 'subject_keys'").get() as { n: number };
     try {
       const refused = api(dataDir);
+      // refused before anything of the data dir was changed (probe 93 F1: the keys were moved first, and the earlier
+      // process answered 500 for every key it looked up)
+      expect(earlierKeys().n).toBe(1);
       expect(refused.code).toBe(78);
       expect(refused.stderr).toContain(`Process ${process.pid} on `);
       expect(refused.stderr).toContain('holding the notary lease, serves');
@@ -56,6 +63,7 @@ describe('one data dir, one version (docs/adr/0020, probe 37b)', () => {
       expect(run('apps/projector/src/main.ts', dataDir).code).toBe(78);
       const rebuild = run('apps/projector/src/rebuild.ts', dataDir, ['all']);
       expect({ code: rebuild.code, said: rebuild.stderr.includes('Processes of two versions must not serve one data dir') }).toEqual({ code: 2, said: true });
+      expect(earlierKeys().n).toBe(1);
     } finally {
       earlier.release();
       earlier.close();
@@ -63,6 +71,9 @@ describe('one data dir, one version (docs/adr/0020, probe 37b)', () => {
     const after = await startServer({ dataDir });
     expect((await after.api.request('GET', '/health')).status).toBe(200);
     await after.stop();
+    // once it stopped, a start of this version moves them
+    expect(earlierKeys().n).toBe(0);
+    events.close();
   }, 180_000);
 
   it('a data dir a later version wrote: refused, exit 78; two replicas of this version start together over one', async () => {

@@ -1,4 +1,8 @@
 import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { DerivedSecrets } from '../apps/api/src/shared/secrets';
+import { canonicalJson } from '../apps/api/src/shared/write-pipeline';
 import Ajv from 'ajv';
 import fc from 'fast-check';
 import { SYSTEM_KEY, type TestApp, expectProblem, startTestApp } from './support/app';
@@ -277,6 +281,26 @@ describe('Idempotency-Key', () => {
     const bare = await app.api.request('POST', path, { key: o.key, actor: o.admin, headers: { 'idempotency-key': 'resend-2' } });
     const withEmpty = await app.api.request('POST', path, { key: o.key, actor: o.admin, body: {}, headers: { 'idempotency-key': 'resend-2' } });
     expect({ status: withEmpty.status, replayed: withEmpty.headers.get('idempotency-replayed'), body: withEmpty.body }).toEqual({ status: 200, replayed: 'true', body: bare.body });
+  });
+
+  it('probe 93 F3: a request with an empty JSON object kept by a version before 2026-12-02 (its fingerprint held `{}`) is the same request when retried now, with `{}` or no body', async () => {
+    const o = await app.api.organization();
+    const invited = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: o.key, actor: o.admin, body: { email: 'kept-earlier@acme.test' } });
+    const path = `/v1/workspaces/${o.workspaceId}/invitations/${invited.body.invitationId}/resend`;
+    const first = await app.api.request('POST', path, { key: o.key, actor: o.admin, body: {}, headers: { 'idempotency-key': 'resend-earlier' } });
+    expect(first.status).toBe(200);
+    // the kept answer's fingerprint as the earlier version made it: the empty object in it
+    const secrets = app.app.get(DerivedSecrets);
+    const earlier = secrets.fingerprint(canonicalJson({ operation: `POST ${path}`, actorId: o.admin, body: {} }));
+    const api = new DatabaseSync(join(app.dataDir, 'api.sqlite'));
+    expect(api.prepare('UPDATE idempotency SET request_hash = ? WHERE request_hash = ?').run(earlier, secrets.fingerprint(canonicalJson({ operation: `POST ${path}`, actorId: o.admin }))).changes).toBe(1);
+    api.close();
+    for (const body of [{}, undefined]) {
+      const again = await app.api.request('POST', path, { key: o.key, actor: o.admin, ...(body && { body }), headers: { 'idempotency-key': 'resend-earlier' } });
+      expect({ status: again.status, replayed: again.headers.get('idempotency-replayed'), body: again.body }).toEqual({ status: 200, replayed: 'true', body: first.body });
+    }
+    // another body under that key is another request still
+    expectProblem(await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: o.key, actor: o.admin, body: { email: 'x@acme.test' }, headers: { 'idempotency-key': 'resend-earlier' } }), 422, 'IDEMPOTENCY_KEY_REUSED');
   });
 
   it('the same key with another body is 422 IDEMPOTENCY_KEY_REUSED', async () => {

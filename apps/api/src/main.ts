@@ -20,10 +20,12 @@ async function main() {
   // loaded here, not by startApp, so that a start failing after the secrets were stored (a busy port) still shows the
   // system key it generated: the data dir keeps only its hash, and the next start shows nothing (probe 32 F2)
   secrets = loadLocalSecrets(config.dataDir, config);
+  // no process of another version serves this data dir, and none later wrote it (docs/adr/0020): claimed before anything
+  // opens the log, which moves an earlier version's keys into this version's layout (probe 93 F1: a start refused
+  // beside a live earlier process had moved them first, and that process answered 500 for every key it looked up)
+  const { upgradedFrom } = claimDataDir(config.dataDir, 'api');
   // files of the data dir that do not belong together stop the start before anything is served (probe 33 F5, F6)
   await checkDataDir(config);
-  // no process of another version serves this data dir, and none later wrote it (docs/adr/0020)
-  const { upgradedFrom } = claimDataDir(config.dataDir, 'api');
   if (upgradedFrom !== undefined)
     console.log(
       `Data dir ${config.dataDir} upgraded from ${upgradedFrom === 0 ? 'a version without a data-format mark' : `data format ${upgradedFrom}`} to ${DATA_FORMAT}: earlier versions refuse it from now on (or, before session 38, misread it); roll back only by restoring the backup taken before this start`,

@@ -90,6 +90,22 @@ export function claimDataDir(dataDir: string, role: 'api' | 'projector' | 'rebui
   return {};
 }
 
+/**
+ * The data format a data dir is marked with, read without writing anything: 0 when it has no mark (never served by a
+ * version since session 38, or by none at all).
+ */
+export function dataFormatOf(dataDir: string): number {
+  const file = join(dataDir, FILE);
+  if (!existsSync(file)) return 0;
+  const db = new DatabaseSync(file, { readOnly: true });
+  try {
+    const table = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'data_format'").get();
+    return table ? ((db.prepare('SELECT format FROM data_format WHERE id = 1').get() as { format: number } | undefined)?.format ?? 0) : 0;
+  } finally {
+    db.close();
+  }
+}
+
 /** the audit tool's refusal of a dir an earlier version wrote (`written`: its mark, 0 for none) */
 const earlierForAudit = (dataDir: string, written: number): string =>
   `${dataDir} was written by an earlier version of Rollcall (${written === 0 ? 'no data-format mark' : `data format ${written}`}; this tool's is ${DATA_FORMAT}): comparing its read models would upgrade it, and a verification changes nothing. Verify it with the rollcall-audit of the version that wrote it, or a copy of it once this version's API has started on that copy (plain verify, without --read-models, reads any version's log)`;

@@ -25,6 +25,8 @@ export interface CommandContext {
   now: string;
   /** fingerprint of the request a client key was sent with: a key reused for another request is refused */
   requestHash?: string;
+  /** fingerprints earlier versions made of this same request (their retries are this request: `sameRequest`) */
+  earlierRequestHashes?: readonly string[];
   /**
    * The key was made for this request (`request:<uuid>`), not sent by a client: no event in any log carries it until
    * this command appends, so its first decision need not look for a retry's events (StreamHandler).
@@ -63,6 +65,7 @@ export const newCommandContext = (over: Partial<CommandContext> & { actorId: str
     now: over.now ?? new Date().toISOString(),
     actorId: over.actorId,
     ...(over.requestHash !== undefined && { requestHash: over.requestHash }),
+    ...(over.earlierRequestHashes !== undefined && { earlierRequestHashes: over.earlierRequestHashes }),
     ...(over.apiKey !== undefined && { apiKey: over.apiKey }),
     ...(over.idempotencyKey === undefined && { generatedKey: true as const }),
   };
@@ -91,3 +94,7 @@ export const createdId = (ctx: CommandContext, purpose: string): string => uuidV
 export function dateAfter(ctx: CommandContext, streams: Loaded<unknown>[]): void {
   for (const s of streams) if (s.lastAt !== undefined && laterThan(s.lastAt, ctx.now)) ctx.now = s.lastAt;
 }
+
+/** Whether a fingerprint recorded with a key (a kept answer, an event's metadata) is of this request, as this version or an earlier one made it. */
+export const sameRequest = (ctx: Pick<CommandContext, 'requestHash' | 'earlierRequestHashes'>, recorded: string): boolean =>
+  recorded === ctx.requestHash || (ctx.earlierRequestHashes?.includes(recorded) ?? false);

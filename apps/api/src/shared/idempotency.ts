@@ -1,3 +1,4 @@
+import { sameRequest } from './command-context';
 import { openDatabase } from '@rollcall/event-store';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -212,7 +213,7 @@ export class Idempotency {
    * clear), looked up when the key is not found; none: the write runs as it is (nothing to recognise a retry by)
    */
   run<T>(
-    keyed: { key: string; clearKey?: string; requestHash: string } | undefined,
+    keyed: { key: string; clearKey?: string; requestHash: string; earlierRequestHashes?: readonly string[] } | undefined,
     write: () => Promise<{ status: number; body: T; stored: unknown; about?: RequestAbout }>,
   ): Promise<IdempotentOutcome<T>> {
     if (!keyed) return write().then((r) => ({ replayed: false, body: r.body }));
@@ -223,20 +224,20 @@ export class Idempotency {
       // an answer the log does not hold is no answer: dropped, and the request decided again (its write was lost)
       const verdict = first?.about ? await this.inLog(first.about, keys) : 'kept';
       if (first && verdict === 'lost') await this.store.forget(keys);
-      else if (first) return this.replayed(first, requestHash, verdict === 'erased');
+      else if (first) return this.replayed(first, keyed, verdict === 'erased');
       const answer = await write();
       const mine: StoredAnswer = { requestHash, status: answer.status, body: answer.stored, ...(answer.about && { about: answer.about }) };
       const stored = await this.store.put(key, mine);
       // another replica ran the same key at the same time and stored first: every caller gets that first answer
-      if (stored !== mine && JSON.stringify(stored.body) !== JSON.stringify(mine.body)) return this.replayed(stored, requestHash);
+      if (stored !== mine && JSON.stringify(stored.body) !== JSON.stringify(mine.body)) return this.replayed(stored, keyed);
       return { replayed: false, body: answer.body };
     });
   }
 
   /** the stored answer, for the same request; the erasure is asked first, so that it answers alike for any request */
-  private async replayed(first: StoredAnswer, requestHash: string, erased?: boolean): Promise<IdempotentOutcome<never>> {
+  private async replayed(first: StoredAnswer, request: { requestHash: string; earlierRequestHashes?: readonly string[] }, erased?: boolean): Promise<IdempotentOutcome<never>> {
     if (erased ?? (first.about && (await this.inLog(first.about, [])) === 'erased')) throw new IdempotencyKeyErasedError();
-    if (first.requestHash !== requestHash) throw new IdempotencyKeyReusedError();
+    if (!sameRequest(request, first.requestHash)) throw new IdempotencyKeyReusedError();
     return { replayed: true, body: first.body };
   }
 }

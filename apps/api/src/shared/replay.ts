@@ -2,7 +2,7 @@
 // its events are, and reading them back (docs/adr/0004 point 2).
 import { fromStored } from '@rollcall/domain';
 import type { EventStore, RecordedEvent } from '@rollcall/event-store';
-import type { CommandContext } from './command-context';
+import { type CommandContext, sameRequest } from './command-context';
 import { type ErasureLookup, erasedSince, readSpan } from './erased-requests';
 import { type EventSpan, IdempotencyKeyErasedError, IdempotencyKeyReusedError } from './idempotency';
 import type { AppliedCommand, Loaded } from './stream-states';
@@ -25,7 +25,7 @@ export function appliedOf(streams: Loaded<unknown>[], ctx: CommandContext, attem
     .filter((s) => s.at !== undefined);
   if (found.length === 0) return undefined;
   // the key's events answer another request (the stored answer, which would have said so, is gone)
-  const reused = ctx.requestHash !== undefined && found.some((f) => f.at.requestHash !== undefined && f.at.requestHash !== ctx.requestHash);
+  const reused = ctx.requestHash !== undefined && found.some((f) => f.at.requestHash !== undefined && !sameRequest(ctx, f.at.requestHash));
   return { parts: found, reused };
 }
 
@@ -40,9 +40,10 @@ export async function readBack<E>(
   store: EventStore,
   { parts: found, reused }: FoundCommand,
   loaded: Loaded<unknown>[],
-  { idempotencyKey, recordedKey, requestHash }: Pick<CommandContext, 'idempotencyKey' | 'recordedKey' | 'requestHash'>,
+  ctx: Pick<CommandContext, 'idempotencyKey' | 'recordedKey' | 'requestHash' | 'earlierRequestHashes'>,
   erasures?: ErasureLookup,
 ): Promise<{ events: E[]; position: string; readFrom: string; spans: EventSpan[] }> {
+  const { idempotencyKey, recordedKey, requestHash } = ctx;
   const recorded: RecordedEvent[] = [];
   let other = reused;
   // (the part the states found was read, so the other parts read now are there: the embedded store's reads never go
@@ -55,7 +56,7 @@ export async function readBack<E>(
     for await (const e of store.readStream(stream, { fromRevision })) {
       if (e.metadata.idempotencyKey !== recordedKey && e.metadata.idempotencyKey !== idempotencyKey) continue;
       // as appliedOf: the key's events answer another request
-      if (requestHash !== undefined && typeof e.metadata.requestHash === 'string' && e.metadata.requestHash !== requestHash) other = true;
+      if (requestHash !== undefined && typeof e.metadata.requestHash === 'string' && !sameRequest(ctx, e.metadata.requestHash)) other = true;
       recorded.push(e);
     }
   }

@@ -104,9 +104,20 @@ export class WritePipeline {
     // api.sqlite keeps answers under the recorded form; one kept under the key in clear by a version before session 33
     // is found there too (probe 57 F1: not found, a retried organization creation, whose ids derive from the recorded
     // form since session 40, made a second organization)
+    const fingerprint = (of: unknown) => this.secrets.fingerprint(canonicalJson({ operation: request.operation, actorId: request.actorId, body: of }));
+    // Versions before 2026-12-02 (20942c8) fingerprinted an empty JSON object as `{}`: a retry of a request one of them
+    // took with `{}`, sent now with `{}` or no body, is that request (probe 93 F3: it was 422 across the upgrade)
     const keyed =
-      recordedKey === undefined ? undefined : { key: recordedKey, clearKey: key!, requestHash: this.secrets.fingerprint(canonicalJson({ operation: request.operation, actorId: request.actorId, body })) };
-    const ctx = newCommandContext({ actorId: request.actorId, idempotencyKey: key, recordedKey, correlationId, ...(keyed && { requestHash: keyed.requestHash }), ...(request.apiKey && { apiKey: request.apiKey }) });
+      recordedKey === undefined ? undefined : { key: recordedKey, clearKey: key!, requestHash: fingerprint(body), ...(body === undefined && { earlierRequestHashes: [fingerprint({})] }) };
+    const ctx = newCommandContext({
+      actorId: request.actorId,
+      idempotencyKey: key,
+      recordedKey,
+      correlationId,
+      ...(keyed && { requestHash: keyed.requestHash }),
+      ...(keyed?.earlierRequestHashes && { earlierRequestHashes: keyed.earlierRequestHashes }),
+      ...(request.apiKey && { apiKey: request.apiKey }),
+    });
     const outcome = await this.idempotency.run(keyed, async () => {
       const answer = await exec(ctx);
       // what is kept is built only when there is a key to keep it under (an invitation's verifies its link: an HMAC)
