@@ -68,11 +68,21 @@ describe('one data dir, one version (docs/adr/0020, probe 37b)', () => {
       earlier.release();
       earlier.close();
     }
+    // (marked as an earlier format would have left it: the start says it upgraded the dir, in a JSON record)
+    const mark = new DatabaseSync(join(dataDir, 'data-format.sqlite'));
+    mark.prepare('UPDATE data_format SET format = ?').run(DATA_FORMAT - 1);
+    mark.close();
     const after = await startServer({ dataDir });
     expect((await after.api.request('GET', '/health')).status).toBe(200);
     await after.stop();
     // once it stopped, a start of this version moves them
     expect(earlierKeys().n).toBe(0);
+    const upgraded = after
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('data_dir_upgraded'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(upgraded).toEqual([expect.objectContaining({ level: 'warn', event: 'data_dir_upgraded', fromFormat: DATA_FORMAT - 1, toFormat: DATA_FORMAT, msg: expect.stringContaining('roll back only by restoring the backup') })]);
     events.close();
   }, 180_000);
 

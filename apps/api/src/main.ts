@@ -1,5 +1,6 @@
 import { DataDirProblem } from '@rollcall/event-store';
 import { type Config, loadConfig } from './config';
+import { createLogger } from './logging';
 import { ConfigError, portProblem } from './settings';
 import { setHeapGrowingPercent } from './infrastructure/heap-growing';
 import { checkDataDir } from './infrastructure/log-not-behind';
@@ -26,10 +27,12 @@ async function main() {
   const { upgradedFrom } = claimDataDir(config.dataDir, 'api');
   // files of the data dir that do not belong together stop the start before anything is served (probe 33 F5, F6)
   await checkDataDir(config);
-  if (upgradedFrom !== undefined)
-    console.log(
-      `Data dir ${config.dataDir} upgraded from ${upgradedFrom === 0 ? 'a version without a data-format mark' : `data format ${upgradedFrom}`} to ${DATA_FORMAT}: earlier versions refuse it from now on (or, before session 38, misread it); roll back only by restoring the backup taken before this start`,
-    );
+  if (upgradedFrom !== undefined) {
+    // a record of when the point past which only a backup rolls back was passed: a JSON line under LOG_FORMAT=json, as
+    // every other record, so that a log shipper keeps it (probe 93 F6: it was plain text)
+    const message = `Data dir ${config.dataDir} upgraded from ${upgradedFrom === 0 ? 'a version without a data-format mark' : `data format ${upgradedFrom}`} to ${DATA_FORMAT}: earlier versions refuse it from now on (or, before session 38, misread it); roll back only by restoring the backup taken before this start (README, "Upgrading")`;
+    createLogger('api', { level: 'info', format: config.logFormat }).warn({ event: 'data_dir_upgraded', fromFormat: upgradedFrom, toFormat: DATA_FORMAT, dataDir: config.dataDir }, message);
+  }
   // the app's module graph (Nest, Fastify, every feature: ~2 s of CPU to load) only once the configuration and the data
   // dir were found usable: a start refused above answers at once (the start-problem tests start dozens of them)
   // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -48,14 +48,18 @@ describe("an organization's feed (probe 87 F2)", () => {
     }
     const only = { belongs: belongsTo(organization('org-a', ['ws-a'])), scanned: 4 };
     const pages: { items: string[]; next: string | null; head: string }[] = [];
+    const named: (string | undefined)[] = [];
     let after: string | undefined;
     for (let guard = 0; guard < 20; guard++) {
       const page = await readFeedPage(store, { after, limit: 2, only });
       pages.push({ items: page.items.map((e) => (e.data as { teamId: string }).teamId), next: page.next, head: page.head });
+      named.push(...page.items.map((e) => e.organizationId));
       if (page.next === page.head) break;
       after = page.next!;
     }
     expect(pages.flatMap((p) => p.items)).toEqual(['team-2', 'team-9', 'team-21']);
+    // every item names the organization, the one written before session 58 too (probe 93 F5)
+    expect(named).toEqual(['org-a', 'org-a', 'org-a']);
     // a page reads at most 4 events of the log: 23 events take 6 pages, some of them empty but not at the head
     expect(pages).toHaveLength(6);
     expect(pages.some((p) => p.items.length === 0 && p.next !== p.head)).toBe(true);

@@ -85,12 +85,16 @@ export class OrganizationEventsController {
 /**
  * Whether an event is the organization's: as its envelope names it (integration-event.ts: the metadata since session
  * 58, the stream's name, the data); an event that names none (a workspace's or a presence stream's, written before)
- * by its workspace, one of the organization's (its workspaces are the state's, from WorkspaceCreated).
+ * by its workspace, one of the organization's (its workspaces are the state's, from WorkspaceCreated) — and then its
+ * envelope names the organization here, as every item of this feed does (probe 93 F5: absent from those).
  */
 export const belongsTo =
   (org: OrganizationState) =>
   (event: IntegrationEvent): boolean => {
     if (event.organizationId !== undefined) return event.organizationId === org.organizationId;
     const workspaceId = event.stream.startsWith('workspace-') ? event.stream.slice('workspace-'.length) : (event.data as { workspaceId?: unknown }).workspaceId;
-    return typeof workspaceId === 'string' && org.workspaces.has(workspaceId);
+    const belongs = typeof workspaceId === 'string' && org.workspaces.has(workspaceId);
+    // (the envelope is this page's own: read for it)
+    if (belongs) (event as { organizationId?: string }).organizationId = org.organizationId;
+    return belongs;
   };
