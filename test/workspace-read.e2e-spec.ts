@@ -43,6 +43,9 @@ describe('GET /v1/workspaces/{ws}: the workspace and its catalog', () => {
       expect({ path, status: (await api.request('GET', path, { key: o.key, actor: o.admin, headers: { 'x-min-position': String(head) } })).status }).toEqual({ path, status: 200 });
       const beyond = await api.request('GET', path, { key: o.key, actor: o.admin, headers: { 'x-min-position': String(head + 1000n) } });
       expect({ path, status: beyond.status, code: beyond.body.code }).toEqual({ path, status: 400, code: 'VALIDATION_FAILED' });
+      // more digits than any position has: beyond the end too, not malformed (probe 92 F6)
+      const overLong = await api.request('GET', path, { key: o.key, actor: o.admin, headers: { 'x-min-position': '99999999999999999999999' } });
+      expect({ path, status: overLong.status, detail: overLong.body.detail }).toEqual({ path, status: 400, detail: beyond.body.detail });
     }
   });
 

@@ -65,10 +65,17 @@ export type MinPosition = string | { position: string; field: 'minPosition' };
  */
 export function checkMinPosition(minPosition: MinPosition): [position: string, field: string] {
   const [position, field] = typeof minPosition === 'string' ? [minPosition, MIN_POSITION_HEADER.name] : [minPosition.position, minPosition.field];
+  // more digits than any log position has: past the end of every log, said as such (probe 92 F6: told it was malformed)
+  if (/^\d{20,}$/.test(position)) throw beyondTheLog(field);
   if (!/^\d{1,19}$/.test(position))
     throw new ProblemException(problem(400, 'VALIDATION_FAILED', `${field} must be a position returned by a write.`, [{ field, message: 'must be a non-negative integer' }]));
   return [position, field];
 }
+
+const beyondTheLog = (field: string) =>
+  new ProblemException(
+    problem(400, 'VALIDATION_FAILED', `${field} is beyond the end of the event log; send the position a write answered.`, [{ field, message: 'is beyond the end of the event log' }]),
+  );
 
 /**
  * checkMinPosition, and a position past the end of the log refused too: no write answered it, and waiting for it could
@@ -77,10 +84,7 @@ export function checkMinPosition(minPosition: MinPosition): [position: string, f
  */
 export async function checkMinPositionInLog(minPosition: MinPosition, events: Pick<EventStore, 'headPosition'>): Promise<[position: string, field: string]> {
   const [position, field] = checkMinPosition(minPosition);
-  if (BigInt(position) > (await events.headPosition()))
-    throw new ProblemException(
-      problem(400, 'VALIDATION_FAILED', `${field} is beyond the end of the event log; send the position a write answered.`, [{ field, message: 'is beyond the end of the event log' }]),
-    );
+  if (BigInt(position) > (await events.headPosition())) throw beyondTheLog(field);
   return [position, field];
 }
 
