@@ -47,6 +47,14 @@ describe('GET /v1/workspaces/{ws}: the workspace and its catalog', () => {
       const overLong = await api.request('GET', path, { key: o.key, actor: o.admin, headers: { 'x-min-position': '99999999999999999999999' } });
       expect({ path, status: overLong.status, detail: overLong.body.detail }).toEqual({ path, status: 400, detail: beyond.body.detail });
     }
+    // the reads that did not list the header took any (probe 92 F5: users/export.csv 200 where members/export.csv was 400)
+    for (const path of [`${org}/users/export.csv`, `${org}/api-keys`]) {
+      expect({ path, status: (await api.request('GET', path, { key: o.key, actor: o.admin, headers: { 'x-min-position': String(head) } })).status }).toEqual({ path, status: 200 });
+      for (const bad of ['abc', String(head + 1000n)]) {
+        const refused = await api.request('GET', path, { key: o.key, actor: o.admin, headers: { 'x-min-position': bad } });
+        expect({ path, bad, status: refused.status, code: refused.body.code }).toEqual({ path, bad, status: 400, code: 'VALIDATION_FAILED' });
+      }
+    }
   });
 
   it.each([

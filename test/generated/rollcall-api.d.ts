@@ -4041,6 +4041,8 @@ export interface operations {
       header: {
         /** @description the user on whose behalf the console reads */
         'X-Actor-Id': string;
+        /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it, then answers 503 `READ_MODEL_BEHIND`; a position past the end of the log (no write answered it yet) is 400 `VALIDATION_FAILED` at once (checked on this read too, which answers from the decision states or the log) */
+        'X-Min-Position'?: string;
       };
       path: {
         org: string;
@@ -6178,6 +6180,8 @@ export interface operations {
       header: {
         /** @description the user on whose behalf the console reads */
         'X-Actor-Id': string;
+        /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it, then answers 503 `READ_MODEL_BEHIND`; a position past the end of the log (no write answered it yet) is 400 `VALIDATION_FAILED` at once (checked on this read too, which answers from the decision states or the log) */
+        'X-Min-Position'?: string;
       };
       path: {
         org: string;
@@ -7501,6 +7505,8 @@ export interface operations {
       header: {
         /** @description the user on whose behalf the console reads */
         'X-Actor-Id': string;
+        /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it, then answers 503 `READ_MODEL_BEHIND`; a position past the end of the log (no write answered it yet) is 400 `VALIDATION_FAILED` at once (checked on this read too, which answers from the decision states or the log) */
+        'X-Min-Position'?: string;
       };
       path: {
         ws: string;
@@ -8155,6 +8161,8 @@ export interface operations {
       header: {
         /** @description the user on whose behalf the console acts */
         'X-Actor-Id': string;
+        /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it, then answers 503 `READ_MODEL_BEHIND`; a position past the end of the log (no write answered it yet) is 400 `VALIDATION_FAILED` at once (checked on this read too, which answers from the decision states or the log) */
+        'X-Min-Position'?: string;
       };
       path: {
         ws: string;
@@ -8930,6 +8938,8 @@ export interface operations {
       header: {
         /** @description the user on whose behalf the console reads */
         'X-Actor-Id': string;
+        /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it, then answers 503 `READ_MODEL_BEHIND`; a position past the end of the log (no write answered it yet) is 400 `VALIDATION_FAILED` at once (checked on this read too, which answers from the decision states or the log) */
+        'X-Min-Position'?: string;
       };
       path: {
         ws: string;
@@ -11123,6 +11133,8 @@ export interface operations {
       header: {
         /** @description the user on whose behalf the console reads */
         'X-Actor-Id': string;
+        /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it, then answers 503 `READ_MODEL_BEHIND`; a position past the end of the log (no write answered it yet) is 400 `VALIDATION_FAILED` at once (checked on this read too, which answers from the decision states or the log) */
+        'X-Min-Position'?: string;
       };
       path: {
         ws: string;
@@ -14242,7 +14254,10 @@ export interface operations {
   auditPublicKey: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it, then answers 503 `READ_MODEL_BEHIND`; a position past the end of the log (no write answered it yet) is 400 `VALIDATION_FAILED` at once (checked on this read too, which answers from the decision states or the log) */
+        'X-Min-Position'?: string;
+      };
       path?: never;
       cookie?: never;
     };
@@ -14344,7 +14359,10 @@ export interface operations {
   auditCheckpoint: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it, then answers 503 `READ_MODEL_BEHIND`; a position past the end of the log (no write answered it yet) is 400 `VALIDATION_FAILED` at once (checked on this read too, which answers from the decision states or the log) */
+        'X-Min-Position'?: string;
+      };
       path?: never;
       cookie?: never;
     };
@@ -14488,6 +14506,8 @@ export interface operations {
       header?: {
         /** @description with an organization key: an org admin, or leave it out (the key's holder asks) */
         'X-Actor-Id'?: string;
+        /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it, then answers 503 `READ_MODEL_BEHIND`; a position past the end of the log (no write answered it yet) is 400 `VALIDATION_FAILED` at once (checked on this read too, which answers from the decision states or the log) */
+        'X-Min-Position'?: string;
       };
       path?: never;
       cookie?: never;
@@ -14692,7 +14712,10 @@ export interface operations {
         /** @description the later tree size; default: the latest signed checkpoint */
         to?: number;
       };
-      header?: never;
+      header?: {
+        /** @description the `position` of an earlier write: the read waits (up to 5 s) until the read models include it, then answers 503 `READ_MODEL_BEHIND`; a position past the end of the log (no write answered it yet) is 400 `VALIDATION_FAILED` at once (checked on this read too, which answers from the decision states or the log) */
+        'X-Min-Position'?: string;
+      };
       path?: never;
       cookie?: never;
     };

@@ -5,6 +5,7 @@ import { documentConstraints } from './openapi-constraints';
 import { PUBLIC_EXTENSION, type ProblemCode, STREAM_TICKET_SCHEME, SYSTEM_KEY_SCHEME, problemResponse } from './openapi';
 import { RETRY_AFTER_SECONDS } from './problem';
 import { READS_WITHOUT_POSITION } from './read-position';
+import { MIN_POSITION_HEADER } from './read-access';
 
 type Operation = { tags?: string[]; security?: unknown[]; parameters?: unknown[]; responses?: Record<string, { headers?: Record<string, unknown>; [key: string]: unknown }>; [PUBLIC_EXTENSION]?: boolean };
 
@@ -126,6 +127,13 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
         // a 431 is answered by Node's HTTP parser, before the app gives the request an id (probe 45 F8)
         const read = status.startsWith('2') && method === 'get' && route.startsWith('/v1/') && !READS_WITHOUT_POSITION.has(route);
         response.headers = { ...(status !== '431' && ANSWER_HEADERS), ...(write && WRITE_HEADERS), ...(read && READ_HEADERS), ...(retry && RETRY_HEADERS), ...response.headers };
+      }
+      // every read under /v1 with a position takes X-Min-Position (the interceptor checks it: probe 92 F5), also those
+      // answered from the decision states, which did not list it
+      if (method === 'get' && route.startsWith('/v1/') && !READS_WITHOUT_POSITION.has(route)) {
+        const parameters = (operation.parameters ?? []) as { in: string; name: string }[];
+        if (!parameters.some((p) => p.in === 'header' && p.name === MIN_POSITION_HEADER.name))
+          operation.parameters = [...parameters, { in: 'header', ...MIN_POSITION_HEADER, description: `${MIN_POSITION_HEADER.description} (checked on this read too, which answers from the decision states or the log)` }] as never;
       }
       // an operation the system key may call too takes it without X-Actor-Id: the header is not required there (probe 45 F5)
       const systemKeyToo = operation.security?.some((s) => SYSTEM_KEY_SCHEME in (s as object)) && operation.security.some((s) => !(SYSTEM_KEY_SCHEME in (s as object)));
