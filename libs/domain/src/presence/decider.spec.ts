@@ -277,6 +277,23 @@ describe('rule 13: an admin sets a user offline', () => {
 describe('rule 13: a forced offline holds until the user resumes; anyone sets themself offline (docs/adr/0032, probe 65 F2/F7)', () => {
   const setOffline = (p: PresenceScenario, actorId: string, userId: string): PresenceCommand => ({ type: 'SetOffline', ...by(p.s, actorId), userId });
 
+  it('rule 13 (probe 93 F4): a set-offline holds as recorded holding it; one recorded without `holds` (by a version before the holds) holds nothing after an upgrade', () => {
+    const p = withAgent();
+    p.given(p.heartbeat('agent', 'online'));
+    p.s.advance(10);
+    const [forced] = p.given(setOffline(p, 'boss', 'agent'));
+    expect(forced!.data).toMatchObject({ reason: 'forced', holds: true });
+    expectError(p.when(p.heartbeat('agent', 'online')), 'FORCED_OFFLINE');
+    // the same change as an earlier version recorded it: no `holds`
+    const { holds: _holds, ...earlier } = forced!.data;
+    const q = withAgent();
+    q.given(q.heartbeat('agent', 'online'));
+    q.presence = evolvePresence(q.presence, { ...forced!, data: earlier });
+    expect(q.presence.heldOffline).toBeUndefined();
+    const [back] = expectEvents(q.when(q.heartbeat('agent', 'online')), ['PresenceChanged']);
+    expect(back!.data).toMatchObject({ status: 'online', previous: 'offline', reason: 'heartbeat' });
+  });
+
   it('rule 13: set offline by a manager, the member\'s heartbeats are refused with FORCED_OFFLINE until one says resume', () => {
     const p = withAgent();
     p.given(p.heartbeat('agent', 'online'));

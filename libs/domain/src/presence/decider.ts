@@ -23,11 +23,14 @@ export interface PresenceState {
 
 export const initialPresenceState = (): PresenceState => ({ status: 'offline', lastSeenAt: null, since: null });
 
+/** Whether a presence change holds the member offline: a forced one recorded as holding (`holds`, docs/adr/0032 "Session 59"). */
+export const holdsOffline = (event: PresenceChanged): boolean => event.data.reason === 'forced' && event.data.holds === true;
+
 export const evolvePresence = (_state: PresenceState, event: PresenceChanged): PresenceState => ({
   status: event.data.status,
   lastSeenAt: event.data.lastSeenAt,
   since: event.data.changedAt,
-  ...(event.data.reason === 'forced' && { heldOffline: true }),
+  ...(holdsOffline(event) && { heldOffline: true }),
 });
 
 /**
@@ -192,7 +195,8 @@ export function decidePresence(command: PresenceCommand, ctx: PresenceContext): 
       // a member already offline (signed out, timed out, never seen) is held all the same: the one change of this rule
       // that is not a change of status, offline → offline, so that the manager's act outlasts a console that only
       // lost its network for a minute (probe 66 F1); it opens and closes no interval of the report
-      return accept([changed(command, ctx, 'offline', 'forced', latest(current.lastSeenAt, command.lastSeenAt))]);
+      const forced = changed(command, ctx, 'offline', 'forced', latest(current.lastSeenAt, command.lastSeenAt));
+      return accept([{ ...forced, data: { ...forced.data, holds: true } }]);
     }
     case 'TimeOut': {
       if (current.status === 'offline') return accept([]);

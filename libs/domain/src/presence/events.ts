@@ -35,6 +35,12 @@ export type PresenceChanged = Event<
     reason: PresenceReason;
     lastSeenAt: string | null;
     changedAt: string;
+    /**
+     * a forced offline that holds (docs/adr/0032), recorded as such since session 59; a `forced` transition recorded
+     * without it holds nothing: versions before 2026-12-06 recorded a manager's set-offline as `forced` too, with no
+     * hold, and a console of theirs knows no `resume` (probe 93 F4: such members were held after an upgrade)
+     */
+    holds?: true;
   }
 >;
 

@@ -1,3 +1,4 @@
+import type { PresenceChanged } from '@rollcall/domain';
 import { ProjectionBatch, toProjectedEvent } from '../projector/batch';
 import { MEMBERS, MEMBER_USERS, type MemberDoc, membersProjection } from './members';
 import { Activity, prng, randomStep } from './testing/activity';
@@ -184,6 +185,18 @@ describe('members projection', () => {
     // someone never seen still reads null ("never")
     s.member('hal');
     expect(member(await build(s), `${WS}:hal`)).toMatchObject({ presence: 'offline', lastSeenAt: null });
+  });
+
+  it('rule 13 (probe 93 F4): a set-offline recorded without `holds` (by a version before the holds) reads as not held', async () => {
+    const s = new LogScenario().member('ivy');
+    expect(s.log.presence({ type: 'Heartbeat', workspaceId: WS, actorId: 'ivy', status: 'online', now: s.log.now }).ok).toBe(true);
+    s.advance(60);
+    const earlier = (event: PresenceChanged): PresenceChanged => {
+      const { holds: _holds, ...data } = event.data;
+      return { ...event, data };
+    };
+    expect(s.log.presence({ type: 'SetOffline', workspaceId: WS, actorId: ADMIN, userId: 'ivy', now: s.log.now, lastSeenAt: null }, earlier).ok).toBe(true);
+    expect(member(await build(s), `${WS}:ivy`)).toMatchObject({ presence: 'offline', heldOfflineSince: null, heldOfflineBy: null });
   });
 
   it('rule 13 (docs/adr/0032): a member set offline by a manager reads held since then, until they resume or their membership ends', async () => {

@@ -1,4 +1,4 @@
-import { accessModel, type Access, type DomainEvent, profileChangeOf } from '@rollcall/domain';
+import { accessModel, type Access, type DomainEvent, holdsOffline, profileChangeOf } from '@rollcall/domain';
 import { type ProjectedEvent, type Projection, type ProjectionReader, type ProjectionWrite, actorOf, remove, upsert } from './projection';
 import { type ErasedAddress, erasedAddresses, reaches, rememberAddress } from './erased-addresses';
 import { searchTextOf, sortKey } from './sort-key';
@@ -303,7 +303,8 @@ async function applyMembers(e: ProjectedEvent, read: ProjectionReader): Promise<
       // presence decider refuses their heartbeats meanwhile, and every later change of their presence ends it (an
       // offline → offline set-offline of a member held already appends nothing: the hold keeps its first time)
       // (who: the command's actor, from the event's metadata — probe 69 F6 asked who forced someone offline)
-      const held = d.reason === 'forced' ? { since: d.changedAt, by: actorOf(e) } : null;
+      // (a `forced` change recorded without `holds`, by a version before the holds, holds nothing: probe 93 F4)
+      const held = holdsOffline(event) ? { since: d.changedAt, by: actorOf(e) } : null;
       return [upsert(MEMBERS, { ...member, ...presenceFields(d.status, d.lastSeenAt ?? member.lastSeenAt, held) })];
     }
     default:
@@ -322,8 +323,8 @@ export const membersProjection: Projection = {
   // 9: `heldOfflineSince` and `heldOfflineBy`, a member manager's set-offline that holds (docs/adr/0032); 10: `searchText`
   // without the Arabic tatweel and with hiragana as katakana (probe 73 F7); 11: an invitation's `inviteeUserId`, the
   // user it is bound to (probe 82 F5: the members CSV's `user_id` was empty on such a row), and a revoked member's
-  // `revokedBy` (probe 80 F14)
-  version: 11,
+  // `revokedBy` (probe 80 F14); 12: a `forced` change holds only when recorded as holding (`holds`: probe 93 F4)
+  version: 12,
   collections: {
     [MEMBERS]: {
       // Every query of the list pins workspaceId and sorts (queries/members.ts): the compounds below serve them all

@@ -16,6 +16,7 @@ import {
   type OrganizationCommand,
   type OrganizationState,
   type Plan,
+  type PresenceChanged,
   type PresenceCommand,
   type PresenceState,
   type TeamCommand,
@@ -181,15 +182,17 @@ export class EventLog {
   }
 
   /** A presence command (rule 13) on the user's `presence-{ws}-{user}` stream, decided on the workspace and that stream. */
-  presence(command: PresenceCommand): Decision<DomainEvent> {
+  /** `recordedAs`: the events as another version would have recorded them (an upgrade's data) */
+  presence(command: PresenceCommand, recordedAs: (event: PresenceChanged) => PresenceChanged = (event) => event): Decision<DomainEvent> {
     const ws = this.workspaces.get(command.workspaceId);
     if (!ws) throw new Error(`unknown workspace ${command.workspaceId}`);
     const stream = presenceStream(command.workspaceId, command.type === 'Heartbeat' ? command.actorId : command.userId);
     const state = this.presences.get(stream) ?? initialPresenceState();
     const decision = decidePresence(command, { org: this.org(ws.organizationId), ws: ws.state, presence: state });
     if (decision.ok) {
-      this.presences.set(stream, decision.events.reduce(evolvePresence, state));
-      this.record(stream, decision.events, 'actorId' in command ? command.actorId : SYSTEM_ACTOR);
+      const events = decision.events.map(recordedAs);
+      this.presences.set(stream, events.reduce(evolvePresence, state));
+      this.record(stream, events, 'actorId' in command ? command.actorId : SYSTEM_ACTOR);
     }
     return decision;
   }
