@@ -251,6 +251,9 @@ describe('backup of a live data dir (ADR 0031)', () => {
     mkdirSync(join(root, 'empty'));
     writeFileSync(join(root, 'empty', 'secrets.json'), '{}');
     await expect(backupDataDir(join(root, 'empty'), join(root, 'nothing'), async () => undefined)).rejects.toThrow(BackupProblem);
+    // a path that holds no data dir is told so, not that an earlier version wrote it (probe 94 F2)
+    for (const notOne of [join(root, 'empty'), join(root, 'no-such-dir'), join(root, 'empty', 'secrets.json')])
+      await expect(backupDataDir(notOne, join(root, 'nothing'), async () => undefined)).rejects.toThrow('holds no events.sqlite: not an embedded data dir');
     await expect(backupDataDir(dataDir, join(root, 'refused'), async () => Promise.reject(new Error('check failed')))).rejects.toThrow('check failed');
     expect([existsSync(join(root, 'refused')), existsSync(join(root, 'refused.partial'))]).toEqual([false, false]);
     // a `.partial` that exists is never removed (probe 63 F2: it was the data dir); a link into the data dir is inside it (F7)

@@ -75,6 +75,8 @@ export async function backupDataDir(
     throw new BackupProblem(`${target} and the data dir ${source} overlap: give a path outside the data dir`);
   // never removed here: a directory of that name may be anything (probe 63 F2: it was the data dir itself)
   if (existsSync(partial)) throw new BackupProblem(`${partial} exists (a backup that stopped half-way?): remove it, or give another path`);
+  // (after the plan: a path that holds no data dir is told so first, probe 94 F2)
+  const plan = backupPlan(source);
   // a data dir of another version is not this tool's to copy: checking the copy as a start would convert it (an earlier
   // version's keys moved into this version's layout), and that version could not restore it (probe 93 F2)
   const format = dataFormatOf(source);
@@ -84,7 +86,6 @@ export async function backupDataDir(
         ? `${source} was written by a later version of Rollcall (data format ${format}; this tool's is ${DATA_FORMAT}): back it up with that version's npm run backup`
         : `${source} was written by an earlier version of Rollcall (${format === 0 ? 'no data-format mark' : `data format ${format}`}; this tool's is ${DATA_FORMAT}): a copy made here would be converted to this version's layout, which that version cannot restore. Stop its processes and copy the directory whole (cp -a) as its backup, or use its own backup command`,
     );
-  const plan = backupPlan(source);
   mkdirSync(partial, { recursive: true, mode: 0o700 });
   const steps: BackupStep[] = [];
   try {
