@@ -96,6 +96,8 @@ describe('one data dir, one version (docs/adr/0020, probe 37b)', () => {
     }
     const db = new DatabaseSync(join(dataDir, 'data-format.sqlite'));
     expect(db.prepare('SELECT format FROM data_format').get()).toEqual({ format: DATA_FORMAT });
+    // stopped, they are registered no more (probe 94 F1: a stopped process's row, its pid reused, refused a later start)
+    expect(db.prepare('SELECT process FROM processes').all()).toEqual([]);
     db.prepare('UPDATE data_format SET format = ?').run(DATA_FORMAT + 1);
     db.close();
     const refused = api(dataDir);

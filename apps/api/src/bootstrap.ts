@@ -116,7 +116,8 @@ async function listenWhenNatsAnswers(server: { listen(): Promise<unknown> }, url
  * `logDestination` replaces stdout for the log lines (tests read them). `secrets`: the data dir's, when the caller
  * loaded them first (main.ts, which prints a generated system key even if this start fails).
  */
-export async function startApp(config: Config, logDestination?: DestinationStream, secrets: LocalSecrets = loadLocalSecrets(config.dataDir, config)): Promise<RunningApp> {
+/** `stopped`: run once a stop by a signal has closed the app, before the signal is raised again (main.ts: the data dir's registration) */
+export async function startApp(config: Config, logDestination?: DestinationStream, secrets: LocalSecrets = loadLocalSecrets(config.dataDir, config), stopped = (): void => undefined): Promise<RunningApp> {
   const log = createLogger('api', { level: config.logLevel, format: config.logFormat }, logDestination);
   // the projector's and the notary's threads load their modules on the other core while this one builds the app;
   // they get their data and begin when the app starts them, as before (readSide.start, AuditLog's bootstrap)
@@ -180,7 +181,7 @@ export async function startApp(config: Config, logDestination?: DestinationStrea
       await journal?.close();
     })());
   // a signal closes the app, then takes its default course (the process ends with it, as under Nest's hooks)
-  const onSignal = SHUTDOWN_SIGNALS.map((signal) => [signal, () => void close().finally(() => process.kill(process.pid, signal))] as const);
+  const onSignal = SHUTDOWN_SIGNALS.map((signal) => [signal, () => void close().finally(() => (stopped(), process.kill(process.pid, signal)))] as const);
   for (const [signal, handler] of onSignal) process.once(signal, handler);
 
   const address = app.getHttpServer().address() as { port: number };

@@ -4,7 +4,7 @@ import { createLogger } from './logging';
 import { ConfigError, portProblem } from './settings';
 import { setHeapGrowingPercent } from './infrastructure/heap-growing';
 import { checkDataDir } from './infrastructure/log-not-behind';
-import { DATA_FORMAT, claimDataDir, watchOtherProcesses } from './infrastructure/data-format';
+import { DATA_FORMAT, claimDataDir, releaseDataDir, watchOtherProcesses } from './infrastructure/data-format';
 import type { EventStore } from '@rollcall/event-store';
 import { EVENT_STORE } from './shared/tokens';
 import { dataDirStartProblem, unreachableStore } from './infrastructure/unreachable-store';
@@ -25,6 +25,8 @@ async function main() {
   // opens the log, which moves an earlier version's keys into this version's layout (probe 93 F1: a start refused
   // beside a live earlier process had moved them first, and that process answered 500 for every key it looked up)
   const { upgradedFrom } = claimDataDir(config.dataDir, 'api');
+  const dataDir = config.dataDir;
+  process.once('exit', () => releaseDataDir(dataDir));
   // files of the data dir that do not belong together stop the start before anything is served (probe 33 F5, F6)
   await checkDataDir(config);
   if (upgradedFrom !== undefined) {
@@ -37,7 +39,9 @@ async function main() {
   // dir were found usable: a start refused above answers at once (the start-problem tests start dozens of them)
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { startApp } = require('./bootstrap') as typeof import('./bootstrap');
-  const running = await startApp(config, undefined, secrets);
+  // a stop by a signal ends by raising it again once the app closed (bootstrap.ts), past any 'exit' listener: the
+  // registration is forgotten then, not before (the other processes' reads look for this one's commits meanwhile)
+  const running = await startApp(config, undefined, secrets, () => releaseDataDir(dataDir));
   // alone on the data dir, the embedded store's reads need not look at other processes' commits (data-format.ts)
   const store = running.app.get<EventStore>(EVENT_STORE);
   if (store.othersMayWrite) watchOtherProcesses(config.dataDir, (others) => store.othersMayWrite!(others));

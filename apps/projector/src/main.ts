@@ -11,7 +11,7 @@ import { registerProjectorMetrics } from '../../../libs/read-store/src/projector
 import { createReadStore } from '../../../libs/read-store/src/store-factory';
 import { scrapeRefusal } from '../../api/src/health/metrics-scrape';
 import { leasedProjections } from '../../api/src/infrastructure/leased-projector';
-import { claimDataDir } from '../../api/src/infrastructure/data-format';
+import { claimDataDir, releaseDataDir } from '../../api/src/infrastructure/data-format';
 import { unreachableStore } from '../../api/src/infrastructure/unreachable-store';
 import { createLogger, readLogSettings } from '../../api/src/logging';
 import { portProblem } from '../../api/src/settings';
@@ -29,6 +29,8 @@ protectUsedDataDir(config);
 // no process of another version serves the data dir, and none later wrote it (docs/adr/0020)
 try {
   claimDataDir(config.dataDir, 'projector');
+  // (forgotten as it exits: probe 94 F1)
+  process.once('exit', () => releaseDataDir(config.dataDir));
 } catch (error) {
   if (!(error instanceof DataDirProblem)) throw error;
   exitOnProblems([error.message]);

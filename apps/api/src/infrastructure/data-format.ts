@@ -91,6 +91,25 @@ export function claimDataDir(dataDir: string, role: 'api' | 'projector' | 'rebui
 }
 
 /**
+ * Forgets this process's registration (claimDataDir) once it stopped: kept after a stop, it was taken for a live process
+ * of its version once its pid was reused, and a start of the next version was refused naming an unrelated process
+ * (probe 94 F1). Never throws (a process exiting has nothing better to do about it; the next claim forgets a process gone).
+ */
+export function releaseDataDir(dataDir: string): void {
+  try {
+    // (another process stopping at the same time may hold the file's write lock a moment)
+    const db = new DatabaseSync(join(dataDir, FILE), { timeout: 2_000 });
+    try {
+      db.prepare('DELETE FROM processes WHERE process = ?').run(`${hostname()}|${process.pid}`);
+    } finally {
+      db.close();
+    }
+  } catch {
+    // (the next claim on this host forgets a process gone, as before)
+  }
+}
+
+/**
  * The data format a data dir is marked with, read without writing anything: 0 when it has no mark (never served by a
  * version since session 38, or by none at all).
  */
