@@ -193,6 +193,13 @@ describe('the invite → accept → change access → revoke story, over HTTP, f
     expectProblem(await api.request('PATCH', `/v1/organizations/${o.organizationId}/users/${jane}`, { key: o.key, actor: o.admin, body: { email: 'joe@acme.test' } }), 409, 'EMAIL_TAKEN');
     const asked = await api.request('PATCH', `/v1/organizations/${o.organizationId}/users/${jane}`, { key: o.key, actor: jane, body: { email: 'joe@acme.test' } });
     expect(asked.body.emailChange).toMatchObject({ status: 'pending_confirmation' });
+    // an org admin reads that change as taken, in her detail and the list (probe 94 F4: read as pending until it expired)
+    const users = `/v1/organizations/${o.organizationId}/users`;
+    expect((await api.request('GET', `${users}/${jane}`, { key: o.key, actor: o.admin })).body.pendingEmail).toMatchObject({ email: 'joe@acme.test', expired: false, taken: true });
+    const listed = (await api.request('GET', `${users}?limit=100`, { key: o.key, actor: o.admin })).body.items as { userId: string; pendingEmail: { taken: boolean } | null }[];
+    expect(listed.find((u) => u.userId === jane)!.pendingEmail).toMatchObject({ taken: true });
+    expect((await api.request('PATCH', `${users}/${o.admin}`, { key: o.key, actor: o.admin, body: { email: 'free.admin@acme.test' } })).status).toBe(200);
+    expect((await api.request('GET', `${users}/${o.admin}`, { key: o.key, actor: o.admin })).body.pendingEmail).toMatchObject({ taken: false });
     const link = new URL((await mailTo(app, 'joe@acme.test', 'email-confirmation')).confirmUrl!);
     expectProblem(await api.request('POST', '/v1/users/email-confirmations', { body: { token: link.searchParams.get('token')! } }), 409, 'EMAIL_TAKEN');
     const del = await api.request('DELETE', `/v1/organizations/${o.organizationId}/users/${jane}`, { key: o.key, actor: o.admin });

@@ -1600,6 +1600,11 @@ export interface components {
        * @example false
        */
       expired: boolean;
+      /**
+       * @description another user of the organization holds that address since (they confirmed it first): its link can only answer EMAIL_TAKEN; withdraw it, or ask for another address (probe 94 F4)
+       * @example false
+       */
+      taken: boolean;
     };
     OrgUser: {
       /** @example e2d1c0b9-a8f7-5e6d-9c4b-3a2f1e0d9c8b */
@@ -6190,7 +6195,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description CSV with a header row (user_id, email, display_name, alias, avatar_url, org_admin, deleted, joined_at, last_active_on, pending_email, pending_email_expires_at, active_workspaces, revoked_workspaces, invited_workspaces, deleted_workspaces, pending_email_expired); workspaces `;`-separated */
+      /** @description CSV with a header row (user_id, email, display_name, alias, avatar_url, org_admin, deleted, joined_at, last_active_on, pending_email, pending_email_expires_at, active_workspaces, revoked_workspaces, invited_workspaces, deleted_workspaces, pending_email_expired, pending_email_taken); workspaces `;`-separated */
       200: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */

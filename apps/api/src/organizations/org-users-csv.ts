@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { type CsvOptions, csvStream, list, safeCell } from '@rollcall/read-store';
 import { ActivityRecorder } from '../activity/activity-recorder';
 import { StreamStates } from '../shared/stream-states';
-import { OrganizationReads, pendingEmailExpired, pendingForNonMember } from './organization-reads';
+import { OrganizationReads, pendingEmailExpired, pendingEmailTaken, pendingForNonMember } from './organization-reads';
 
 /** The organization's users as CSV: one row per user, their memberships as `;`-separated workspace ids. */
 export const ORG_USERS_CSV_COLUMNS = [
@@ -26,6 +26,8 @@ export const ORG_USERS_CSV_COLUMNS = [
   'deleted_workspaces',
   // whether the pending email change's link has expired, as of the download (probe 89 F4); last, as columns are added
   'pending_email_expired',
+  // whether another user holds that address since (probe 94 F4)
+  'pending_email_taken',
 ] as const;
 
 /** users whose last-active days one lookup asks for */
@@ -91,6 +93,7 @@ export class OrgUsersCsv {
             gone ? '' : list(invited.get(u.userId)),
             gone ? list(member.get(u.userId)) : '',
             gone || !u.pendingEmail ? '' : String(pendingEmailExpired(u, now)),
+            gone || !u.pendingEmail ? '' : String(pendingEmailTaken(org, u)),
           ];
         }
       }

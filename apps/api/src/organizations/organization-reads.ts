@@ -1,5 +1,5 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { DEFAULT_QUOTAS, type Invitation, type OrganizationState, type Restrictions, type UserProfile, type WorkspaceInfo, type WorkspaceState, domainError, isOrgAdmin } from '@rollcall/domain';
+import { DEFAULT_QUOTAS, type Invitation, type OrganizationState, type Restrictions, type UserProfile, type WorkspaceInfo, type WorkspaceState, domainError, emailKey, isOrgAdmin } from '@rollcall/domain';
 import type { Config } from '../config';
 import { APP_CONFIG } from '../shared/tokens';
 import { ProblemException, problem } from '../shared/problem';
@@ -20,7 +20,7 @@ export interface OrgUserView {
   deleted: boolean;
   joinedAt: string;
   /** an email change requested and not confirmed yet (rule 10): the address it would move to, and until when the link works */
-  pendingEmail: { email: string; expiresAt: string; expired: boolean } | null;
+  pendingEmail: { email: string; expiresAt: string; expired: boolean; taken: boolean } | null;
   /** the last day (UTC) a request made in their name succeeded (docs/adr/0036); null: never since session 54 */
   lastActiveOn: string | null;
 }
@@ -64,10 +64,20 @@ export interface OrgWorkspaceView {
   createdAt: string;
 }
 
+/**
+ * whether a user's pending email change asks for an address another user of the organization holds since (they
+ * confirmed it first): its link can only answer EMAIL_TAKEN (probe 94 F4: read as pending until it expired)
+ */
+export const pendingEmailTaken = (org: OrganizationState, u: UserProfile): boolean => {
+  if (u.pendingEmail === null) return false;
+  const holder = org.byEmail.get(emailKey(u.pendingEmail.email));
+  return holder !== undefined && holder !== u.userId;
+};
+
 /** whether a user's pending email change's link has expired at `now` (false with none pending) */
 export const pendingEmailExpired = (u: UserProfile, now: number): boolean => u.pendingEmail !== null && now >= Date.parse(u.pendingEmail.expiresAt);
 
-const userView = (u: UserProfile, lastActiveOn: string | null, now = Date.now()): OrgUserView => ({
+const userView = (org: OrganizationState, u: UserProfile, lastActiveOn: string | null, now = Date.now()): OrgUserView => ({
   userId: u.userId,
   email: u.deleted ? null : u.email,
   displayName: u.deleted ? null : u.displayName,
@@ -77,7 +87,8 @@ const userView = (u: UserProfile, lastActiveOn: string | null, now = Date.now())
   deleted: u.deleted,
   joinedAt: u.joinedAt,
   // `expired` as of the read, as an invitation's (probe 89 F4: a console compared the time with its own clock)
-  pendingEmail: u.deleted || !u.pendingEmail ? null : { email: u.pendingEmail.email, expiresAt: u.pendingEmail.expiresAt, expired: pendingEmailExpired(u, now) },
+  pendingEmail:
+    u.deleted || !u.pendingEmail ? null : { email: u.pendingEmail.email, expiresAt: u.pendingEmail.expiresAt, expired: pendingEmailExpired(u, now), taken: pendingEmailTaken(org, u) },
   lastActiveOn,
 });
 
@@ -148,7 +159,7 @@ export class OrganizationReads {
         problem(400, 'VALIDATION_FAILED', 'after names no user of this organization; send the next of a previous page.', [{ field: 'after', message: 'names no user of this organization' }]),
       );
     const active = await this.lastActive(organizationId, items.map((u) => u.userId), actorId);
-    return { items: items.map((u) => userView(u, active.get(u.userId) ?? null)), next: more ? items.at(-1)!.userId : null };
+    return { items: items.map((u) => userView(org, u, active.get(u.userId) ?? null)), next: more ? items.at(-1)!.userId : null };
   }
 
   /**
@@ -169,7 +180,7 @@ export class OrganizationReads {
     const user = org.users.get(userId);
     if (!user) throw new DomainException(domainError('USER_NOT_FOUND', `User ${userId} is not a user of this organization.`));
     const all = inCreationOrder(org);
-    const view = userView(user, (await this.lastActive(organizationId, [userId], actorId)).get(userId) ?? null);
+    const view = userView(org, user, (await this.lastActive(organizationId, [userId], actorId)).get(userId) ?? null);
     const workspaces: OrgUserWorkspaceView[] = [];
     const invitations: OrgUserInvitationView[] = [];
     const now = Date.now();
