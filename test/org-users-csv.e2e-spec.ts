@@ -37,7 +37,7 @@ describe("the organization's users as CSV", () => {
     // …but the workspaces they were in are theirs still, as the user detail's (status `deleted`) (probe 85 F6)
     expect(rows[3]).toMatchObject({ email: '', display_name: '', deleted: 'true', active_workspaces: '', revoked_workspaces: '', invited_workspaces: '', deleted_workspaces: o.workspaceId });
     expect(rows.slice(0, 3).map((r) => r.deleted_workspaces)).toEqual(['', '', '']);
-    expect(Object.keys(rows[0]!)).toEqual(['user_id', 'email', 'display_name', 'alias', 'avatar_url', 'org_admin', 'deleted', 'joined_at', 'last_active_on', 'pending_email', 'pending_email_expires_at', 'active_workspaces', 'revoked_workspaces', 'invited_workspaces', 'deleted_workspaces', 'pending_email_expired']);
+    expect(Object.keys(rows[0]!)).toEqual(['user_id', 'email', 'display_name', 'alias', 'avatar_url', 'org_admin', 'deleted', 'joined_at', 'last_active_on', 'pending_email', 'pending_email_expires_at', 'active_workspaces', 'revoked_workspaces', 'invited_workspaces', 'deleted_workspaces', 'pending_email_expired', 'pending_email_taken']);
 
     expectProblem(await api.request('GET', `/v1/organizations/${o.organizationId}/users/export.csv`, { key: o.key, actor: jane }), 403, 'INSUFFICIENT_AUTHORITY');
 
