@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { type Invitation, type OrganizationState, type WorkspaceState, addressSubject, hasAddress, indexAddress, isPending, pendingKey } from '@rollcall/domain';
 import { type SnapshotCipher, type SnapshotSealing, SnapshotUnreadableError, type StoredSnapshot } from '@rollcall/event-store';
 import { LoadTurns, SNAPSHOT_TURN_MS } from './load-turns';
-import { DeferredMap, Derivation, DerivedMap, completeInTurns } from './deferred-rows';
-import { DERIVED_ROWS_PER_STEP, type RowKind, type SealedAddress, type SealedRow, deferRows, deferText, indexUserAddresses, isRowsChunk, rowsChunk } from './snapshot-rows';
+import { DeferredMap, Derivation, DerivedMap, completeInTurns, inSteps } from './deferred-rows';
+import { type RowKind, type SealedAddress, type SealedRow, deferRows, deferText, indexUserAddresses, isRowsChunk, rowsChunk } from './snapshot-rows';
 import type { AppliedCommand } from './stream-states';
 
 /**
@@ -256,14 +256,11 @@ async function openAddresses(stream: string, sealed: readonly SealedRow[], seali
   return erased;
 }
 
-/** The pending invitations by address, as evolveWorkspace keeps them (the latest one per address); pausing as users'. */
-function* indexPendingAddresses(ws: WorkspaceState): Generator<void> {
-  let rows = 0;
-  for (const inv of ws.invitations.values()) {
+/** The pending invitations by address, as evolveWorkspace keeps them (the latest one per address). */
+const indexPendingAddresses = (ws: WorkspaceState): Generator<void> =>
+  inSteps(ws.invitations.values(), (inv) => {
     if (inv.status === 'pending') indexAddress(ws.pendingByEmail, ws.pendingByEmailShared, pendingKey(inv.email), inv.invitationId, isPending, ws);
-    if (++rows % DERIVED_ROWS_PER_STEP === 0) yield;
-  }
-}
+  });
 
 const rowsBuilding = new WeakMap<object, Promise<void>>();
 

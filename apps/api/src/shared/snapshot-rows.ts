@@ -1,4 +1,4 @@
-import type { DeferredMap, PendingRows } from './deferred-rows';
+import { type DeferredMap, type PendingRows, inSteps } from './deferred-rows';
 import { type Access, type Invitation, type Member, type OrganizationState, type UserProfile, type WorkspaceState, addressKeyOf, emailKey, holdsAddress, indexAddress } from '@rollcall/domain';
 
 /**
@@ -211,20 +211,11 @@ class PendingChunk implements PendingRows<unknown> {
   }
 }
 
-/** Rows between two pauses of a derived Map's build (deferred-rows.ts' Derivation): ~1–3 ms here. */
-export const DERIVED_ROWS_PER_STEP = 2_000;
-
-/**
- * The organization's address index, as evolveOrganization keeps it: the email of every user not deleted, in order;
- * pausing every DERIVED_ROWS_PER_STEP users.
- */
-export function* indexUserAddresses(org: OrganizationState): Generator<void> {
-  let rows = 0;
-  for (const user of org.users.values()) {
+/** The organization's address index, as evolveOrganization keeps it: the email of every user not deleted, in order. */
+export const indexUserAddresses = (org: OrganizationState): Generator<void> =>
+  inSteps(org.users.values(), (user) => {
     if (!user.deleted && typeof user.email === 'string') indexAddress(org.byEmail, org.byEmailShared, emailKey(user.email), user.userId, holdsAddress, org);
-    if (++rows % DERIVED_ROWS_PER_STEP === 0) yield;
-  }
-}
+  });
 
 function userRow(c: unknown[][], i: number): UserProfile {
   const email = c[U.email]![i] as string;
