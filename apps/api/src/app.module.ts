@@ -1,9 +1,10 @@
 import { type DynamicModule, Logger, Module, RequestMethod, ValidationPipe } from '@nestjs/common';
 import { HeavyReads } from './shared/heavy-reads';
-import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ACTIVITY_STORE, type ActivityStore, SqliteActivityStore } from './activity/activity-store';
 import { MongoActivityStore } from './activity/mongo-activity-store';
-import { ActivityInterceptor, ActivityRecorder } from './activity/activity-recorder';
+import { ActivityRecorder, KeyUseGuard } from './activity/activity-recorder';
+import { NatsTransport } from './infrastructure/problem-nats-server';
 import { CqrsModule } from '@nestjs/cqrs';
 import { TerminusModule } from '@nestjs/terminus';
 import type { EventStore } from '@rollcall/event-store';
@@ -88,7 +89,7 @@ import { WorkspaceDirectory } from './teams/workspace-directory';
 import { AccessAsOfHandler, RosterAsOfHandler } from './members/access-as-of';
 import { ReplayCheckpoints } from './members/replay-checkpoints';
 import { ProblemException, ProblemFilter, problem } from './shared/problem';
-import { ReadPositionInterceptor } from './shared/read-position';
+import { ReadPositionGuard } from './shared/read-position';
 import { createReadSide } from './infrastructure/read-side.factory';
 import { IntegrationEvents } from './infrastructure/integration-events';
 import { MailDispatcher } from './mail/mail-dispatcher';
@@ -292,8 +293,7 @@ export class AppModule {
         // the last day a key was used, a user acted: beside the log (docs/adr/0036)
         { provide: ACTIVITY_STORE, useFactory: (): ActivityStore => (config.mongoUrl ? new MongoActivityStore(config.mongoUrl) : new SqliteActivityStore(config.dataDir)) },
         ActivityRecorder,
-        { provide: APP_INTERCEPTOR, useClass: ActivityInterceptor },
-        { provide: APP_INTERCEPTOR, useClass: ReadPositionInterceptor },
+        NatsTransport,
         { provide: Metrics, useValue: new Metrics() },
         // deletions and key revocations journaled outside the data dir, decided again after a restore (ADR 0031)
         { provide: ERASURE_JOURNAL, useValue: config.erasureJournal ? new ErasureJournal(config.erasureJournal, new Logger('ErasureJournal')) : undefined },
@@ -330,6 +330,9 @@ export class AppModule {
         AuditLog,
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_GUARD, useClass: DeclaredInputGuard },
+        // after the two checks above (no Nest interceptor on HTTP routes: docs/adr/0010, nineteenth pass)
+        { provide: APP_GUARD, useClass: KeyUseGuard },
+        { provide: APP_GUARD, useClass: ReadPositionGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },
         // order matters: the payload guard runs before validation (message patterns have no body middleware)
         { provide: APP_PIPE, useClass: JsonPayloadGuardPipe },

@@ -20,7 +20,7 @@ import { MailDispatcher } from './mail/mail-dispatcher';
 import { PresenceStreams } from './presence/presence-streams';
 import { httpConnectionsLimit, openFilesLimit, streamLimitWarning } from './presence/open-files';
 import { Stopping } from './health/stopping';
-import { NatsAnswerLimit, NatsClosedBeforeConnected, ProblemNatsServer } from './infrastructure/problem-nats-server';
+import { NatsTransport, NatsClosedBeforeConnected, ProblemNatsServer } from './infrastructure/problem-nats-server';
 import { ProblemTcpServer } from './infrastructure/problem-tcp-server';
 import { withoutCredentials } from './infrastructure/unreachable-store';
 import type { DestinationStream } from 'pino';
@@ -132,8 +132,8 @@ export async function startApp(config: Config, logDestination?: DestinationStrea
     // until NATS answers (ProblemNatsServer.createNatsClient), and again after any outage (maxReconnectAttempts -1: by
     // default it gave up after 10 tries, ~20 s, and the message patterns over NATS were gone until a restart)
     const nats = new ProblemNatsServer({ ...natsConnectionOptions(config.natsUrl), queue: 'rollcall-commands', bodyLimit: config.bodyLimit, maxReconnectAttempts: -1 });
-    // the transports inherit the app's configuration: this one lets everything but a NATS message through
-    app.useGlobalInterceptors(new NatsAnswerLimit(nats));
+    // for the message patterns' answer limit (NatsAnswerLimit, shared/message-route.ts)
+    app.get(NatsTransport).server = nats;
     natsServer = app.connectMicroservice<MicroserviceOptions>({ strategy: nats }, { inheritAppConfig: true });
   }
   // where the mail dispatcher's first start begins: before any transport takes a command

@@ -20,6 +20,9 @@ import { instanceOf, problem } from './shared/problem';
 import { createOpenApiDocument } from './shared/openapi-document';
 import { createAsyncApiDocument } from './shared/asyncapi-document';
 import { type createLogger, requestLogging, routeOf } from './logging';
+import { ActivityRecorder, markHttpActivity } from './activity/activity-recorder';
+import { answeredReadPosition } from './shared/read-position';
+import type { AuthedRequest } from './shared/auth';
 
 /**
  * Node's own timeouts, which the API had on Express (Node's server as it comes) and Fastify replaces with its own
@@ -134,6 +137,15 @@ export async function createHttpApp(config: Config, log: ReturnType<typeof creat
   instance.addHook('preHandler', (req, _reply, done) => {
     if (req.routeOptions.url) (req.raw as { route?: { path: string } }).route = { path: req.routeOptions.url };
     done();
+  });
+  // what follows a handler's answer, as it is about to be written: a read's X-Position, the acting user's activity once
+  // it succeeded. Hooks, not Nest interceptors: a global interceptor put every request through Nest's RxJS chain
+  // (~40 % of the main thread per heartbeat at saturation: docs/adr/0010, nineteenth pass)
+  const activity = app.get(ActivityRecorder);
+  instance.addHook('onSend', (req, reply, payload, done) => {
+    answeredReadPosition(req, reply);
+    markHttpActivity(activity, req as AuthedRequest, reply.statusCode);
+    done(null, payload);
   });
 
   // servers, license, security schemes and tags: shared/openapi-document.ts (also used by `npm run openapi`). Built at

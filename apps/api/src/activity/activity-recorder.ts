@@ -1,4 +1,4 @@
-import { type CallHandler, type ExecutionContext, Inject, Injectable, Logger, type NestInterceptor, type OnApplicationShutdown } from '@nestjs/common';
+import { type CallHandler, type CanActivate, type ExecutionContext, Inject, Injectable, Logger, type NestInterceptor, type OnApplicationShutdown } from '@nestjs/common';
 import { activeUser } from '@rollcall/domain';
 import { type Observable, tap } from 'rxjs';
 import type { AuthedRequest, Principal } from '../shared/auth';
@@ -121,19 +121,42 @@ function callerOf(context: ExecutionContext): { principal: Principal | undefined
   return typeof payload === 'object' && payload !== null ? { principal: payload[CALLER] as Principal | undefined, actor: payload.actorId } : { principal: undefined, actor: undefined };
 }
 
-/** Every request and message past the API key check: its key marked used; its acting user marked once it succeeded. */
+/** the acting user of a request that succeeded, as it was authorized: an id in capitals is the lower-case one (probe 84 F1) */
+function markActed(recorder: ActivityRecorder, principal: Principal | undefined, actor: unknown): void {
+  if (principal?.kind === 'organization' && typeof actor === 'string') recorder.userActed(principal.organizationId, foldIdCase(actor));
+}
+
+/**
+ * Every request and message past the API key check (and the declared-input check: the global guard after them, in
+ * app.module.ts): its key marked used. Before the handler, so a read of the keys counts the key reading them.
+ */
 @Injectable()
-export class ActivityInterceptor implements NestInterceptor {
+export class KeyUseGuard implements CanActivate {
+  constructor(@Inject(ActivityRecorder) private readonly recorder: ActivityRecorder) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const { principal } = callerOf(context);
+    if (principal?.kind === 'organization') this.recorder.keyUsed(principal.organizationId, principal.keyId);
+    return true;
+  }
+}
+
+/**
+ * An HTTP request's acting user marked once it succeeded (http-app.ts's `onSend` hook: the answer is about to be
+ * written, as a Nest interceptor's success would see it). Not an interceptor: docs/adr/0010, nineteenth pass.
+ */
+export function markHttpActivity(recorder: ActivityRecorder, req: AuthedRequest, statusCode: number): void {
+  if (statusCode < 400) markActed(recorder, req.principal, req.headers['x-actor-id']);
+}
+
+/** A message's acting user marked once it succeeded (message patterns only: shared/message-route.ts). */
+@Injectable()
+export class MessageActivityInterceptor implements NestInterceptor {
   constructor(@Inject(ActivityRecorder) private readonly recorder: ActivityRecorder) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const { principal, actor } = callerOf(context);
-    if (principal?.kind !== 'organization') return next.handle();
-    this.recorder.keyUsed(principal.organizationId, principal.keyId);
-    if (typeof actor !== 'string') return next.handle();
-    // the user as the request was authorized: an id in capitals is the lower-case one (probe 84 F1: a console sending
-    // ids in capitals acted, and its users were never marked active)
-    const userId = foldIdCase(actor);
-    return next.handle().pipe(tap({ next: () => this.recorder.userActed(principal.organizationId, userId) }));
+    if (principal?.kind !== 'organization' || typeof actor !== 'string') return next.handle();
+    return next.handle().pipe(tap({ next: () => markActed(this.recorder, principal, actor) }));
   }
 }

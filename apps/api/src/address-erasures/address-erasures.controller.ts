@@ -1,7 +1,8 @@
 import { Body, Controller, Inject, Param, Post } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { MessagePattern, Payload } from '@nestjs/microservices';
+import { Payload } from '@nestjs/microservices';
+import { MessageRoute } from '../shared/message-route';
 import { IsString, Matches } from 'class-validator';
 import { FoldsIdCase, ID_PATTERN } from '../shared/dtos';
 import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
@@ -42,7 +43,7 @@ export class AddressErasuresController {
     return httpWrite(this.pipeline, call, { status: 201 }, (ctx) => this.commands.execute(new EraseAddressCommand(organizationId, ctx, dto.email)));
   }
 
-  @MessagePattern('addresses.erase')
+  @MessageRoute('addresses.erase')
   @ApiExcludeEndpoint()
   eraseMessage(@Payload() m: EraseAddressMessage) {
     return this.messages.run('addresses.erase', m, (ctx, p) => this.commands.execute(new EraseAddressCommand(ownOrganization(p, m.organizationId), ctx, m.email)));

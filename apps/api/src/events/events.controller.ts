@@ -1,5 +1,6 @@
 import { Controller, Get, Inject, Query } from '@nestjs/common';
-import { MessagePattern, Payload } from '@nestjs/microservices';
+import { Payload } from '@nestjs/microservices';
+import { MessageRoute } from '../shared/message-route';
 import { ApiExcludeEndpoint, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { EventStore } from '@rollcall/event-store';
 import { SystemOnly } from '../shared/auth';
@@ -38,7 +39,7 @@ export class EventsController {
     return this.page(query);
   }
 
-  @MessagePattern('events.list')
+  @MessageRoute('events.list')
   @SystemOnly()
   @ApiExcludeEndpoint()
   listMessage(@Payload() m: EventsMessage): Promise<EventPage> {

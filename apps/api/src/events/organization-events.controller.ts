@@ -1,5 +1,6 @@
 import { Controller, Get, Inject, Param, Query, Req } from '@nestjs/common';
-import { MessagePattern, Payload } from '@nestjs/microservices';
+import { Payload } from '@nestjs/microservices';
+import { MessageRoute } from '../shared/message-route';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { IsString, Matches } from 'class-validator';
 import type { OrganizationState } from '@rollcall/domain';
@@ -63,7 +64,7 @@ export class OrganizationEventsController {
     return this.page(readerOf(req, org), query);
   }
 
-  @MessagePattern('organizations.events')
+  @MessageRoute('organizations.events')
   @SystemOrOrganization()
   @ApiExcludeEndpoint()
   async listMessage(@Payload() m: OrganizationEventsMessage): Promise<EventPage> {

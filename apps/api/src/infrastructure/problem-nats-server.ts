@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { CallHandler, ExecutionContext, NestInterceptor } from '@nestjs/common';
+import { type CallHandler, type ExecutionContext, Inject, Injectable, type NestInterceptor } from '@nestjs/common';
 import { NatsContext, type NatsOptions, ServerNats } from '@nestjs/microservices';
 import { type Observable, map } from 'rxjs';
 import { ProblemException, problem } from '../shared/problem';
@@ -141,21 +141,30 @@ export class ProblemNatsServer extends ServerNats {
   }
 }
 
+/** This app's NATS transport, once bootstrap.ts made one (none without NATS_URL): for NatsAnswerLimit. */
+@Injectable()
+export class NatsTransport {
+  server?: ProblemNatsServer;
+}
+
 /**
  * Over NATS, an answer larger than the server's `max_payload` is refused inside the message's pipeline, as
  * `422 ANSWER_TOO_LARGE`: the message's log line (nestjs-pino's hook, around the pipeline: logging-messages.ts) then
  * says 422, where the publisher's refusal came after it had logged `status: 200` (probe 30b F1). The publisher's
- * (getPublisher) stays, for an answer within ENVELOPE_BYTES of the limit. Registered for every transport
- * (bootstrap.ts): anything but a NATS message passes untouched.
+ * (getPublisher) stays, for an answer within ENVELOPE_BYTES of the limit. On every message pattern
+ * (shared/message-route.ts), never on an HTTP route (docs/adr/0010, nineteenth pass): anything but a NATS message
+ * passes untouched.
  */
+@Injectable()
 export class NatsAnswerLimit implements NestInterceptor {
-  constructor(private readonly server: ProblemNatsServer) {}
+  constructor(@Inject(NatsTransport) private readonly transport: NatsTransport) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    if (context.getType() !== 'rpc' || !(context.switchToRpc().getContext() instanceof NatsContext)) return next.handle();
+    const server = this.transport.server;
+    if (!server || context.getType() !== 'rpc' || !(context.switchToRpc().getContext() instanceof NatsContext)) return next.handle();
     return next.handle().pipe(
       map((answer: unknown) => {
-        const max = this.server.maxPayload();
+        const max = server.maxPayload();
         if (max !== undefined && Buffer.byteLength(JSON.stringify(answer) ?? '') + ENVELOPE_BYTES > max) throw new ProblemException(answerTooLarge(max));
         return answer;
       }),

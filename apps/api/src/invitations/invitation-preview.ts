@@ -4,7 +4,8 @@
 // that is already a user of the organization keeps its name). A read: nothing is appended, nothing is remembered.
 import { Body, Controller, HttpCode, Inject, Post } from '@nestjs/common';
 import { ApiExcludeEndpoint, ApiExtraModels, ApiOperation, ApiProperty, ApiPropertyOptional, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { MessagePattern, Payload } from '@nestjs/microservices';
+import { Payload } from '@nestjs/microservices';
+import { MessageRoute } from '../shared/message-route';
 import { IsString, MaxLength } from 'class-validator';
 import { type Access, type DomainError, type WorkspaceEvent, decideOrganization, decideWorkspace, hasAddress } from '@rollcall/domain';
 import { Public } from '../shared/auth';
@@ -157,7 +158,7 @@ export class InvitationPreviewController {
     return previewInvitation(this.states, this.links, dto.token, new Date().toISOString());
   }
 
-  @MessagePattern('invitations.preview')
+  @MessageRoute('invitations.preview')
   @ApiExcludeEndpoint()
   // no API key: the token in the message authenticates it
   @Public()

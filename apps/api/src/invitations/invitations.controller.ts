@@ -1,7 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { MessagePattern, Payload } from '@nestjs/microservices';
+import { Payload } from '@nestjs/microservices';
+import { MessageRoute } from '../shared/message-route';
 import { IsString, Matches, MaxLength } from 'class-validator';
 import type { FastifyReply } from 'fastify';
 import { ActorId, type AuthedRequest, CurrentPrincipal, type Principal, Public } from '../shared/auth';
@@ -120,7 +121,7 @@ export class InvitationsController {
     return httpWrite(this.pipeline, call, { status: 200 }, (ctx) => this.commands.execute(new CancelInvitationCommand(ref, ctx, id)));
   }
 
-  @MessagePattern('members.invite')
+  @MessageRoute('members.invite')
   @ApiExcludeEndpoint()
   async inviteMessage(@Payload() m: InviteMessage) {
     return this.messages.run('members.invite', m, async (ctx, p) =>
@@ -129,7 +130,7 @@ export class InvitationsController {
     );
   }
 
-  @MessagePattern('invitations.resend')
+  @MessageRoute('invitations.resend')
   @ApiExcludeEndpoint()
   resendMessage(@Payload() m: InvitationMessage) {
     return this.messages.run('invitations.resend', m, async (ctx, p) =>
@@ -138,7 +139,7 @@ export class InvitationsController {
     );
   }
 
-  @MessagePattern('invitations.cancel')
+  @MessageRoute('invitations.cancel')
   @ApiExcludeEndpoint()
   cancelMessage(@Payload() m: InvitationMessage) {
     return this.messages.run('invitations.cancel', m, async (ctx, p) =>
@@ -170,7 +171,7 @@ export class AcceptInvitationController {
     );
   }
 
-  @MessagePattern('invitations.accept')
+  @MessageRoute('invitations.accept')
   @ApiExcludeEndpoint()
   // no API key: the token in the message authenticates it
   @Public()

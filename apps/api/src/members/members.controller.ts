@@ -1,7 +1,8 @@
 import { Body, Controller, Delete, Inject, Param, Patch } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiBody, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { MessagePattern, Payload } from '@nestjs/microservices';
+import { Payload } from '@nestjs/microservices';
+import { MessageRoute } from '../shared/message-route';
 import { IsString, Matches } from 'class-validator';
 import { AccessDto, FoldsIdCase, ID_PATTERN } from '../shared/dtos';
 import { RevokeDto } from './dtos';
@@ -72,7 +73,7 @@ export class MemberCommandsController {
     );
   }
 
-  @MessagePattern('members.changeAccess')
+  @MessageRoute('members.changeAccess')
   @ApiExcludeEndpoint()
   changeAccessMessage(@Payload() m: ChangeAccessMessage) {
     return this.messages.run('members.changeAccess', m, async (ctx, p) =>
@@ -80,7 +81,7 @@ export class MemberCommandsController {
     );
   }
 
-  @MessagePattern('members.revoke')
+  @MessageRoute('members.revoke')
   @ApiExcludeEndpoint()
   revokeMessage(@Payload() m: RevokeMessage) {
     return this.messages.run('members.revoke', m, async (ctx, p) =>

@@ -3,7 +3,8 @@ import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiBody, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { SYSTEM_ACTOR } from '@rollcall/domain';
-import { MessagePattern, Payload } from '@nestjs/microservices';
+import { Payload } from '@nestjs/microservices';
+import { MessageRoute } from '../shared/message-route';
 import { IsIn, IsOptional, IsString, Matches } from 'class-validator';
 import { ActorId, type AuthedRequest, Authenticator, CurrentPrincipal, type Principal, SystemOrOrganization, actorIdOf } from '../shared/auth';
 import { FoldsIdCase, ID_PATTERN } from '../shared/dtos';
@@ -138,28 +139,28 @@ export class ApiKeysController {
     return httpWrite(this.pipeline, { req, res, actorId }, { status: 200 }, (ctx) => this.commands.execute(new RevokeApiKeyCommand(organizationId, ctx, keyId)));
   }
 
-  @MessagePattern('apiKeys.issue')
+  @MessageRoute('apiKeys.issue')
   @SystemOrOrganization()
   @ApiExcludeEndpoint()
   issueMessage(@Payload() m: IssueApiKeyMessage) {
     return this.messages.run('apiKeys.issue', m, (ctx, p) => this.commands.execute(new IssueApiKeyCommand(keysOf(p, m.organizationId), ctx, m.label)), this.issuer.storage);
   }
 
-  @MessagePattern('apiKeys.revoke')
+  @MessageRoute('apiKeys.revoke')
   @SystemOrOrganization()
   @ApiExcludeEndpoint()
   revokeMessage(@Payload() m: RevokeApiKeyMessage) {
     return this.messages.run('apiKeys.revoke', m, (ctx, p) => this.commands.execute(new RevokeApiKeyCommand(keysOf(p, m.organizationId), ctx, m.keyId)));
   }
 
-  @MessagePattern('apiKeys.label')
+  @MessageRoute('apiKeys.label')
   @SystemOrOrganization()
   @ApiExcludeEndpoint()
   labelMessage(@Payload() m: LabelApiKeyMessage) {
     return this.messages.run('apiKeys.label', m, (ctx, p) => this.commands.execute(new LabelApiKeyCommand(keysOf(p, m.organizationId), ctx, m.keyId, m.label)));
   }
 
-  @MessagePattern('apiKeys.list')
+  @MessageRoute('apiKeys.list')
   @ApiExcludeEndpoint()
   async listMessage(@Payload() m: ListApiKeysMessage): Promise<ApiKeyList> {
     const principal = await this.auth.identify(m.apiKey);

@@ -1,6 +1,7 @@
 import { Controller, Get, Headers, Inject, Param, Query, Req, StreamableFile } from '@nestjs/common';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiProduces, ApiPropertyOptional, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { MessagePattern, Payload } from '@nestjs/microservices';
+import { Payload } from '@nestjs/microservices';
+import { MessageRoute } from '../shared/message-route';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { ActorId, type AuthedRequest, Authenticator, CurrentPrincipal, type Principal, SystemOrOrganization, actorIdOf } from '../shared/auth';
 import { CsvBom, FoldsIdCase, ID_PATTERN, KindsOfChange, PageLimit, WholeNumber, csvOptions } from '../shared/dtos';
@@ -266,7 +267,7 @@ export class OrganizationQueriesController {
     if (position !== undefined) await checkMinPositionInLog(position, this.events);
   }
 
-  @MessagePattern('organizations.changes')
+  @MessageRoute('organizations.changes')
   @SystemOrOrganization()
   @ApiExcludeEndpoint()
   async changesMessage(@Payload() m: OrgChangesMessage): Promise<OrgChangeList> {
@@ -275,7 +276,7 @@ export class OrganizationQueriesController {
     return this.changes.list(reader.organizationId, reader.actorId, changesQuery({ ...query, ...(changesBy !== undefined && changesBy !== null && { actorId: changesBy }) })).catch(badQuery);
   }
 
-  @MessagePattern('users.list')
+  @MessageRoute('users.list')
   @SystemOrOrganization()
   @ApiExcludeEndpoint()
   async usersMessage(@Payload() m: OrgUsersMessage): Promise<OrgUserList> {
@@ -285,7 +286,7 @@ export class OrganizationQueriesController {
     return this.reads.users(reader.organizationId, reader.actorId, { ...(after !== undefined && { after }), limit: limit ?? 50, ...(m.q !== undefined && m.q !== null && { q: m.q }) });
   }
 
-  @MessagePattern('users.get')
+  @MessageRoute('users.get')
   @SystemOrOrganization()
   @ApiExcludeEndpoint()
   async userMessage(@Payload() m: OrgUserMessage): Promise<OrgUserDetail> {
@@ -300,7 +301,7 @@ export class OrganizationQueriesController {
     return messageReaderOf(principal, m);
   }
 
-  @MessagePattern('workspaces.list')
+  @MessageRoute('workspaces.list')
   @SystemOrOrganization()
   @ApiExcludeEndpoint()
   async workspacesMessage(@Payload() m: OrgWorkspacesMessage): Promise<OrgWorkspaceList> {

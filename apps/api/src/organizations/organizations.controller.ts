@@ -1,7 +1,8 @@
 import { Body, Controller, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { MessagePattern, Payload } from '@nestjs/microservices';
+import { Payload } from '@nestjs/microservices';
+import { MessageRoute } from '../shared/message-route';
 import type { FastifyReply } from 'fastify';
 import { SYSTEM_ACTOR } from '@rollcall/domain';
 import { IsString, Matches } from 'class-validator';
@@ -60,14 +61,14 @@ export class OrganizationsController {
     return answer;
   }
 
-  @MessagePattern('organizations.close')
+  @MessageRoute('organizations.close')
   @SystemOnly()
   @ApiExcludeEndpoint()
   closeMessage(@Payload() m: CloseOrganizationMessage): Promise<OrganizationClosingAnswer> {
     return this.closings.close(m.organizationId, m.confirmName, m.correlationId);
   }
 
-  @MessagePattern('organizations.create')
+  @MessageRoute('organizations.create')
   @SystemOnly()
   @ApiExcludeEndpoint()
   createMessage(@Payload() m: CreateOrganizationMessage) {

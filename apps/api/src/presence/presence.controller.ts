@@ -2,7 +2,8 @@ import { Body, Controller, Get, Headers, HttpCode, Inject, Optional, Param, Post
 import { HeavyRead, asCsv } from '../shared/heavy-reads';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiExtraModels, ApiHeader, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiSecurity, ApiTags, getSchemaPath } from '@nestjs/swagger';
-import { MessagePattern, Payload } from '@nestjs/microservices';
+import { Payload } from '@nestjs/microservices';
+import { MessageRoute } from '../shared/message-route';
 import { IsString, Matches } from 'class-validator';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { checkReportRead, reportShowsAddresses } from '@rollcall/domain';
@@ -229,7 +230,7 @@ export class PresenceController {
     return { ...report, items: report.items.map(shown) };
   }
 
-  @MessagePattern('presence.heartbeat')
+  @MessageRoute('presence.heartbeat')
   @ApiExcludeEndpoint()
   heartbeatMessage(@Payload() m: HeartbeatMessage) {
     return this.messages.run('presence.heartbeat', m, async (ctx, p) =>
@@ -237,7 +238,7 @@ export class PresenceController {
     );
   }
 
-  @MessagePattern('presence.setOffline')
+  @MessageRoute('presence.setOffline')
   @ApiExcludeEndpoint()
   setOfflineMessage(@Payload() m: SetOfflineMessage) {
     return this.messages.run('presence.setOffline', m, async (ctx, p) =>

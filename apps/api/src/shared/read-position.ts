@@ -1,6 +1,5 @@
-import { type CallHandler, type ExecutionContext, Inject, Injectable, type NestInterceptor } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { type Observable, tap } from 'rxjs';
 import type { EventStore } from '@rollcall/event-store';
 import { READ_SIDE, type ReadSide } from '../infrastructure/read-side';
 import { WAIT_MS, checkMinPositionInLog } from './read-access';
@@ -13,28 +12,36 @@ import { EVENT_STORE } from './tokens';
  */
 export const READS_WITHOUT_POSITION: ReadonlySet<string> = new Set(['/v1/events', '/v1/organizations/{org}/events', '/v1/workspaces/{ws}/presence/stream']);
 
+/** where ReadPositionGuard leaves the position a read began at, for answeredReadPosition */
+const READ_BEGAN_AT = Symbol('the read models\' position when the read began');
+type PositionedRequest = FastifyRequest & { [READ_BEGAN_AT]?: bigint };
+
 /**
  * `X-Position` on the API's reads (probe 82 F3): a log position such that the answer includes every change up to it —
  * the position every read model has reached when the read begins (ReadSide.position). A read answered from the decision
  * states or the log includes more; none includes less. An auditor pins a list or a download to it, and a later read
  * with `X-Min-Position: <it>` sees at least that much (a review's "as of position P"). Absent while a read model is
- * being rebuilt. A read asked with `X-Min-Position` answers at least it (the read models are waited for first). After
- * authentication (an interceptor runs after the guards): a refused request reads no checkpoint.
+ * being rebuilt. A read asked with `X-Min-Position` answers at least it (the read models are waited for first).
+ *
+ * The last of the global guards (app.module.ts): after authentication, so a refused request reads no checkpoint. It
+ * refuses nothing but a malformed or unreachable X-Min-Position; the header is set on a success by
+ * answeredReadPosition (http-app.ts's `onSend` hook). Not a Nest interceptor: any global interceptor puts every HTTP
+ * request through Nest's RxJS chain, ~40 % of the main thread's time per heartbeat at saturation (docs/adr/0010,
+ * nineteenth pass).
  */
 @Injectable()
-export class ReadPositionInterceptor implements NestInterceptor {
+export class ReadPositionGuard implements CanActivate {
   constructor(
     @Inject(READ_SIDE) private readonly readSide: ReadSide,
     @Inject(EVENT_STORE) private readonly events: EventStore,
   ) {}
 
-  async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
-    if (context.getType() !== 'http') return next.handle();
-    const http = context.switchToHttp();
-    const req = http.getRequest<FastifyRequest>();
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (context.getType() !== 'http') return true;
+    const req = context.switchToHttp().getRequest<PositionedRequest>();
     const route = req.routeOptions.url;
     // (Fastify's `:org` is OpenAPI's `{org}`: the routes' parameters are named alike)
-    if ((req.method !== 'GET' && req.method !== 'HEAD') || !route?.startsWith('/v1/') || READS_WITHOUT_POSITION.has(route.replace(/:(\w+)/g, '{$1}'))) return next.handle();
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || !route?.startsWith('/v1/') || READS_WITHOUT_POSITION.has(route.replace(/:(\w+)/g, '{$1}'))) return true;
     // a read asked with X-Min-Position: the position checked (malformed or past the log's end: 400, on every read,
     // also those answered from the decision states, which need not wait: probe 92 F5, one CSV took it and its sibling
     // ignored it), then the read models waited for (as the read itself does; then at once), so that the position read
@@ -42,13 +49,16 @@ export class ReadPositionInterceptor implements NestInterceptor {
     const asked = req.headers['x-min-position'];
     if (asked !== undefined) {
       const [position] = await checkMinPositionInLog(Array.isArray(asked) ? asked.join(', ') : asked, this.events);
-      if (!(await this.readSide.waitFor(BigInt(position), WAIT_MS))) return next.handle();
+      if (!(await this.readSide.waitFor(BigInt(position), WAIT_MS))) return true;
     }
-    const before = await this.readSide.position();
-    return next.handle().pipe(
-      tap(() => {
-        if (before !== undefined && before >= 0n) void http.getResponse<FastifyReply>().header('X-Position', before.toString());
-      }),
-    );
+    const began = await this.readSide.position();
+    if (began !== undefined && began >= 0n) req[READ_BEGAN_AT] = began;
+    return true;
   }
+}
+
+/** A read that succeeded answers the position ReadPositionGuard noted (a refusal answers none). */
+export function answeredReadPosition(req: FastifyRequest, reply: FastifyReply): void {
+  const began = (req as PositionedRequest)[READ_BEGAN_AT];
+  if (began !== undefined && reply.statusCode < 400) void reply.header('X-Position', began.toString());
 }

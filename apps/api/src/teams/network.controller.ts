@@ -1,7 +1,8 @@
 import { Body, Controller, Delete, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { MessagePattern, Payload } from '@nestjs/microservices';
+import { Payload } from '@nestjs/microservices';
+import { MessageRoute } from '../shared/message-route';
 import { IsString, Matches } from 'class-validator';
 import type { FastifyReply } from 'fastify';
 import { type NetworkCommand, SYSTEM_ACTOR } from '@rollcall/domain';
@@ -60,7 +61,7 @@ export class NetworkController {
     return httpWrite(this.pipeline, { req, res, actorId: SYSTEM_ACTOR }, { status: 200 }, (ctx) => this.execute('UnnetworkWorkspaces', ws, partner, ctx));
   }
 
-  @MessagePattern('network.link')
+  @MessageRoute('network.link')
   @SystemOnly()
   @ApiExcludeEndpoint()
   linkMessage(@Payload() m: NetworkMessage) {
@@ -68,7 +69,7 @@ export class NetworkController {
     return this.messages.run('network.link', m, (ctx) => this.execute('NetworkWorkspaces', m.workspaceId, m.partnerWorkspaceId, ctx));
   }
 
-  @MessagePattern('network.unlink')
+  @MessageRoute('network.unlink')
   @SystemOnly()
   @ApiExcludeEndpoint()
   unlinkMessage(@Payload() m: NetworkMessage) {

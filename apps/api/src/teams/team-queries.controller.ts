@@ -1,6 +1,7 @@
 import { Controller, Get, Headers, Inject, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { MessagePattern, Payload } from '@nestjs/microservices';
+import { Payload } from '@nestjs/microservices';
+import { MessageRoute } from '../shared/message-route';
 import { IsInt, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { ActorId, Authenticator, CurrentPrincipal, type Principal } from '../shared/auth';
 import { FoldsIdCase, ID_PATTERN } from '../shared/dtos';
@@ -106,14 +107,14 @@ export class TeamQueriesController {
     return { principal, actorId: messageActor(m.actorId) };
   }
 
-  @MessagePattern('teams.list')
+  @MessageRoute('teams.list')
   @ApiExcludeEndpoint()
   async listMessage(@Payload() m: TeamListMessage): Promise<TeamList> {
     const { principal, actorId } = await this.reader(m);
     return this.reads.list(principal, m.workspaceId, actorId, messageMinPosition(m.minPosition), { limit: m.limit, cursor: m.cursor });
   }
 
-  @MessagePattern('teams.invitees')
+  @MessageRoute('teams.invitees')
   @ApiExcludeEndpoint()
   async inviteesMessage(@Payload() m: InviteesReadMessage): Promise<TeamInvitees> {
     const { principal, actorId } = await this.reader(m);

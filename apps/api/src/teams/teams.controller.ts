@@ -1,7 +1,8 @@
 import { Body, Controller, Delete, Inject, Param, Patch, Post, Put } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { MessagePattern, Payload } from '@nestjs/microservices';
+import { Payload } from '@nestjs/microservices';
+import { MessageRoute } from '../shared/message-route';
 import { IsBoolean, IsString, Matches } from 'class-validator';
 import { FoldsIdCase, ID_PATTERN } from '../shared/dtos';
 import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
@@ -173,43 +174,43 @@ export class TeamsController {
     return this.write(call, ws, 200, { type: 'SetPartnerTeamVisibility', teamId, visible: dto.visible });
   }
 
-  @MessagePattern('teams.create')
+  @MessageRoute('teams.create')
   @ApiExcludeEndpoint()
   createMessage(@Payload() m: CreateTeamMessage) {
     return this.message('teams.create', m, { type: 'CreateTeam', name: m.name });
   }
 
-  @MessagePattern('teams.rename')
+  @MessageRoute('teams.rename')
   @ApiExcludeEndpoint()
   renameMessage(@Payload() m: RenameTeamMessage) {
     return this.message('teams.rename', m, { type: 'RenameTeam', teamId: m.teamId, name: m.name });
   }
 
-  @MessagePattern('teams.delete')
+  @MessageRoute('teams.delete')
   @ApiExcludeEndpoint()
   deleteMessage(@Payload() m: TeamMessage) {
     return this.message('teams.delete', m, { type: 'DeleteTeam', teamId: m.teamId });
   }
 
-  @MessagePattern('teams.addMember')
+  @MessageRoute('teams.addMember')
   @ApiExcludeEndpoint()
   addMemberMessage(@Payload() m: TeamMemberMessage) {
     return this.message('teams.addMember', m, { type: 'AddTeamMember', teamId: m.teamId, userId: m.userId });
   }
 
-  @MessagePattern('teams.removeMember')
+  @MessageRoute('teams.removeMember')
   @ApiExcludeEndpoint()
   removeMemberMessage(@Payload() m: TeamMemberMessage) {
     return this.message('teams.removeMember', m, { type: 'RemoveTeamMember', teamId: m.teamId, userId: m.userId });
   }
 
-  @MessagePattern('teams.setSharing')
+  @MessageRoute('teams.setSharing')
   @ApiExcludeEndpoint()
   shareMessage(@Payload() m: TeamSharingMessage) {
     return this.message('teams.setSharing', m, { type: 'SetTeamSharing', teamId: m.teamId, shared: m.shared });
   }
 
-  @MessagePattern('teams.setPartnerTeamVisibility')
+  @MessageRoute('teams.setPartnerTeamVisibility')
   @ApiExcludeEndpoint()
   chooseMessage(@Payload() m: PartnerTeamVisibilityMessage) {
     return this.message('teams.setPartnerTeamVisibility', m, { type: 'SetPartnerTeamVisibility', teamId: m.teamId, visible: m.visible });

@@ -1,7 +1,8 @@
 import { Body, Controller, Delete, HttpCode, Inject, Param, Patch, Post, Put, Req, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { MessagePattern, Payload } from '@nestjs/microservices';
+import { Payload } from '@nestjs/microservices';
+import { MessageRoute } from '../shared/message-route';
 import { IsString, Matches, MaxLength } from 'class-validator';
 import type { FastifyReply } from 'fastify';
 import { type AuthedRequest, type Principal, Public, SystemOrOrganization } from '../shared/auth';
@@ -118,21 +119,21 @@ export class UsersController {
     return httpWrite(this.pipeline, call, { status: 200 }, (ctx) => this.commands.execute(new ChangeOrgAdminCommand(organizationId, ctx, userId, orgAdmin)));
   }
 
-  @MessagePattern('users.grantOrgAdmin')
+  @MessageRoute('users.grantOrgAdmin')
   @SystemOrOrganization()
   @ApiExcludeEndpoint()
   grantOrgAdminMessage(@Payload() m: OrgAdminMessage) {
     return this.messages.run('users.grantOrgAdmin', m, (ctx, p) => this.commands.execute(new ChangeOrgAdminCommand(organizationNamed(p, m.organizationId), ctx, m.userId, true)));
   }
 
-  @MessagePattern('users.revokeOrgAdmin')
+  @MessageRoute('users.revokeOrgAdmin')
   @SystemOrOrganization()
   @ApiExcludeEndpoint()
   revokeOrgAdminMessage(@Payload() m: OrgAdminMessage) {
     return this.messages.run('users.revokeOrgAdmin', m, (ctx, p) => this.commands.execute(new ChangeOrgAdminCommand(organizationNamed(p, m.organizationId), ctx, m.userId, false)));
   }
 
-  @MessagePattern('users.updateProfile')
+  @MessageRoute('users.updateProfile')
   @ApiExcludeEndpoint()
   updateProfileMessage(@Payload() m: ProfileMessage) {
     return this.messages.run('users.updateProfile', m, (ctx, p) =>
@@ -141,7 +142,7 @@ export class UsersController {
     );
   }
 
-  @MessagePattern('users.delete')
+  @MessageRoute('users.delete')
   @ApiExcludeEndpoint()
   deleteUserMessage(@Payload() m: DeleteUserMessage) {
     return this.messages.run('users.delete', m, (ctx, p) => this.commands.execute(new DeleteUserCommand(ownOrganization(p, m.organizationId), ctx, m.userId)));
@@ -171,7 +172,7 @@ export class EmailConfirmationController {
     );
   }
 
-  @MessagePattern('users.confirmEmail')
+  @MessageRoute('users.confirmEmail')
   @ApiExcludeEndpoint()
   // no API key: the token in the message authenticates it
   @Public()

@@ -1,7 +1,8 @@
 import { Body, Controller, Inject, Param, Put, Req, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { MessagePattern, Payload } from '@nestjs/microservices';
+import { Payload } from '@nestjs/microservices';
+import { MessageRoute } from '../shared/message-route';
 import { IsString, Matches } from 'class-validator';
 import type { FastifyReply } from 'fastify';
 import { SYSTEM_ACTOR } from '@rollcall/domain';
@@ -53,7 +54,7 @@ export class PlanController {
     return httpWrite(this.pipeline, { req, res, actorId: SYSTEM_ACTOR }, { status: 200 }, (ctx) => this.execute(ws, dto, ctx));
   }
 
-  @MessagePattern('workspaces.changePlan')
+  @MessageRoute('workspaces.changePlan')
   @SystemOnly()
   @ApiExcludeEndpoint()
   changeMessage(@Payload() m: ChangePlanMessage) {

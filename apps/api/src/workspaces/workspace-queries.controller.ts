@@ -1,6 +1,7 @@
 import { Controller, Get, Headers, Inject, Param, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { MessagePattern, Payload } from '@nestjs/microservices';
+import { Payload } from '@nestjs/microservices';
+import { MessageRoute } from '../shared/message-route';
 import { IsString, Matches, MaxLength } from 'class-validator';
 import { type AuthedRequest, Authenticator, type Principal, SystemOrOrganization, actorIdOf } from '../shared/auth';
 import { FoldsIdCase, ID_PATTERN } from '../shared/dtos';
@@ -53,7 +54,7 @@ export class WorkspaceQueriesController {
     return this.read(req.principal, ws, req.principal.kind === 'system' ? undefined : actorIdOf(req), minPosition);
   }
 
-  @MessagePattern('workspaces.get')
+  @MessageRoute('workspaces.get')
   @SystemOrOrganization()
   @ApiExcludeEndpoint()
   async getMessage(@Payload() m: WorkspaceReadMessage): Promise<WorkspaceView> {

@@ -1,7 +1,8 @@
 import { Body, Controller, Inject, Param, Post } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { MessagePattern, Payload } from '@nestjs/microservices';
+import { Payload } from '@nestjs/microservices';
+import { MessageRoute } from '../shared/message-route';
 import { IsString, Matches } from 'class-validator';
 import { FoldsIdCase, ID_PATTERN } from '../shared/dtos';
 import { CreateWorkspaceDto } from './dtos';
@@ -42,7 +43,7 @@ export class WorkspacesController {
     return httpWrite(this.pipeline, call, { status: 201 }, (ctx) => this.commands.execute(new CreateWorkspaceCommand(ctx, organizationId, dto)));
   }
 
-  @MessagePattern('workspaces.create')
+  @MessageRoute('workspaces.create')
   @ApiExcludeEndpoint()
   createMessage(@Payload() m: CreateWorkspaceMessage) {
     return this.messages.run('workspaces.create', m, (ctx, p) =>
