@@ -185,6 +185,9 @@ export function ApiProblems(...codes: ProblemCode[]): MethodDecorator {
   };
 }
 
+/** whether an operation documents `code` among its problems (ApiProblems): what it may answer, as its handler is written */
+export const declaresProblem = (handler: object, code: ProblemCode): boolean => ((Reflect.getMetadata(PROBLEM_CODES, handler) as ProblemCode[] | undefined) ?? []).includes(code);
+
 /** The documented answer of one status: a problem whose `code` is one of `codes` (sorted), with an example of each. */
 export const problemResponse = (status: number, codes: readonly ProblemCode[]) => ({
   description: `Problem (RFC 9457): ${codes.join(', ')}`,

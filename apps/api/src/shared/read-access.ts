@@ -88,6 +88,12 @@ export async function checkMinPositionInLog(minPosition: MinPosition, events: Pi
   return [position, field];
 }
 
+/** 503 READ_MODEL_BEHIND: the read models did not reach `position` within WAIT_MS; where they are, when known (probe 95 F3) */
+export const readModelBehind = (position: string, at: bigint | undefined): ProblemException =>
+  new ProblemException(
+    problem(503, 'READ_MODEL_BEHIND', `The read models have not reached position ${position} yet${at !== undefined && at >= 0n ? ` (they are at ${at})` : ''}; retry shortly.`),
+  );
+
 /** A message's `minPosition`, named as such in the problems it earns. */
 export const messageMinPosition = (position: string | undefined): MinPosition | undefined =>
   position === undefined ? undefined : { position, field: 'minPosition' };
@@ -128,8 +134,7 @@ export class ReadAccess {
   /** read-your-writes for a read of the read models: waits (5 s at most) until they include `minPosition` */
   async caughtUp(minPosition: MinPosition): Promise<void> {
     const [position] = await checkMinPositionInLog(minPosition, this.events);
-    if (!(await this.readSide.waitFor(BigInt(position), WAIT_MS)))
-      throw new ProblemException(problem(503, 'READ_MODEL_BEHIND', `The read models have not reached position ${position} yet; retry shortly.`));
+    if (!(await this.readSide.waitFor(BigInt(position), WAIT_MS))) throw readModelBehind(position, await this.readSide.position());
   }
 
   /**

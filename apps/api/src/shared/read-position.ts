@@ -2,7 +2,8 @@ import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@ne
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { EventStore } from '@rollcall/event-store';
 import { READ_SIDE, type ReadSide } from '../infrastructure/read-side';
-import { WAIT_MS, checkMinPositionInLog } from './read-access';
+import { WAIT_MS, checkMinPositionInLog, readModelBehind } from './read-access';
+import { declaresProblem } from './openapi';
 import { EVENT_STORE } from './tokens';
 
 /**
@@ -45,11 +46,16 @@ export class ReadPositionGuard implements CanActivate {
     // a read asked with X-Min-Position: the position checked (malformed or past the log's end: 400, on every read,
     // also those answered from the decision states, which need not wait: probe 92 F5, one CSV took it and its sibling
     // ignored it), then the read models waited for (as the read itself does; then at once), so that the position read
-    // after it is at least that one — not assumed, for a route that does not take the header
+    // after it is at least that one — not assumed, for a route that does not take the header. Not reached within
+    // WAIT_MS: a read of the read models is refused here (its handler would wait as long again: probe 95 F3 saw 10 s);
+    // one that answers from the decision states or the log (it documents no READ_MODEL_BEHIND) answers, without X-Position
     const asked = req.headers['x-min-position'];
     if (asked !== undefined) {
       const [position] = await checkMinPositionInLog(Array.isArray(asked) ? asked.join(', ') : asked, this.events);
-      if (!(await this.readSide.waitFor(BigInt(position), WAIT_MS))) return true;
+      if (!(await this.readSide.waitFor(BigInt(position), WAIT_MS))) {
+        if (declaresProblem(context.getHandler(), 'READ_MODEL_BEHIND')) throw readModelBehind(position, await this.readSide.position());
+        return true;
+      }
     }
     const began = await this.readSide.position();
     if (began !== undefined && began >= 0n) req[READ_BEGAN_AT] = began;
