@@ -111,7 +111,10 @@ describe('refusals are documented problems', () => {
     const ping = jest.spyOn(store, 'ping').mockRejectedValue(new Error('connection refused'));
     try {
       const down = await client.GET('/health');
-      expect([down.response.status, down.error]).toEqual([503, expect.objectContaining({ code: 'UNHEALTHY', detail: 'Not ready: eventStore down.' })]);
+      expect([down.response.status, down.error]).toEqual([503, expect.objectContaining({ code: 'UNHEALTHY', detail: 'Not ready: eventStore down: does not answer.' })]);
+      // every indicator, as the 200 answer names them, a down one with why; no driver's error text (probe 95 F2)
+      expect(down.error?.checks).toMatchObject({ eventStore: { status: 'down', message: 'does not answer' }, readStore: { status: 'up' }, audit: { status: 'up' } });
+      expect(JSON.stringify(down.error)).not.toContain('connection refused');
     } finally {
       ping.mockRestore();
     }

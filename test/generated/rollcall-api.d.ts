@@ -950,6 +950,27 @@ export interface components {
       keyId?: string;
       /** @description QUOTA_EXCEEDED: which quota, how many are held and how many allowed */
       quota?: components['schemas']['QuotaProblem'];
+      /**
+       * @description UNHEALTHY: every indicator of `/health` as its 200 answer names them (`details`), a down one with why (`message`)
+       * @example {
+       *       "eventStore": {
+       *         "status": "down",
+       *         "message": "writes refused (disk full) since 2026-03-01T03:00:00.000Z"
+       *       },
+       *       "readStore": {
+       *         "status": "up"
+       *       }
+       *     }
+       */
+      checks?: {
+        [key: string]: {
+          /** @enum {string} */
+          status?: 'up' | 'down';
+          message?: string;
+        } & {
+          [key: string]: unknown;
+        };
+      };
     };
     AdminDto: {
       /**

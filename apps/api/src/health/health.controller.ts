@@ -82,18 +82,20 @@ export class HealthController {
     return this.health.check([
       () =>
         this.probe('eventStore', async () => {
-          await this.events.ping();
+          // what the public answer says of a down store: no driver's error text (paths, hosts) on a public route
+          await this.events.ping().catch(() => Promise.reject(new Error('does not answer')));
           // answering its ping is not taking writes: one refused for its disk, the log taking no commit since (probe 41 F1)
           const fault = await this.storageFaults.current();
           if (fault) throw new Error(`writes refused (${fault.cause}) since ${new Date(fault.at).toISOString()}`);
         }),
-      () => this.probe('readStore', () => this.readSide.ping()),
+      () => this.probe('readStore', () => this.readSide.ping().catch(() => Promise.reject(new Error('does not answer')))),
       () =>
         this.probe('projections', async () => {
           // a projection whose commits keep failing is degraded: its read model stops moving (checkpoint kept)
           const projections = this.readSide.projections();
           const failed = projections.filter((p) => p.state === 'failed' || p.state === 'degraded');
-          if (failed.length > 0) throw new Error(failed.map((p) => `${p.name}: ${p.error}`).join('; '));
+          // named with their state, not their error (which may quote a document: the projector's log has it)
+          if (failed.length > 0) throw new Error(failed.map((p) => `${p.name} ${p.state}`).join(', '));
           const unbuilt = await this.unbuilt();
           return unbuilt ?? replaying(projections);
         }),
@@ -105,9 +107,11 @@ export class HealthController {
       ...(this.journal ? [() => this.probe('erasureJournal', async () => this.journaling())] : []),
     ]).catch((error: unknown) => {
       if (!(error instanceof ServiceUnavailableException)) throw error;
-      // names the indicators that are down, not their errors (a public route)
-      const down = Object.keys((error.getResponse() as { error?: Record<string, unknown> }).error ?? {});
-      throw new ProblemException(problem(503, 'UNHEALTHY', `Not ready: ${down.length > 0 ? down.join(', ') : 'a check'} down.`));
+      // every indicator, as the 200 answer names them, and why each one down is (the probes' own sentences: no
+      // driver's error text on a public route): what an operator paged at night needs first (probe 95 F2: only names)
+      const { error: downs = {}, details } = error.getResponse() as { error?: Record<string, { message?: string }>; details?: Record<string, { status: string; message?: string }> };
+      const down = Object.entries(downs).map(([name, d]) => (d.message ? `${name} down: ${d.message}` : `${name} down`));
+      throw new ProblemException({ ...problem(503, 'UNHEALTHY', `Not ready: ${down.length > 0 ? down.join('; ') : 'a check down'}.`), ...(details && { checks: details }) });
     });
   }
 

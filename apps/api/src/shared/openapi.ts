@@ -102,7 +102,7 @@ export const EXAMPLE_DETAIL: Record<ProblemCode, string> = {
   TOO_MANY_HEAVY_READS: 'Your organization runs 2 downloads or point-in-time reads on this server already, its limit: retry once one has ended.',
   TOO_MANY_STREAMS: 'Your organization holds 2000 presence streams open on this server, its limit: close one (an EventSource per console page and workspace is enough) or retry later.',
   STREAMS_AT_CAPACITY: 'This server holds 10000 presence streams open, its limit: retry later, or on another replica.',
-  UNHEALTHY: 'Not ready: eventStore down.',
+  UNHEALTHY: 'Not ready: eventStore down: writes refused (disk full) since 2026-03-01T03:00:00.000Z.',
   SHUTTING_DOWN: 'This process is stopping: send requests to another replica.',
   WRITTEN_BY_LATER_VERSION: `This server runs an earlier version of Rollcall than the one that wrote workspace-${WORKSPACE}'s latest events (TeamArchived, schema version 1); it acts on none of them until it is upgraded: retry shortly (with the same Idempotency-Key), another replica may answer.`,
   // the domain's refusals (libs/domain/src; a few raised by the API's reads)

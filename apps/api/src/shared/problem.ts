@@ -104,6 +104,13 @@ export class Problem implements ProblemBody {
   keyId?: string;
   @ApiPropertyOptional({ type: QuotaProblem, description: 'QUOTA_EXCEEDED: which quota, how many are held and how many allowed' })
   quota?: { name: QuotaName; used: number; limit: number };
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'object', properties: { status: { type: 'string', enum: ['up', 'down'] }, message: { type: 'string' } }, additionalProperties: true },
+    description: "UNHEALTHY: every indicator of `/health` as its 200 answer names them (`details`), a down one with why (`message`)",
+    example: { eventStore: { status: 'down', message: 'writes refused (disk full) since 2026-03-01T03:00:00.000Z' }, readStore: { status: 'up' } },
+  })
+  checks?: Record<string, { status: string; message?: string }>;
 }
 
 import { type ProblemBody, problem } from './problem-body';
