@@ -72,7 +72,7 @@ describe('one data dir, one version (docs/adr/0020, probe 37b)', () => {
     const mark = new DatabaseSync(join(dataDir, 'data-format.sqlite'));
     mark.prepare('UPDATE data_format SET format = ?').run(DATA_FORMAT - 1);
     mark.close();
-    const after = await startServer({ dataDir });
+    const after = await startServer({ dataDir, env: { LOG_LEVEL: 'info' } });
     expect((await after.api.request('GET', '/health')).status).toBe(200);
     await after.stop();
     // once it stopped, a start of this version moves them
@@ -83,6 +83,14 @@ describe('one data dir, one version (docs/adr/0020, probe 37b)', () => {
       .filter((line) => line.includes('data_dir_upgraded'))
       .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(upgraded).toEqual([expect.objectContaining({ level: 'warn', event: 'data_dir_upgraded', fromFormat: DATA_FORMAT - 1, toFormat: DATA_FORMAT, msg: expect.stringContaining('roll back only by restoring the backup') })]);
+    // the start is one JSON record too, naming the data format and the log's head (probe 95 F6, F10: two plain lines)
+    const lines = after.output().split('\n').filter(Boolean);
+    expect(lines.filter((line) => !line.startsWith('{'))).toEqual([]);
+    expect(lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((r) => r.event === 'api_started')).toEqual([
+      expect.objectContaining({ level: 'info', dataDir, dataFormat: DATA_FORMAT, logHead: expect.stringMatching(/^\d+$/), msg: expect.stringContaining('Rollcall API on http://') }),
+    ]);
+    // and its stop by a signal is said (probe 95 F6: nothing was)
+    expect(lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((r) => r.event === 'stopping')).toEqual([expect.objectContaining({ level: 'info', signal: 'SIGTERM' })]);
     events.close();
   }, 180_000);
 

@@ -118,11 +118,12 @@ describe('structured logs (JSON lines through pino)', () => {
       expect(reply.status).toBe(415);
       const id = reply.headers.get('x-request-id')!;
       expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-      expect(await linesOf(id)).toEqual([expect.objectContaining({ level: 'warn', method: 'POST', route: null, status: 415 })]);
+      // with the problem's code, in the record and the message (probe 95 F5: the status alone)
+      expect(await linesOf(id)).toEqual([expect.objectContaining({ level: 'warn', method: 'POST', route: null, status: 415, code: reply.body.code, msg: `POST /v1/invitations/accept 415 ${reply.body.code}` })]);
     }
     const unknown = await api.request('GET', '/no-such-route', { headers: { 'x-request-id': 'logging-404' } });
     expect(unknown.status).toBe(404);
-    expect(await linesOf('logging-404')).toEqual([expect.objectContaining({ level: 'warn', route: null, url: '/no-such-route', status: 404 })]);
+    expect(await linesOf('logging-404')).toEqual([expect.objectContaining({ level: 'warn', route: null, url: '/no-such-route', status: 404, code: unknown.body.code })]);
     // an empty id matched no route either (http-app.ts)
     expect((await api.request('GET', '/v1/workspaces//members', { headers: { 'x-request-id': 'logging-404-empty' } })).status).toBe(404);
     expect(await linesOf('logging-404-empty')).toEqual([expect.objectContaining({ level: 'warn', route: null, url: '/v1/workspaces//members', status: 404 })]);
@@ -227,7 +228,7 @@ describe('structured logs (JSON lines through pino)', () => {
     expect([...(await linesOf('logging-path-address')), ...(await linesOf('logging-path-key'))].map((l) => l.url)).toEqual(['/v1/workspaces/[Redacted]/members', '/no/such/[Redacted]/route']);
     // wrong keys are not logged either
     await api.request('GET', `/v1/workspaces/${ws.body.workspaceId}/members`, { key: 'rk_wrong-key-0123456789abcdef', actor: adminUserId, headers: { 'x-request-id': 'logging-401' } });
-    expect(await linesOf('logging-401')).toEqual([expect.objectContaining({ status: 401, level: 'warn' })]);
+    expect(await linesOf('logging-401')).toEqual([expect.objectContaining({ status: 401, level: 'warn', code: 'UNAUTHENTICATED' })]);
     await linesOf('logging-accept');
 
     const output = logs.text();

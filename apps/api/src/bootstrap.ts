@@ -181,7 +181,17 @@ export async function startApp(config: Config, logDestination?: DestinationStrea
       await journal?.close();
     })());
   // a signal closes the app, then takes its default course (the process ends with it, as under Nest's hooks)
-  const onSignal = SHUTDOWN_SIGNALS.map((signal) => [signal, () => void close().finally(() => (stopped(), process.kill(process.pid, signal)))] as const);
+  // said in the log, as the projector's worker says it (probe 95 F6: the API's stop left no line)
+  const onSignal = SHUTDOWN_SIGNALS.map(
+    (signal) =>
+      [
+        signal,
+        () => {
+          log.info({ event: 'stopping', signal, graceMs: config.shutdownGraceMs }, `${signal}: stopping (answering for ${config.shutdownGraceMs} ms, then draining)`);
+          void close().finally(() => (stopped(), process.kill(process.pid, signal)));
+        },
+      ] as const,
+  );
   for (const [signal, handler] of onSignal) process.once(signal, handler);
 
   const address = app.getHttpServer().address() as { port: number };

@@ -17,6 +17,7 @@ import { inflatedBody } from './shared/body-encoding';
 import { answerClientErrors } from './shared/client-errors';
 import { oneRequestAtATime } from './shared/pipelined-requests';
 import { instanceOf, problem } from './shared/problem';
+import { noteAnsweredCode } from './shared/problem-body';
 import { createOpenApiDocument } from './shared/openapi-document';
 import { createAsyncApiDocument } from './shared/asyncapi-document';
 import { type createLogger, requestLogging, routeOf } from './logging';
@@ -49,6 +50,7 @@ function frameworkErrors(error: FastifyError, req: FastifyRequest, reply: Fastif
     error.code === 'FST_ERR_BAD_URL'
       ? problem(400, 'VALIDATION_FAILED', 'The path holds a segment that is not valid percent-encoding (UTF-8).', [{ field: 'path', message: 'is not valid percent-encoding' }])
       : problem(error.statusCode ?? 400, `HTTP_${error.statusCode ?? 400}`, error.message);
+  noteAnsweredCode(reply.raw, body.code);
   void reply
     .code(body.status)
     .type('application/problem+json')

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type DestinationStream, type Logger, type LoggerOptions, pino, stdSerializers, stdTimeFunctions, symbols } from 'pino';
 import { isSaneRequestId } from './shared/request-id';
+import { ANSWERED_CODE } from './shared/problem-body';
 import type { Principal } from './shared/auth';
 import { callerFields } from './shared/caller';
 import { RefusalLogSampler } from './logging-refusals';
@@ -182,13 +183,15 @@ const requestLine = (req: Request, res: Response) => ({
   route: routeOf(req),
   url: redactUrl(req.originalUrl ?? req.url ?? ''),
   status: res.statusCode,
+  // a refusal's problem code (probe 95 F5: a 503 READ_MODEL_BEHIND logged as "GET … 503" alone)
+  ...(typeof (res as unknown as Record<symbol, unknown>)[ANSWERED_CODE] === 'string' && { code: (res as unknown as Record<symbol, string>)[ANSWERED_CODE] }),
   ...(res.writableEnded ? {} : { aborted: true }),
   // who, as the API key check found it (the guard leaves the principal on Node's request: shared/auth.ts)
   ...callerFields(req.principal, req.headers['x-actor-id']),
 });
 const summary = (req: Request, res: Response) => {
   const line = requestLine(req, res);
-  return `${line.method} ${line.route ?? line.url} ${line.status}${line.aborted ? ' (aborted)' : ''}`;
+  return `${line.method} ${line.route ?? line.url} ${line.status}${line.code ? ` ${line.code}` : ''}${line.aborted ? ' (aborted)' : ''}`;
 };
 
 /**

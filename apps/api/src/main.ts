@@ -46,11 +46,24 @@ async function main() {
   const store = running.app.get<EventStore>(EVENT_STORE);
   if (store.othersMayWrite) watchOtherProcesses(config.dataDir, (others) => store.othersMayWrite!(others));
   // (HTTP listens on every interface, the message patterns on the loopback only: probe 38b F13)
-  console.log(`Rollcall API on ${running.url} (every interface; docs: ${running.url}/docs), message patterns on tcp://127.0.0.1:${running.tcpPort} (loopback only)`);
-  console.log(`Data: ${config.dataDir} · event store: ${config.eventstoreUrl ? 'EventStoreDB' : 'embedded SQLite'} · read store: ${config.mongoUrl ? 'MongoDB' : 'embedded SQLite'}`);
+  const listening = `Rollcall API on ${running.url} (every interface; docs: ${running.url}/docs), message patterns on tcp://127.0.0.1:${running.tcpPort} (loopback only)`;
+  const stores = `event store: ${config.eventstoreUrl ? 'EventStoreDB' : 'embedded SQLite'} · read store: ${config.mongoUrl ? 'MongoDB' : 'embedded SQLite'}`;
+  if (config.logFormat === 'json') {
+    // one record, as every other line on stdout under LOG_FORMAT=json (probe 95 F10: two plain lines a log shipper
+    // refused), with what an operator paged at night asks first (probe 95 F6): the data format, the log's head
+    createLogger('api', { level: 'info', format: 'json' }).info(
+      { event: 'api_started', url: running.url, tcpPort: running.tcpPort, dataDir: config.dataDir, dataFormat: DATA_FORMAT, logHead: String(await store.headPosition()), node: process.version },
+      `${listening}; data: ${config.dataDir} · ${stores}`,
+    );
+  } else {
+    console.log(listening);
+    console.log(`Data: ${config.dataDir} · ${stores}`);
+  }
   if (running.generatedSystemKey) {
-    console.log('\nA system API key was generated for this data dir. It is shown only now; keep it:');
-    console.log(`\n  ROLLCALL_SYSTEM_API_KEY=${running.generatedSystemKey}\n`);
+    // a secret: never a log record; on stderr under LOG_FORMAT=json, where stdout is the shipped log
+    const show = config.logFormat === 'json' ? console.error : console.log;
+    show('\nA system API key was generated for this data dir. It is shown only now; keep it:');
+    show(`\n  ROLLCALL_SYSTEM_API_KEY=${running.generatedSystemKey}\n`);
   }
 }
 

@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import type { IncomingHttpHeaders } from 'node:http';
 import { type ArgumentMetadata, BadRequestException, Injectable, type PipeTransform } from '@nestjs/common';
 import { type Problem, ProblemException, instanceOf, problem } from './problem';
+import { noteAnsweredCode } from './problem-body';
 import { timesSent } from './headers';
 
 /** What the checks below use of a request and its reply (Fastify's, in the app's hooks: http-app.ts). */
@@ -14,6 +15,8 @@ interface Request {
   raw?: { rawHeaders: string[] };
 }
 interface Response {
+  /** Node's response (Fastify's reply has it): where the answered code is noted for the log line */
+  raw?: object;
   status(code: number): Response;
   type(type: string): Response;
   send(body: string): unknown;
@@ -47,6 +50,7 @@ const JSON_TYPE = /^application\/json\s*(?:;|$)/i;
 const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)"?/i;
 
 const send = (req: Request, res: Response, body: Problem): void => {
+  if (res.raw) noteAnsweredCode(res.raw, body.code);
   res.status(body.status).type('application/problem+json').send(JSON.stringify({ ...body, instance: instanceOf(req.originalUrl) }));
 };
 

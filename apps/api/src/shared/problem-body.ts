@@ -42,3 +42,9 @@ export const problem = (status: number, code: string, detail: string, errors?: F
   detail,
   ...(errors && errors.length > 0 && { errors }),
 });
+
+/** The problem code an HTTP answer carried, kept on Node's response for the request's log line (logging.ts: probe 95 F5). */
+export const ANSWERED_CODE = Symbol('the problem code answered');
+export const noteAnsweredCode = (res: object, code: string): void => {
+  (res as Record<symbol, unknown>)[ANSWERED_CODE] = code;
+};

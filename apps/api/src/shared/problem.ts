@@ -113,7 +113,7 @@ export class Problem implements ProblemBody {
   checks?: Record<string, { status: string; message?: string }>;
 }
 
-import { type ProblemBody, problem } from './problem-body';
+import { type ProblemBody, noteAnsweredCode, problem } from './problem-body';
 
 export { problem };
 
@@ -204,6 +204,7 @@ export class ProblemFilter implements ExceptionFilter {
     if (res.raw.headersSent) return;
     const retryAfter = (error instanceof ProblemException ? error.retryAfterSeconds : undefined) ?? RETRY_AFTER_SECONDS[body.code];
     if (retryAfter !== undefined) res.header('Retry-After', String(retryAfter));
+    noteAnsweredCode(res.raw, body.code);
     res.status(body.status).type('application/problem+json').send(JSON.stringify(body));
   }
 
