@@ -3288,6 +3288,10 @@ export interface components {
        *         "notarizing": true,
        *         "treeSize": 1042,
        *         "checkpointSize": 1042
+       *       },
+       *       "mailDispatch": {
+       *         "status": "up",
+       *         "failing": false
        *       }
        *     }
        */
@@ -3317,7 +3321,7 @@ export interface components {
           treeSize?: number;
           /** @description `audit` only: the size of the latest signed checkpoint (null before the first) */
           checkpointSize?: number | null;
-          /** @description `audit`: while the notary's steps fail (the data dir's disk): it tries again every second; `erasureJournal` (present when `ROLLCALL_ERASURE_JOURNAL` is set, always up): while the journal refuses its lines. `message` says what it means */
+          /** @description `audit`: while the notary's steps fail (the data dir's disk): it tries again every second; `erasureJournal` (present when `ROLLCALL_ERASURE_JOURNAL` is set, always up): while the journal refuses its lines; `mailDispatch` (always up): while the mail dispatcher's passes or lease renewals fail (links stay due). `message` says what it means */
           failing?: boolean;
           /** @description `integrationEvents` only, with a transport configured: each transport's publisher (`nats`, `tcp`), each with its own checkpoint; the fields above are the worse of theirs (the lower checkpoint, the greater `behind`) */
           transports?: {
@@ -3369,7 +3373,7 @@ export interface components {
           treeSize?: number;
           /** @description `audit` only: the size of the latest signed checkpoint (null before the first) */
           checkpointSize?: number | null;
-          /** @description `audit`: while the notary's steps fail (the data dir's disk): it tries again every second; `erasureJournal` (present when `ROLLCALL_ERASURE_JOURNAL` is set, always up): while the journal refuses its lines. `message` says what it means */
+          /** @description `audit`: while the notary's steps fail (the data dir's disk): it tries again every second; `erasureJournal` (present when `ROLLCALL_ERASURE_JOURNAL` is set, always up): while the journal refuses its lines; `mailDispatch` (always up): while the mail dispatcher's passes or lease renewals fail (links stay due). `message` says what it means */
           failing?: boolean;
           /** @description `integrationEvents` only, with a transport configured: each transport's publisher (`nats`, `tcp`), each with its own checkpoint; the fields above are the worse of theirs (the lower checkpoint, the greater `behind`) */
           transports?: {
@@ -3414,6 +3418,10 @@ export interface components {
        *         "notarizing": true,
        *         "treeSize": 1042,
        *         "checkpointSize": 1042
+       *       },
+       *       "mailDispatch": {
+       *         "status": "up",
+       *         "failing": false
        *       }
        *     }
        */
@@ -3443,7 +3451,7 @@ export interface components {
           treeSize?: number;
           /** @description `audit` only: the size of the latest signed checkpoint (null before the first) */
           checkpointSize?: number | null;
-          /** @description `audit`: while the notary's steps fail (the data dir's disk): it tries again every second; `erasureJournal` (present when `ROLLCALL_ERASURE_JOURNAL` is set, always up): while the journal refuses its lines. `message` says what it means */
+          /** @description `audit`: while the notary's steps fail (the data dir's disk): it tries again every second; `erasureJournal` (present when `ROLLCALL_ERASURE_JOURNAL` is set, always up): while the journal refuses its lines; `mailDispatch` (always up): while the mail dispatcher's passes or lease renewals fail (links stay due). `message` says what it means */
           failing?: boolean;
           /** @description `integrationEvents` only, with a transport configured: each transport's publisher (`nats`, `tcp`), each with its own checkpoint; the fields above are the worse of theirs (the lower checkpoint, the greater `behind`) */
           transports?: {

@@ -17,6 +17,7 @@ import { markExpectedAnswer } from '../logging';
 import { Stopping } from './stopping';
 import { StorageFaults } from './storage-faults';
 import { AuditLog } from '../audit/audit-log';
+import { MailDispatcher } from '../mail/mail-dispatcher';
 import { IntegrationEvents, type IntegrationEventsStatus } from '../infrastructure/integration-events';
 
 
@@ -59,6 +60,7 @@ export class HealthController {
     @Inject(StorageFaults) private readonly storageFaults: StorageFaults,
     @Inject(AuditLog) private readonly audit: AuditLog,
     @Optional() @Inject(ERASURE_JOURNAL) private readonly journal?: ErasureJournal,
+    @Optional() @Inject(MailDispatcher) private readonly mail?: MailDispatcher,
   ) {}
 
   /** Liveness and readiness: the event store and the read store answer. */
@@ -105,6 +107,8 @@ export class HealthController {
       () => this.probe('audit', async () => this.notarizing()),
       // always up as well (reads and other writes are served): whether the erasure journal takes its lines (probe 63 F6)
       ...(this.journal ? [() => this.probe('erasureJournal', async () => this.journaling())] : []),
+      // and again (commands are answered, their mails handed to the relay): whether the mail dispatcher's passes fail (probe 95 F7)
+      ...(this.mail ? [() => this.probe('mailDispatch', async () => this.dispatching())] : []),
     ]).catch((error: unknown) => {
       if (!(error instanceof ServiceUnavailableException)) throw error;
       // every indicator, as the 200 answer names them, and why each one down is (the probes' own sentences: no
@@ -175,6 +179,12 @@ export class HealthController {
     return this.journal?.failing === undefined
       ? { failing: false }
       : { failing: true, message: "The erasure journal cannot be written: deletions, address erasures and key revocations are made but answered 503, and this server records them as soon as it can (tried every second); see the process's log." };
+  }
+
+  private dispatching(): Record<string, unknown> {
+    return this.mail?.standing().failing
+      ? { failing: true, message: "The mail dispatcher cannot use the data dir (its checkpoint or its lease): links whose mail failed stay due and are mailed once it can (tried every pass); see the process's log." }
+      : { failing: false };
   }
 
   /** this process's notary: notarizing or standing by, its tree's size, and `failing` while its steps fail */

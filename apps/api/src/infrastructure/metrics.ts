@@ -74,6 +74,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** probe 95 F7: a mail dispatcher failing its passes (a full or read-only data dir) showed in the log only */
+  readonly mailDispatchFailing = new Gauge({
+    name: 'rollcall_mail_dispatch_failing',
+    help: "1 while this process's mail dispatcher fails its passes or its lease renewals (the data dir's disk full, read-only, failing): the links stay due and are mailed once a pass succeeds; 0 otherwise",
+    registers: [this.registry],
+  });
+
   /** probe 41 F1: a full or failing disk refused every write, and nothing here counted it (health/storage-faults.ts) */
   readonly storageFaults = new Counter({
     name: 'rollcall_storage_faults_total',

@@ -79,11 +79,15 @@ function apiProcess(mailer: InvitationMailer) {
 }
 
 /** the only process that dispatches (a lease always held), its checkpoint in memory (or a shared one: a takeover) */
-function memoryCoordination(shared: { checkpoint?: bigint } = {}): PublisherCoordination {
+function memoryCoordination(shared: { checkpoint?: bigint; refusing?: Error } = {}): PublisherCoordination {
   return {
     leads: () => true,
     readCheckpoint: async () => shared.checkpoint,
-    writeCheckpoint: async (position) => void (shared.checkpoint = position),
+    // `refusing`: the checkpoint's file cannot be written (a full or read-only data dir)
+    writeCheckpoint: async (position) => {
+      if (shared.refusing) throw shared.refusing;
+      shared.checkpoint = position;
+    },
     release: async () => undefined,
     standDown: async () => undefined,
     close: async () => undefined,
@@ -91,7 +95,7 @@ function memoryCoordination(shared: { checkpoint?: bigint } = {}): PublisherCoor
 }
 
 /** a dispatcher over the shared store, with a working transport, started (its first pass begins at the log's head) */
-async function dispatcher(shared?: { checkpoint?: bigint }, t = transport(), metrics?: Metrics) {
+async function dispatcher(shared?: { checkpoint?: bigint; refusing?: Error }, t = transport(), metrics?: Metrics) {
   const streams = new StreamHandler(stores.store, new StreamStates(stores.store));
   const ledger = new MailLedger(stores.store);
   const d = new MailDispatcher(config, stores.store, streams, t.mailer, invitationLinks, confirmationLinks, ledger, metrics, undefined, {
@@ -250,6 +254,25 @@ describe('the mail dispatcher mails the links whose mail was never handed over (
     await d.passAfter(60);
     expect(mails.sort()).toEqual(['one@acme.test', 'two@acme.test']);
     expect(await waiting()).toBe(0);
+    await d.stop();
+  });
+
+  it('passes that fail (its checkpoint not written: a full or read-only data dir) show as failing in /health and /metrics until one succeeds (probe 95 F7)', async () => {
+    const setup = apiProcess(transport().mailer);
+    const { admin, ref } = await organization(setup);
+    const metrics = new Metrics();
+    const failing = async () => (await metrics.mailDispatchFailing.get()).values[0]?.value;
+    const shared: { checkpoint?: bigint; refusing?: Error } = {};
+    const d = await dispatcher(shared, transport(), metrics);
+    expect([d.dispatcher.standing(), await failing()]).toEqual([{ failing: false }, 0]);
+    shared.refusing = Object.assign(new Error("EACCES: permission denied, open 'mail-dispatch.checkpoint.tmp'"), { code: 'EACCES' });
+    await inviteAndDie(ref, admin, 'held@acme.test');
+    await d.passAfter(RETRY_AFTER_S + 1);
+    expect([d.dispatcher.standing(), await failing()]).toEqual([{ failing: true }, 1]);
+    shared.refusing = undefined;
+    await d.passAfter(1);
+    expect([d.dispatcher.standing(), await failing()]).toEqual([{ failing: false }, 0]);
+    expect(d.mails.map((m) => m.to)).toContain('held@acme.test');
     await d.stop();
   });
 

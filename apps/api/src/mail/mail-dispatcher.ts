@@ -151,7 +151,9 @@ export class MailDispatcher implements OnApplicationBootstrap, OnApplicationShut
     this.renewal = setInterval(() => {
       try {
         this.coordination?.leads();
+        this.failed('lease', undefined);
       } catch (error) {
+        this.failed('lease', error);
         this.logger.error({ reason: error instanceof Error ? error.message : String(error) }, 'mail dispatch: the lease could not be renewed');
       }
     }, LEASE_RENEW_MS);
@@ -172,13 +174,35 @@ export class MailDispatcher implements OnApplicationBootstrap, OnApplicationShut
   /** One pass (never two at once): reads what is new in the log, then mails what is due. Returns the mails sent. */
   pass(): Promise<number> {
     this.passing ??= this.run()
+      .then((sent) => {
+        this.failed('pass', undefined);
+        return sent;
+      })
       .catch((error: unknown) => {
+        this.failed('pass', error);
         this.logger.error({ reason: error instanceof Error ? error.message : String(error) }, 'mail dispatch: the pass failed; the next one reads again from the checkpoint');
         this.cursor = undefined;
         return 0;
       })
       .finally(() => (this.passing = undefined));
     return this.passing;
+  }
+
+  /**
+   * Whether its passes or its lease renewals fail now (the data dir's disk full, read-only, failing: probe 95 F7, where
+   * only the log said so), for `/health` (info.mailDispatch) and /metrics (rollcall_mail_dispatch_failing): the links
+   * stay due, and are mailed once a pass succeeds again.
+   */
+  standing(): { failing: boolean } {
+    return { failing: this.failures.size > 0 };
+  }
+
+  private readonly failures = new Set<'pass' | 'lease'>();
+
+  private failed(what: 'pass' | 'lease', error: unknown): void {
+    if (error === undefined) this.failures.delete(what);
+    else this.failures.add(what);
+    this.metrics?.mailDispatchFailing.set(this.failures.size > 0 ? 1 : 0);
   }
 
   private now(): number {
