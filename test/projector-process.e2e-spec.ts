@@ -163,6 +163,16 @@ describe('the separate projector process over an embedded data dir', () => {
     expect(made).toEqual([`${dataDir} 700`, ...made.slice(1).map((line) => `${line.split(' ')[0]} 600`)]);
   }, 60_000);
 
+  it('the rebuild refuses to start beside a process that projects the data dir: exit 75, naming what to do (probe 95 F11: exit 1, undocumented)', async () => {
+    api = await startServer({ dataDir });
+    const run = spawnSync(process.execPath, ['--no-experimental-strip-types', '-r', join(root, 'tools/register.cjs'), join(root, 'apps/projector/src/rebuild.ts'), 'members'], {
+      cwd: root,
+      env: { ...process.env, ROLLCALL_DATA_DIR: dataDir },
+      encoding: 'utf8',
+    });
+    expect([run.status, run.stderr.trim()]).toEqual([75, 'Another process projects this data dir (it holds the projector lease): stop it, then rebuild.']);
+  }, 60_000);
+
   it('the rebuild refuses a data dir without an event log (a mistyped ROLLCALL_DATA_DIR), creating nothing: exit 2', () => {
     const typo = join(dataDir, 'no-such-dir');
     const run = spawnSync(process.execPath, ['--no-experimental-strip-types', '-r', join(root, 'tools/register.cjs'), join(root, 'apps/projector/src/rebuild.ts'), 'all'], {

@@ -40,7 +40,8 @@ async function main(): Promise<void> {
   if (lease && !lease.tryAcquire()) {
     console.error('Another process projects this data dir (it holds the projector lease): stop it, then rebuild.');
     lease.close();
-    process.exit(1);
+    // EX_TEMPFAIL: the same command succeeds once that process stopped (README; probe 95 F11: exit 1, undocumented)
+    process.exit(75);
   }
   // renewed while the rebuild runs (also from its progress: the fold may hold the event loop longer than a timer
   // waits), so that a process starting meanwhile stands by; lost all the same, the rebuild stops

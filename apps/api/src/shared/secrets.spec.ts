@@ -1,5 +1,5 @@
 import { DatabaseSync } from 'node:sqlite';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../settings';
@@ -139,5 +139,19 @@ describe('a data dir whose files this process cannot write (probe 41 F3)', () =>
     expect(() => protectDataDir(dataDir, deniedFor('events.sqlite', 'read.sqlite'))).toThrow(ConfigError);
     expect(() => protectDataDir(dataDir, deniedFor('read.sqlite'))).toThrow(/read\.sqlite is not writable by this process's user .*chown/);
     expect(() => protectDataDir(dataDir, deniedFor())).not.toThrow();
+  });
+
+  it('what others could read is closed; what its operator made read-only stays so, and the start refuses it naming the directory and the fix (probe 95 F8)', () => {
+    const modeOf = (name: string) => statSync(join(dataDir, name)).mode & 0o777;
+    chmodSync(join(dataDir, 'read.sqlite'), 0o644);
+    chmodSync(join(dataDir, 'events.sqlite'), 0o400);
+    chmodSync(dataDir, 0o555);
+    try {
+      expect(() => protectDataDir(dataDir, deniedFor('.'))).toThrow(/cannot be used: the directory is not writable by this process's user \(uid \d+\): .*chmod u\+w/);
+      // (a start made them 0700 and 0600 again, without a word)
+      expect([statSync(dataDir).mode & 0o777, modeOf('events.sqlite'), modeOf('read.sqlite')]).toEqual([0o500, 0o400, 0o600]);
+    } finally {
+      chmodSync(dataDir, 0o700);
+    }
   });
 });

@@ -211,17 +211,24 @@ const storeSecrets = (file: string, stored: object, replace: boolean): boolean =
  */
 export function protectDataDir(dataDir: string, canWrite?: (path: string) => void): void {
   process.umask(0o077);
+  const uid = process.getuid?.() ?? '?';
   try {
     makeDataDir(dataDir);
-    chmodSync(dataDir, 0o700);
+    closeToOthers(dataDir);
   } catch (error) {
     const { code, message } = error as NodeJS.ErrnoException;
-    const why = code === 'EPERM' ? 'it belongs to another user (EPERM)' : code === 'EACCES' ? 'permission denied (EACCES)' : (message ?? String(error));
+    // each with what to do (probe 95 F12: "it belongs to another user" named no fix)
+    const why =
+      code === 'EPERM'
+        ? `it belongs to another user (EPERM): give it to this process's user (chown -R ${uid} ${dataDir}) and start again`
+        : code === 'EACCES'
+          ? `permission denied (EACCES): let this process's user (uid ${uid}) reach and write it, and start again`
+          : (message ?? String(error));
     throw new ConfigError([`ROLLCALL_DATA_DIR ${dataDir} cannot be used: ${why}`]);
   }
   for (const entry of readdirSync(dataDir, { withFileTypes: true })) {
     try {
-      chmodSync(`${dataDir}/${entry.name}`, entry.isDirectory() ? 0o700 : 0o600);
+      closeToOthers(`${dataDir}/${entry.name}`);
     } catch (error) {
       // another process on the data dir removed it meanwhile (its temporary file, a closed database's WAL); or it is
       // another user's, not this process's to keep (a volume's root-owned lost+found; it crashed the start with a
@@ -230,13 +237,24 @@ export function protectDataDir(dataDir: string, canWrite?: (path: string) => voi
       if (code !== 'ENOENT' && code !== 'EPERM') throw error;
     }
   }
-  const unwritable = unwritableFiles(dataDir, canWrite);
+  // the directory itself (made read-only by an operator: its files can be neither made nor replaced), then its files
+  const unwritable = [...unwritableFiles(dataDir, canWrite, ['.']), ...unwritableFiles(dataDir, canWrite)];
   // probe 41 F3: an events.sqlite another user owns started a process that refused every write with /health `ok`; a
   // read.sqlite so ended the start with a stack trace (exit 1)
   if (unwritable.length > 0)
     throw new ConfigError([
-      `ROLLCALL_DATA_DIR ${dataDir} cannot be used: ${unwritable.join(', ')} ${unwritable.length === 1 ? 'is' : 'are'} not writable by this process's user (uid ${process.getuid?.() ?? '?'}): give ${unwritable.length === 1 ? 'it' : 'them'} back to that user (chown) and start again`,
+      `ROLLCALL_DATA_DIR ${dataDir} cannot be used: ${unwritable.map((name) => (name === '.' ? 'the directory' : name)).join(', ')} ${unwritable.length === 1 ? 'is' : 'are'} not writable by this process's user (uid ${uid}): give ${unwritable.length === 1 ? 'it' : 'them'} back to that user and make ${unwritable.length === 1 ? 'it' : 'them'} writable (chown ${uid}, chmod u+w) and start again`,
     ]);
+}
+
+/**
+ * What an earlier version left readable by others is closed (group and other bits dropped); the owner's bits are left
+ * as they are: a data dir or file its operator made read-only stays so, and the start refuses it (probe 95 F8: a start
+ * made it writable again, 0700 and 0600, without a word).
+ */
+function closeToOthers(path: string): void {
+  const { mode } = statSync(path);
+  if ((mode & 0o077) !== 0) chmodSync(path, mode & 0o700);
 }
 
 /** the files of a data dir this code writes: its SQLite databases (with their journals), checkpoints, secrets, keys, outbox */
@@ -246,15 +264,15 @@ const OWN_FILE = /\.sqlite(-wal|-shm|-journal)?$|\.checkpoint$|^secrets\.json$|^
  * the data dir's own files (OWN_FILE, a link to one followed: another file there is not this code's to judge, probe
  * 41b F3) this process cannot write: another user's, or read-only to it
  */
-export function unwritableFiles(dataDir: string, canWrite: (path: string) => void = (path) => accessSync(path, constants.W_OK)): string[] {
+export function unwritableFiles(dataDir: string, canWrite: (path: string) => void = (path) => accessSync(path, constants.W_OK), names?: readonly string[]): string[] {
   const unwritable: string[] = [];
-  for (const entry of readdirSync(dataDir, { withFileTypes: true })) {
-    if (!OWN_FILE.test(entry.name) || entry.isDirectory()) continue;
+  const entries = names ?? readdirSync(dataDir, { withFileTypes: true }).filter((entry) => OWN_FILE.test(entry.name) && !entry.isDirectory()).map((entry) => entry.name);
+  for (const name of entries) {
     try {
-      canWrite(`${dataDir}/${entry.name}`);
+      canWrite(`${dataDir}/${name}`);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') unwritable.push(entry.name);
+      if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') unwritable.push(name);
       else if (code !== 'ENOENT') throw error;
     }
   }
