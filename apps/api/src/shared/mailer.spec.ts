@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type EmailConfirmationMail, type InvitationMail, type InvitationMailer, MAIL_HANDOFF_WAIT_MS, OutboxMailer, headerText, mailEmailConfirmation, mailInvitation, reasonOf, refusedForGood, smtpTransportUrl } from './mailer';
@@ -114,6 +114,26 @@ describe('rule 12: email confirmations, handed over before the answer', () => {
 });
 
 describe('OutboxMailer', () => {
+  it('after a write that failed, the next record starts a line of its own: a torn line spoils no other (probe 95 F9)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rollcall-outbox-'));
+    const mailer = new OutboxMailer(dir);
+    try {
+      // a device that is always full: the write fails with ENOSPC
+      symlinkSync('/dev/full', join(dir, 'outbox.jsonl'));
+      await expect(mailer.send(mail)).rejects.toThrow(/ENOSPC/);
+      // what a full disk leaves of a record written in part
+      rmSync(join(dir, 'outbox.jsonl'));
+      writeFileSync(join(dir, 'outbox.jsonl'), '{"kind":"invitation","to":"torn');
+      await mailer.send({ ...mail, to: 'next@acme.test' });
+      const [torn, next, ...rest] = readFileSync(join(dir, 'outbox.jsonl'), 'utf8').split('\n');
+      expect([torn, rest]).toEqual(['{"kind":"invitation","to":"torn', ['']]);
+      expect(JSON.parse(next!)).toMatchObject({ kind: 'invitation', to: 'next@acme.test' });
+      mailer.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a mail the outbox file cannot take fails (the process goes on), and the next mail opens the file again', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rollcall-outbox-'));
     const mailer = new OutboxMailer(dir);

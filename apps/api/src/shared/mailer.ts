@@ -33,6 +33,8 @@ export const INVITATION_MAILER = Symbol('InvitationMailer');
 export class OutboxMailer implements InvitationMailer {
   private readonly logger = new Logger('InvitationMailer');
   private outbox?: WriteStream;
+  /** the last write failed: its line may be torn */
+  private torn = false;
   constructor(private readonly dataDir: string) {}
 
   async send(mail: InvitationMail): Promise<void> {
@@ -62,8 +64,20 @@ export class OutboxMailer implements InvitationMailer {
       });
       this.outbox = outbox;
     }
-    const line = `${JSON.stringify({ ...mail, at: new Date().toISOString() })}\n`;
-    await new Promise<void>((resolve, reject) => this.outbox!.write(line, (error) => (error ? reject(error) : resolve())));
+    // after a write that failed (a full disk may have taken part of its line), the next record starts a line of its own
+    // (probe 95 F9: the retry's record was glued onto the torn one, and neither could be read)
+    const line = `${this.torn ? '\n' : ''}${JSON.stringify({ ...mail, at: new Date().toISOString() })}\n`;
+    this.torn = false;
+    const outbox = this.outbox;
+    await new Promise<void>((resolve, reject) =>
+      outbox.write(line, (error) => {
+        if (!error) return resolve();
+        this.torn = true;
+        // the next mail opens the file again (the stream is done for once a write failed)
+        if (this.outbox === outbox) this.outbox = undefined;
+        reject(error);
+      }),
+    );
   }
 
   close(): void {
