@@ -1,4 +1,5 @@
 import { parse } from 'csv-parse/sync';
+import { Metrics } from '../apps/api/src/infrastructure/metrics';
 import { type TestApp, expectProblem, startTestApp, tokenOf } from './support/app';
 
 let app: TestApp;
@@ -321,6 +322,9 @@ describe('a read the read models have not caught up with', () => {
       const users = await behind.api.request('GET', `/v1/organizations/${o.organizationId}/users`, { key: o.key, actor: o.admin, headers: { 'x-min-position': invited.body.position } });
       expect(users.status).toBe(200);
       expect(users.headers.get('x-position')).toBeNull();
+      // and the API says how far behind they are, though no projector runs in it (probe 95 F4: nothing was exported)
+      const behindBy = (await behind.app.get(Metrics).readModelsBehind.get()).values[0]?.value;
+      expect(behindBy).toBeGreaterThan(0);
       // a member the read models do not show yet (lagging, or being rebuilt) is no "not a member" (probe 30: 404)
       const joined = await behind.api.member({ key: o.key, actor: o.admin, workspaceId: o.workspaceId }, 'joined@acme.test');
       const one = await behind.api.request('GET', `/v1/workspaces/${o.workspaceId}/members/${joined}`, { key: o.key, actor: o.admin });

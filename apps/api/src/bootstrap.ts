@@ -10,6 +10,7 @@ import { EVENT_STORE } from './shared/tokens';
 import { type LocalSecrets, loadLocalSecrets } from './shared/secrets';
 import { eraseDeletedUsers } from './infrastructure/erasure';
 import { type EventStore, PERSONAL_DATA } from '@rollcall/event-store';
+import { Metrics } from './infrastructure/metrics';
 import { StreamStates } from './shared/stream-states';
 import { IDEMPOTENCY_STORE, type IdempotencyStore } from './shared/idempotency';
 import { READ_SIDE, type ReadSide } from './infrastructure/read-side';
@@ -147,6 +148,7 @@ export async function startApp(config: Config, logDestination?: DestinationStrea
   await eraseDeletedUsers(app.get(EVENT_STORE), app.get(StreamStates), app.get(PERSONAL_DATA));
   const readSide = app.get<ReadSide>(READ_SIDE);
   await readSide.start();
+  app.get(Metrics).readPositions = async () => ({ readModels: await readSide.position(), head: await app.get<EventStore>(EVENT_STORE).headPosition() });
   await app.get(IntegrationEvents).start();
   const silent = silentConnections(app.getHttpServer() as Server);
   await app.listen(config.port, '0.0.0.0');

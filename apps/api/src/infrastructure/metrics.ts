@@ -89,6 +89,26 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** where the read models and the log stand as this process reads them (bootstrap.ts sets it), read at each scrape */
+  readPositions?: () => Promise<{ readModels: bigint | undefined; head: bigint }>;
+  /**
+   * probe 95 F4: with the projector in another process (`ROLLCALL_PROJECTOR=external`, or this process standing by), the
+   * API exported nothing of the read models, and a stopped projector left it at /health 200, silent. Every API process
+   * exports what it reads: the log's head less the lowest projection checkpoint.
+   */
+  readonly readModelsBehind = (() => {
+    const metrics = this;
+    return new Gauge({
+      name: 'rollcall_read_models_behind',
+      help: "Positions of the log the read models have not reached, as this process reads them (the log's head less the lowest projection checkpoint), whichever process projects: alert when it grows; the whole log while a read model has no checkpoint (never built, or being rebuilt)",
+      registers: [this.registry],
+      async collect() {
+        const at = await metrics.readPositions?.();
+        if (at) this.set(Number(at.head - (at.readModels ?? -1n)));
+      },
+    });
+  })();
+
   /** the notary of this process, read at each scrape (it registers itself: audit/audit-log.ts) */
   notary?: { progress(): { size: number; notarizing: boolean; error?: string } };
   /** probe 51 F1: a notary whose steps failed (a full disk) stopped for good, and nothing here showed it */
