@@ -97,13 +97,13 @@ export class Metrics {
    * exports what it reads: the log's head less the lowest projection checkpoint.
    */
   readonly readModelsBehind = (() => {
-    const metrics = this;
+    const positions = () => this.readPositions?.();
     return new Gauge({
       name: 'rollcall_read_models_behind',
       help: "Positions of the log the read models have not reached, as this process reads them (the log's head less the lowest projection checkpoint), whichever process projects: alert when it grows; the whole log while a read model has no checkpoint (never built, or being rebuilt)",
       registers: [this.registry],
       async collect() {
-        const at = await metrics.readPositions?.();
+        const at = await positions();
         if (at) this.set(Number(at.head - (at.readModels ?? -1n)));
       },
     });
