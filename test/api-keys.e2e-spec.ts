@@ -125,7 +125,7 @@ describe('API keys (probe 37 F9)', () => {
     for (let round = 0; round < 6; round++) {
       const k = (await api.request('POST', keys, { key: o.key, actor: o.admin, body: {} })).body.apiKey as string;
       let stop = false;
-      const answered: { what: string; status: number; position?: string; minted?: string }[] = [];
+      const answered: { what: string; status: number; code?: string; position?: string; minted?: string }[] = [];
       // 12 clients ask with K in a loop: mint keys, invite (both decided on the organization's stream)
       const clients = Array.from({ length: 12 }, async (_, c) => {
         for (let i = 0; !stop; i++) {
@@ -134,7 +134,7 @@ describe('API keys (probe 37 F9)', () => {
           const reply = mint
             ? await api.request('POST', keys, { key: k, actor: o.admin, body: { label: `minted r${round}-c${c}-${i}` } })
             : await api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: k, actor: o.admin, body: { email: `r${round}-c${c}-${i}@acme.test` } });
-          answered.push({ what: mint ? 'mint' : 'invite', status: reply.status, position: reply.body?.position, minted: reply.body?.apiKey });
+          answered.push({ what: mint ? 'mint' : 'invite', status: reply.status, code: reply.body?.code, position: reply.body?.position, minted: reply.body?.apiKey });
         }
       });
       await new Promise((r) => setTimeout(r, 60));
@@ -146,8 +146,9 @@ describe('API keys (probe 37 F9)', () => {
       const at = BigInt(revoked.body.position);
       for (const a of answered) {
         if (a.status < 300 && BigInt(a.position!) > at) late.push(`round ${round}: ${a.what} at ${a.position} after the revocation at ${at}`);
-        // refused after it: 401 (identified before, decided after) or 401 at the door
-        if (a.status >= 300) expect(a.status).toBe(401);
+        // refused after it: 401 (identified before, decided after) or 401 at the door; or, on a machine slow enough that
+        // 12 writers of one stream sent a command back past its retries, 409 CONCURRENCY_CONFLICT (ci154), which wrote nothing
+        if (a.status >= 300) expect([a.status, a.code]).toEqual(a.status === 409 ? [409, 'CONCURRENCY_CONFLICT'] : [401, 'UNAUTHENTICATED']);
       }
       // every key it minted before the revocation still works (they were issued while it was valid); none after exists
       const working = answered.filter((a) => a.minted);
