@@ -112,4 +112,22 @@ describe('one data dir, one version (docs/adr/0020, probe 37b)', () => {
     expect(refused.code).toBe(78);
     expect(refused.stderr).toContain(`was written by a later version of Rollcall (data format ${DATA_FORMAT + 1}; this one reads ${DATA_FORMAT} and earlier)`);
   }, 180_000);
+
+  it('a start after a process on the data dir was killed says so, naming it; after a clean stop it says nothing (probe 95 F6)', async () => {
+    const dataDir = await servedDataDir('killed');
+    const killed = await startServer({ dataDir });
+    killed.child.kill('SIGKILL');
+    await killed.exited;
+    const uncleanStopsOf = (output: string) =>
+      output
+        .split('\n')
+        .filter((line) => line.includes('unclean_stop'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const after = await startServer({ dataDir });
+    await after.stop();
+    expect(uncleanStopsOf(after.output())).toEqual([expect.objectContaining({ level: 'warn', event: 'unclean_stop', pid: killed.child.pid, role: 'api', msg: expect.stringContaining('did not stop cleanly (killed or crashed)') })]);
+    const again = await startServer({ dataDir });
+    await again.stop();
+    expect(uncleanStopsOf(again.output())).toEqual([]);
+  }, 120_000);
 });

@@ -24,7 +24,7 @@ async function main() {
   // no process of another version serves this data dir, and none later wrote it (docs/adr/0020): claimed before anything
   // opens the log, which moves an earlier version's keys into this version's layout (probe 93 F1: a start refused
   // beside a live earlier process had moved them first, and that process answered 500 for every key it looked up)
-  const { upgradedFrom } = claimDataDir(config.dataDir, 'api');
+  const { upgradedFrom, uncleanStops } = claimDataDir(config.dataDir, 'api');
   const dataDir = config.dataDir;
   process.once('exit', () => releaseDataDir(dataDir));
   // files of the data dir that do not belong together stop the start before anything is served (probe 33 F5, F6)
@@ -35,6 +35,12 @@ async function main() {
     const message = `Data dir ${config.dataDir} upgraded from ${upgradedFrom === 0 ? 'a version without a data-format mark' : `data format ${upgradedFrom}`} to ${DATA_FORMAT}: earlier versions refuse it from now on (or, before session 38, misread it); roll back only by restoring the backup taken before this start (README, "Upgrading")`;
     createLogger('api', { level: 'info', format: config.logFormat }).warn({ event: 'data_dir_upgraded', fromFormat: upgradedFrom, toFormat: DATA_FORMAT, dataDir: config.dataDir }, message);
   }
+  for (const stop of uncleanStops ?? [])
+    // what an operator restarting after an incident asks first (probe 95 F6: a start after a SIGKILL logged as a clean one)
+    createLogger('api', { level: 'info', format: config.logFormat }).warn(
+      { event: 'unclean_stop', pid: stop.pid, role: stop.role, startedAt: new Date(stop.started).toISOString(), dataDir: config.dataDir },
+      `The ${stop.role} process ${stop.pid} on this data dir (started ${new Date(stop.started).toISOString()}) did not stop cleanly (killed or crashed): a client whose write it had not answered retries it with its Idempotency-Key; nothing to repair`,
+    );
   // the app's module graph (Nest, Fastify, every feature: ~2 s of CPU to load) only once the configuration and the data
   // dir were found usable: a start refused above answers at once (the start-problem tests start dozens of them)
   // eslint-disable-next-line @typescript-eslint/no-require-imports

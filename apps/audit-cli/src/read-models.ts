@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canonicalJson } from '@rollcall/audit';
 import { createRollcallEventStore } from '@rollcall/event-store';
-import { claimDataDir } from '../../api/src/infrastructure/data-format';
+import { claimDataDir, releaseDataDir } from '../../api/src/infrastructure/data-format';
 import { type Doc, PROJECTIONS, Projector, type ReadStore, SqliteReadStore, checkpointKey, createReadStore, rebuild } from '@rollcall/read-store';
 import type { Output } from './output';
 import { UsageError } from './verify';
@@ -72,6 +72,8 @@ export async function verifyReadModels(options: ReadModelsOptions, out: Output):
   } finally {
     await Promise.allSettled([live.close(), derived.close(), events.close()]);
     rmSync(scratch, { recursive: true, force: true });
+    // forgotten once done: a registration left is a process that did not stop (the API's start says so)
+    if (!options.eventstoreUrl) releaseDataDir(options.dataDir);
   }
 }
 

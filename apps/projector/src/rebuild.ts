@@ -8,7 +8,7 @@ import { PROJECTIONS, projectionNamed } from '../../../libs/read-store/src/proje
 import { rebuild } from '../../../libs/read-store/src/projector';
 import { createReadStore } from '../../../libs/read-store/src/store-factory';
 import { Lease } from '../../api/src/infrastructure/lease';
-import { claimDataDir } from '../../api/src/infrastructure/data-format';
+import { claimDataDir, releaseDataDir } from '../../api/src/infrastructure/data-format';
 import { exitOnProblems, missingEventLog, projectorConfig, protectUsedDataDir } from './config';
 
 async function main(): Promise<void> {
@@ -31,6 +31,8 @@ async function main(): Promise<void> {
   // no process of another version serves the data dir, and none later wrote it (docs/adr/0020)
   try {
     claimDataDir(config.dataDir, 'rebuild');
+    // forgotten as it ends: a registration left is a process that did not stop (the API's start says so)
+    process.once('exit', () => releaseDataDir(config.dataDir));
   } catch (error) {
     if (!(error instanceof DataDirProblem)) throw error;
     console.error(error.message);

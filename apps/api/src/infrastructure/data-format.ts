@@ -47,7 +47,15 @@ interface Serving {
  * dir marked with this format. A process gone is forgotten by the next claim on its host. Over MongoDB the job leases
  * live there and are not looked at.
  */
-export function claimDataDir(dataDir: string, role: 'api' | 'projector' | 'rebuild' | 'audit', now = Date.now()): { upgradedFrom?: number } {
+/** a process of this host registered on the data dir that is gone without forgetting its registration: killed or crashed */
+export interface UncleanStop {
+  pid: number;
+  role: string;
+  /** epoch ms */
+  started: number;
+}
+
+export function claimDataDir(dataDir: string, role: 'api' | 'projector' | 'rebuild' | 'audit', now = Date.now()): { upgradedFrom?: number; uncleanStops?: UncleanStop[] } {
   const self = `${hostname()}|${process.pid}`;
   // the audit tool refuses a dir without a mark before it writes one there (probe 58 F7: the refusal left a new file)
   if (role === 'audit' && !existsSync(join(dataDir, FILE))) throw new DataDirProblem(earlierForAudit(dataDir, 0));
@@ -66,8 +74,14 @@ export function claimDataDir(dataDir: string, role: 'api' | 'projector' | 'rebui
         throw new DataDirProblem(
           `${dataDir} was written by a later version of Rollcall (data format ${written}; this one reads ${DATA_FORMAT} and earlier): start that version, or restore a backup taken before it ran. An earlier version would ignore what it does not know`,
         );
-      const registered = new Map((db.prepare('SELECT process, format FROM processes').all() as { process: string; format: number }[]).map((r) => [r.process, r.format]));
+      const rows = db.prepare('SELECT process, format, role, started FROM processes').all() as { process: string; format: number; role: string; started: number | bigint }[];
+      const registered = new Map(rows.map((r) => [r.process, r.format]));
       for (const who of registered.keys()) if (who === self || gone(who)) db.prepare('DELETE FROM processes WHERE process = ?').run(who);
+      // a process forgets its registration when it stops (releaseDataDir, since session 59): one still here, gone, did
+      // not stop — killed or crashed (or a version before 2026-12-07 stopped) — which the start says (probe 95 F6)
+      const uncleanStops = rows
+        .filter((r) => r.process !== self && gone(r.process))
+        .map((r) => ({ pid: Number(r.process.split('|')[1]), role: r.role, started: Number(r.started) }));
       const other = [...leaseHolders(dataDir, now), ...[...registered].map(([who, format]) => ({ who, format }))].find(
         (s) => s.who !== self && !gone(s.who) && (s.format ?? registered.get(s.who)) !== DATA_FORMAT,
       );
@@ -79,7 +93,8 @@ export function claimDataDir(dataDir: string, role: 'api' | 'projector' | 'rebui
       // as it starts, after this claim; events.sqlite is made before it, by the start's checks): the start says it
       // upgraded it (probe 57 F6: nothing told the operator when the point past which only a backup rolls back was passed)
       const served = existsSync(join(dataDir, 'api.sqlite')) || existsSync(join(dataDir, 'read.sqlite'));
-      if (written < DATA_FORMAT && (written > 0 || served)) return { upgradedFrom: written };
+      if (written < DATA_FORMAT && (written > 0 || served)) return { upgradedFrom: written, ...(uncleanStops.length > 0 && { uncleanStops }) };
+      if (uncleanStops.length > 0) return { uncleanStops };
     } catch (error) {
       if (db.isTransaction) db.exec('ROLLBACK');
       throw error;
