@@ -3,6 +3,7 @@ import { type Config, loadConfig } from './config';
 import { createLogger } from './logging';
 import { ConfigError, portProblem } from './settings';
 import { setHeapGrowingPercent } from './infrastructure/heap-growing';
+import { checkPortsFree } from './infrastructure/ports-free';
 import { checkDataDir } from './infrastructure/log-not-behind';
 import { DATA_FORMAT, claimDataDir, releaseDataDir, watchOtherProcesses } from './infrastructure/data-format';
 import type { EventStore } from '@rollcall/event-store';
@@ -18,6 +19,11 @@ let secrets: LocalSecrets | undefined;
 async function main() {
   config = loadConfig();
   setHeapGrowingPercent(config.heapGrowingPercent);
+  // a port another process holds stops the start before anything is made in the data dir (ports-free.ts)
+  await checkPortsFree([
+    { port: config.port, host: '0.0.0.0' },
+    { port: config.tcpPort, host: '127.0.0.1' },
+  ]);
   // loaded here, not by startApp, so that a start failing after the secrets were stored (a busy port) still shows the
   // system key it generated: the data dir keeps only its hash, and the next start shows nothing (probe 32 F2)
   secrets = loadLocalSecrets(config.dataDir, config);
