@@ -142,7 +142,7 @@ export async function createHttpApp(config: Config, log: ReturnType<typeof creat
   });
   // what follows a handler's answer, as it is about to be written: a read's X-Position, the acting user's activity once
   // it succeeded. Hooks, not Nest interceptors: a global interceptor put every request through Nest's RxJS chain
-  // (~40 % of the main thread per heartbeat at saturation: docs/adr/0010, nineteenth pass)
+  // (~30–40 % of the main thread per heartbeat at saturation: docs/adr/0010, nineteenth pass)
   const activity = app.get(ActivityRecorder);
   instance.addHook('onSend', (req, reply, payload, done) => {
     answeredReadPosition(req, reply);

@@ -25,10 +25,10 @@ type PositionedRequest = FastifyRequest & { [READ_BEGAN_AT]?: bigint };
  * being rebuilt. A read asked with `X-Min-Position` answers at least it (the read models are waited for first).
  *
  * The last of the global guards (app.module.ts): after authentication, so a refused request reads no checkpoint. It
- * refuses nothing but a malformed or unreachable X-Min-Position; the header is set on a success by
- * answeredReadPosition (http-app.ts's `onSend` hook). Not a Nest interceptor: any global interceptor puts every HTTP
- * request through Nest's RxJS chain, ~40 % of the main thread's time per heartbeat at saturation (docs/adr/0010,
- * nineteenth pass).
+ * refuses only a malformed X-Min-Position, one past the log's end, and one the read models did not reach in time (on
+ * a read of the read models); the header is set on a success by answeredReadPosition (http-app.ts's `onSend` hook).
+ * Not a Nest interceptor: any global interceptor puts every HTTP request through Nest's RxJS chain, ~30–40 % of the
+ * main thread's time per heartbeat at saturation (docs/adr/0010, nineteenth pass).
  */
 @Injectable()
 export class ReadPositionGuard implements CanActivate {
