@@ -114,17 +114,20 @@ describe("an organization's users and workspaces (org admins)", () => {
     const zed = await api.member({ ...as, workspaceId: billing }, 'zed.org@acme.test');
     // bob is revoked from his only workspace; zed is deleted; jane's address change waits for its link
     expect((await api.request('DELETE', `/v1/workspaces/${o.workspaceId}/members/${bob}`, { ...as, body: {} })).status).toBe(200);
-    expect((await api.request('DELETE', `${org}/users/${zed}`, as)).status).toBe(200);
+    const zedDeleted = await api.request('DELETE', `${org}/users/${zed}`, as);
+    expect(zedDeleted.status).toBe(200);
     expect((await api.request('PATCH', `${org}/users/${jane}`, { ...as, body: { email: 'jane.new@acme.test' } })).body.emailChange.status).toBe('pending_confirmation');
 
     const all = await api.request('GET', `${org}/users?limit=200`, as);
     expect(all.status).toBe(200);
     expect(all.body.next).toBeNull();
     expect(all.body.items.map((u: any) => u.userId)).toEqual([o.admin, jane, joe, bob, zed]);
-    expect(all.body.items[0]).toMatchObject({ orgAdmin: true, deleted: false, pendingEmail: null });
+    expect(all.body.items[0]).toMatchObject({ orgAdmin: true, deleted: false, deletedAt: null, deletedBy: null, pendingEmail: null });
     expect(all.body.items[1]).toMatchObject({ email: 'jane.org@acme.test', pendingEmail: { email: 'jane.new@acme.test', expiresAt: expect.any(String) } });
     // (zed never acted: invited and accepted by the link alone, which names no one yet)
-    expect(all.body.items[4]).toEqual({ userId: zed, email: null, displayName: null, alias: null, avatarUrl: null, orgAdmin: false, deleted: true, joinedAt: expect.any(String), pendingEmail: null, lastActiveOn: null });
+    // when and by whom they were deleted (probe 80 F7: neither was said)
+    expect(all.body.items[4]).toEqual({ userId: zed, email: null, displayName: null, alias: null, avatarUrl: null, orgAdmin: false, deleted: true, deletedAt: expect.any(String), deletedBy: o.admin, joinedAt: expect.any(String), pendingEmail: null, lastActiveOn: null });
+    expect(Date.parse(all.body.items[4].deletedAt)).toBeGreaterThanOrEqual(Date.parse(all.body.items[4].joinedAt));
 
     // pages of 2 give the same users
     const paged: string[] = [];
@@ -143,6 +146,7 @@ describe("an organization's users and workspaces (org admins)", () => {
     // zed, deleted: his membership reads deleted, with no roles, as the access at T says (probe 44 F7: "revoked", roles)
     const zedDetail = await api.request('GET', `${org}/users/${zed}`, as);
     expect(zedDetail.body.workspaces.map((w: any) => [w.workspaceId, w.status, w.roles, w.restrictions, w.grants])).toEqual([[billing, 'deleted', [], {}, []]]);
+    expect(zedDetail.body).toMatchObject({ deleted: true, deletedAt: all.body.items[4].deletedAt, deletedBy: o.admin });
     const joeDetail = await api.request('GET', `${org}/users/${joe}`, as);
     expect(joeDetail.body.workspaces.map((w: any) => [w.workspaceId, w.status, w.roles])).toEqual(
       expect.arrayContaining([[o.workspaceId, 'active', ['manager']], [billing, 'active', ['agent']]]),

@@ -1645,6 +1645,16 @@ export interface components {
       orgAdmin: boolean;
       /** @description deleted (rule 12): kept under their pseudonymous id, every personal field null */
       deleted: boolean;
+      /**
+       * Format: date-time
+       * @description when they were deleted; null while they are not
+       */
+      deletedAt: string | null;
+      /**
+       * @description who deleted them: an org admin's user id, or `system` (the operator, the organization's closing); null while they are not, and for deletions recorded before 2026-12-07 (the organization's changes, `user_deleted`, name who)
+       * @example null
+       */
+      deletedBy: string | null;
       /** Format: date-time */
       joinedAt: string;
       /** @description an email change requested and not confirmed yet (rule 10) */
@@ -1753,6 +1763,16 @@ export interface components {
       orgAdmin: boolean;
       /** @description deleted (rule 12): kept under their pseudonymous id, every personal field null */
       deleted: boolean;
+      /**
+       * Format: date-time
+       * @description when they were deleted; null while they are not
+       */
+      deletedAt: string | null;
+      /**
+       * @description who deleted them: an org admin's user id, or `system` (the operator, the organization's closing); null while they are not, and for deletions recorded before 2026-12-07 (the organization's changes, `user_deleted`, name who)
+       * @example null
+       */
+      deletedBy: string | null;
       /** Format: date-time */
       joinedAt: string;
       /** @description an email change requested and not confirmed yet (rule 10) */

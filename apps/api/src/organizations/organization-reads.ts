@@ -18,6 +18,9 @@ export interface OrgUserView {
   avatarUrl: string | null;
   orgAdmin: boolean;
   deleted: boolean;
+  /** when they were deleted and by whom (an org admin's id or `system`), null while they are not; `deletedBy` null for deletions recorded before 2026-12-07 (the organization's changes name who) */
+  deletedAt: string | null;
+  deletedBy: string | null;
   joinedAt: string;
   /** an email change requested and not confirmed yet (rule 10): the address it would move to, and until when the link works */
   pendingEmail: { email: string; expiresAt: string; expired: boolean; taken: boolean } | null;
@@ -85,6 +88,8 @@ const userView = (org: OrganizationState, u: UserProfile, lastActiveOn: string |
   avatarUrl: u.deleted ? null : u.avatarUrl,
   orgAdmin: u.orgAdmin,
   deleted: u.deleted,
+  deletedAt: u.deleted ? (u.deletedAt ?? null) : null,
+  deletedBy: u.deleted ? (u.deletedBy ?? null) : null,
   joinedAt: u.joinedAt,
   // `expired` as of the read, as an invitation's (probe 89 F4: a console compared the time with its own clock)
   pendingEmail:

@@ -45,6 +45,10 @@ export class OrgUser implements OrgUserView {
   orgAdmin!: boolean;
   @ApiProperty({ description: 'deleted (rule 12): kept under their pseudonymous id, every personal field null' })
   deleted!: boolean;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'when they were deleted; null while they are not' })
+  deletedAt!: string | null;
+  @ApiProperty({ type: String, nullable: true, description: "who deleted them: an org admin's user id, or `system` (the operator, the organization's closing); null while they are not, and for deletions recorded before 2026-12-07 (the organization's changes, `user_deleted`, name who)", example: null })
+  deletedBy!: string | null;
   @ApiProperty({ format: 'date-time' })
   joinedAt!: string;
   @ApiProperty({ type: PendingEmailChange, nullable: true, description: 'an email change requested and not confirmed yet (rule 10)' })

@@ -17,7 +17,7 @@ import { type Access, type Invitation, type Member, type OrganizationState, type
  */
 
 /** Fields of the rows, in their order in a chunk. A spec checks that they are every field of a real row. */
-export const USER_FIELDS = ['userId', 'email', 'displayName', 'alias', 'avatarUrl', 'orgAdmin', 'deleted', 'joinedAt', 'knownEmails', 'pendingEmail', 'emailChangeVersion', 'confirmedEmailChangeVersion'] as const satisfies readonly (keyof UserProfile)[];
+export const USER_FIELDS = ['userId', 'email', 'displayName', 'alias', 'avatarUrl', 'orgAdmin', 'deleted', 'joinedAt', 'knownEmails', 'pendingEmail', 'emailChangeVersion', 'confirmedEmailChangeVersion', 'deletedAt', 'deletedBy'] as const satisfies readonly (keyof UserProfile)[];
 export const MEMBER_FIELDS = ['userId', 'access', 'status', 'joinedAt'] as const satisfies readonly (keyof Member)[];
 export const INVITATION_FIELDS = ['invitationId', 'email', 'access', 'status', 'linkVersion', 'invitedAt', 'expiresAt', 'linkSentAt', 'inviteeUserId', 'addressKey'] as const satisfies readonly (keyof Invitation)[];
 
@@ -236,6 +236,11 @@ function userRow(c: unknown[][], i: number): UserProfile {
   // as the fold holds it: absent until a change is confirmed
   const confirmed = c[U.confirmedEmailChangeVersion]![i];
   if (typeof confirmed === 'number') user.confirmedEmailChangeVersion = confirmed;
+  // absent until deleted (deletedBy: also for deletions recorded before 2026-12-07)
+  const deletedAt = c[U.deletedAt]![i];
+  if (typeof deletedAt === 'string') user.deletedAt = deletedAt;
+  const deletedBy = c[U.deletedBy]![i];
+  if (typeof deletedBy === 'string') user.deletedBy = deletedBy;
   return user;
 }
 

@@ -422,8 +422,9 @@ describe('snapshots of decision states (docs/adr/0008-snapshots.md)', () => {
     const classifiedOrg = [...ORGANIZATION_HEAD, ...ORGANIZATION_ROWS, ...DERIVED.organization];
     expect(classifiedOrg).toEqual(expect.arrayContaining(Object.keys(org)));
     expect(classifiedOrg).toEqual(expect.arrayContaining(Object.keys(initialOrganizationState())));
-    // (confirmedEmailChangeVersion: absent until one of the user's email changes is confirmed, which user-0's is not)
-    expect([...USER_FIELDS].sort()).toEqual([...Object.keys(org.users.get('user-0')!), 'confirmedEmailChangeVersion'].sort());
+    // (confirmedEmailChangeVersion: absent until one of the user's email changes is confirmed, which user-0's is not;
+    // deletedAt, deletedBy: absent until the user is deleted, which user-0 is not)
+    expect([...USER_FIELDS].sort()).toEqual([...Object.keys(org.users.get('user-0')!), 'confirmedEmailChangeVersion', 'deletedAt', 'deletedBy'].sort());
     const ws = log.workspaces.get(WS)!.state;
     const classifiedWs = [...WORKSPACE_HEAD, ...WORKSPACE_ROWS, ...DERIVED.workspace];
     expect(classifiedWs).toEqual(expect.arrayContaining(Object.keys(ws)));

@@ -78,7 +78,8 @@ export type OrgAdminChanged = Event<'OrgAdminChanged', { organizationId: string;
 /** The user leaves the organization and every workspace; their personal data is erased (crypto-shredding). */
 export type UserDeleted = Event<
   'UserDeleted',
-  { organizationId: string; userId: string; workspaceIds: string[]; deletedAt: string }
+  /** `deletedBy`: who deleted them (an org admin's id, or `system`); absent in deletions recorded before 2026-12-07 */
+  { organizationId: string; userId: string; workspaceIds: string[]; deletedAt: string; deletedBy?: string }
 >;
 
 /**

@@ -191,6 +191,8 @@ export function evolveOrganization(state: OrganizationState, event: Organization
         pendingEmail: null,
         deleted: true,
         orgAdmin: false,
+        deletedAt: event.data.deletedAt,
+        ...(event.data.deletedBy !== undefined && { deletedBy: event.data.deletedBy }),
       });
       return state;
     }

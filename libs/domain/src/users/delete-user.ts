@@ -99,7 +99,7 @@ export function decideDeleteUser(
     {
       type: 'UserDeleted',
       version: 1,
-      data: { organizationId: org.organizationId, userId: user.userId, workspaceIds: memberOf, deletedAt: command.now },
+      data: { organizationId: org.organizationId, userId: user.userId, workspaceIds: memberOf, deletedAt: command.now, deletedBy: command.actorId },
     },
   ]);
 }

@@ -21,6 +21,9 @@ export interface UserProfile {
   pendingEmail: PendingEmail | null;
   /** how many email changes were requested: numbers the confirmation links, so only the latest works */
   emailChangeVersion: number;
+  /** when they were deleted, and by whom (an org admin's id or `system`; absent for deletions recorded before 2026-12-07: probe 80 F7) */
+  deletedAt?: string;
+  deletedBy?: string;
   /** the version of the latest email change confirmed (its link used): a second use says so (probe 65 F6); absent: none since session 51 */
   confirmedEmailChangeVersion?: number;
 }
