@@ -5779,7 +5779,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, READ_MODEL_BEHIND, WRITTEN_BY_LATER_VERSION */
+      /** @description Problem (RFC 9457): EVENT_STORE_UNAVAILABLE, WRITTEN_BY_LATER_VERSION */
       503: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -5793,7 +5793,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 503;
             /** @enum {string} */
-            code?: 'EVENT_STORE_UNAVAILABLE' | 'READ_MODEL_BEHIND' | 'WRITTEN_BY_LATER_VERSION';
+            code?: 'EVENT_STORE_UNAVAILABLE' | 'WRITTEN_BY_LATER_VERSION';
           };
         };
       };

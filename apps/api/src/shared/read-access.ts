@@ -91,7 +91,14 @@ export async function checkMinPositionInLog(minPosition: MinPosition, events: Pi
 /** 503 READ_MODEL_BEHIND: the read models did not reach `position` within WAIT_MS; where they are, when known (probe 95 F3) */
 export const readModelBehind = (position: string, at: bigint | undefined): ProblemException =>
   new ProblemException(
-    problem(503, 'READ_MODEL_BEHIND', `The read models have not reached position ${position} yet${at !== undefined && at >= 0n ? ` (they are at ${at})` : ''}; retry shortly.`),
+    problem(
+      503,
+      'READ_MODEL_BEHIND',
+      at !== undefined && at >= 0n
+        ? `The read models have not reached position ${position} yet (they are at ${at}); retry shortly.`
+        : // none built since a reset: retrying helps only once a projector or a rebuild has run (probe 96 F4)
+          `The read models have not reached position ${position}: one of them has no checkpoint (not built since a reset: a rebuild runs, or no projector does; /health names them); retry once it is built.`,
+    ),
   );
 
 /** A message's `minPosition`, named as such in the problems it earns. */
@@ -131,10 +138,18 @@ export class ReadAccess {
     return { ref, orgAdmin: isOrgAdmin(context.org, actorId) };
   }
 
-  /** read-your-writes for a read of the read models: waits (5 s at most) until they include `minPosition` */
+  /** a position asked of a read answered from the decision states: checked (400 when malformed or past the log's end), not waited for */
+  async checkedOnly(minPosition: MinPosition | undefined): Promise<void> {
+    if (minPosition !== undefined) await checkMinPositionInLog(minPosition, this.events);
+  }
+
+  /**
+   * read-your-writes for a read of the read models: waits (5 s at most) until they include `minPosition`. An HTTP
+   * read's header (a string) was waited for by ReadPositionGuard before the read's own checks: checked at once here.
+   */
   async caughtUp(minPosition: MinPosition): Promise<void> {
     const [position] = await checkMinPositionInLog(minPosition, this.events);
-    if (!(await this.readSide.waitFor(BigInt(position), WAIT_MS))) throw readModelBehind(position, await this.readSide.position());
+    if (!(await this.readSide.waitFor(BigInt(position), typeof minPosition === 'string' ? 0 : WAIT_MS))) throw readModelBehind(position, await this.readSide.position());
   }
 
   /**

@@ -2,7 +2,7 @@ import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@ne
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { EventStore } from '@rollcall/event-store';
 import { READ_SIDE, type ReadSide } from '../infrastructure/read-side';
-import { WAIT_MS, checkMinPositionInLog, readModelBehind } from './read-access';
+import { WAIT_MS, checkMinPositionInLog } from './read-access';
 import { declaresProblem } from './openapi';
 import { EVENT_STORE } from './tokens';
 
@@ -25,8 +25,8 @@ type PositionedRequest = FastifyRequest & { [READ_BEGAN_AT]?: bigint };
  * being rebuilt. A read asked with `X-Min-Position` answers at least it (the read models are waited for first).
  *
  * The last of the global guards (app.module.ts): after authentication, so a refused request reads no checkpoint. It
- * refuses only a malformed X-Min-Position, one past the log's end, and one the read models did not reach in time (on
- * a read of the read models); the header is set on a success by answeredReadPosition (http-app.ts's `onSend` hook).
+ * refuses only a malformed X-Min-Position or one past the log's end; the header is set on a success by
+ * answeredReadPosition (http-app.ts's `onSend` hook).
  * Not a Nest interceptor: any global interceptor puts every HTTP request through Nest's RxJS chain, ~30–40 % of the
  * main thread's time per heartbeat at saturation (docs/adr/0010, nineteenth pass).
  */
@@ -43,22 +43,23 @@ export class ReadPositionGuard implements CanActivate {
     const route = req.routeOptions.url;
     // (Fastify's `:org` is OpenAPI's `{org}`: the routes' parameters are named alike)
     if ((req.method !== 'GET' && req.method !== 'HEAD') || !route?.startsWith('/v1/') || READS_WITHOUT_POSITION.has(route.replace(/:(\w+)/g, '{$1}'))) return true;
-    // a read asked with X-Min-Position: the position checked (malformed or past the log's end: 400, on every read,
-    // also those answered from the decision states, which need not wait: probe 92 F5, one CSV took it and its sibling
-    // ignored it), then the read models waited for (as the read itself does; then at once), so that the position read
-    // after it is at least that one — not assumed, for a route that does not take the header. Not reached within
-    // WAIT_MS: a read of the read models is refused here (its handler would wait as long again: probe 95 F3 saw 10 s);
-    // one that answers from the decision states or the log (it documents no READ_MODEL_BEHIND) answers, without X-Position
+    // a read asked with X-Min-Position: the position checked at once (malformed or past the log's end: 400, on every
+    // read, also those answered from the decision states: probe 92 F5, one CSV took it and its sibling ignored it).
+    // A read of the read models (it documents READ_MODEL_BEHIND) waits for them here, before the position it began at
+    // is read, so that it is at least that one; not reached in time, it goes on, to be refused for what it is (a bad
+    // field, no authority: probe 96 F1 got 503 for those) and then, by its handler's own check (ReadAccess.caughtUp,
+    // at once over HTTP: this was the wait), 503 READ_MODEL_BEHIND — one wait, not two (probe 95 F3: 10 s). A read of
+    // the decision states or the log waits for nothing (it holds every write up to the log's head, past the position
+    // asked: probe 96 F3 waited 5 s for read models it does not read) and answers at least the position asked.
     const asked = req.headers['x-min-position'];
+    let atLeast: bigint | undefined;
     if (asked !== undefined) {
       const [position] = await checkMinPositionInLog(Array.isArray(asked) ? asked.join(', ') : asked, this.events);
-      if (!(await this.readSide.waitFor(BigInt(position), WAIT_MS))) {
-        if (declaresProblem(context.getHandler(), 'READ_MODEL_BEHIND')) throw readModelBehind(position, await this.readSide.position());
-        return true;
-      }
+      if (!declaresProblem(context.getHandler(), 'READ_MODEL_BEHIND')) atLeast = BigInt(position);
+      else if (!(await this.readSide.waitFor(BigInt(position), WAIT_MS))) return true;
     }
     const began = await this.readSide.position();
-    if (began !== undefined && began >= 0n) req[READ_BEGAN_AT] = began;
+    if (began !== undefined && began >= 0n) req[READ_BEGAN_AT] = atLeast !== undefined && atLeast > began ? atLeast : began;
     return true;
   }
 }
