@@ -18,6 +18,20 @@ describe('activity: the last day a key was used, a user acted', () => {
     return { one, other: new SqliteActivityStore(dir) };
   });
 
+  it('a write its disk refuses (full) fails naming that, not a failed rollback (probe 96 F8); the store writes again after', async () => {
+    const store = new SqliteActivityStore(dir);
+    const db = (store as unknown as { db: import('node:sqlite').DatabaseSync }).db;
+    const pages = (db.prepare('PRAGMA page_count').get() as { page_count: number }).page_count;
+    // the file may grow no more: SQLite's answer to a full disk (SQLITE_FULL)
+    db.exec(`PRAGMA max_page_count = ${pages}`);
+    const marks = (n: number): ActivityMark[] => Array.from({ length: n }, (_, i) => ({ organizationId: 'o1', kind: 'user', id: `user-${i}-${'x'.repeat(100)}`, on: '2026-12-07' }));
+    await expect(store.record(marks(2000))).rejects.toThrow(/full/);
+    db.exec('PRAGMA max_page_count = 4294967294');
+    await store.record(marks(3));
+    expect((await store.lastOn('o1', 'user', [marks(1)[0]!.id])).get(marks(1)[0]!.id)).toBe('2026-12-07');
+    await store.close();
+  });
+
   it('the recorder writes a key or user once a day per process, keeps only users of the organization, and marks again after a failed write', async () => {
     const events = new SqliteEventStore(join(dir, 'events.sqlite'), { durability: 'normal' });
     const states = new StreamStates(events);

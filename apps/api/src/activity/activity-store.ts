@@ -52,7 +52,8 @@ export class SqliteActivityStore implements ActivityStore {
       for (const m of marks) this.upsert.run(m.organizationId, m.kind, m.id, m.on);
       this.db.exec('COMMIT');
     } catch (error) {
-      this.db.exec('ROLLBACK');
+      // SQLite may have rolled back itself (a full disk): a ROLLBACK then fails, and its error hid the cause (probe 96 F8)
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
       throw error;
     }
   }
