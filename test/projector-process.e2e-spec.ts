@@ -133,6 +133,8 @@ describe('the separate projector process over an embedded data dir', () => {
       const refused = await startProjector(dataDir, { PROJECTOR_PORT: String(port) }).catch((error: { code?: number; out?: string }) => error);
       expect(refused).toMatchObject({ code: 78, out: expect.stringContaining(`PROJECTOR_PORT ${port} is in use by another process (EADDRINUSE)`) });
       expect((refused as { out: string }).out).not.toContain('Unhandled');
+      // refused before it took the lease and projected (probe 96 F6: it projected the whole log first)
+      expect((refused as { out: string }).out).not.toContain('lease taken');
     } finally {
       busy.close();
     }

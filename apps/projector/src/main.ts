@@ -12,6 +12,7 @@ import { createReadStore } from '../../../libs/read-store/src/store-factory';
 import { scrapeRefusal } from '../../api/src/health/metrics-scrape';
 import { leasedProjections } from '../../api/src/infrastructure/leased-projector';
 import { claimDataDir, releaseDataDir } from '../../api/src/infrastructure/data-format';
+import { checkPortsFree } from '../../api/src/infrastructure/ports-free';
 import { unreachableStore } from '../../api/src/infrastructure/unreachable-store';
 import { createLogger, readLogSettings } from '../../api/src/logging';
 import { portProblem } from '../../api/src/settings';
@@ -38,6 +39,14 @@ try {
 const log = createLogger('projector', logSettings);
 
 async function main(): Promise<void> {
+  // a port another process holds refuses the start before it takes a lease and projects (probe 96 F6: it projected the
+  // whole log, then was refused for its port)
+  await checkPortsFree([{ port: config.port }]).catch((error: unknown) => {
+    const problem = portProblem('PROJECTOR_PORT', config.port, error);
+    if (!problem) throw error;
+    console.error(problem);
+    process.exit(78);
+  });
   // the application's event store: personal fields are decrypted as read (and read as null once shredded)
   const { store: eventStore } = await createRollcallEventStore({ eventstoreUrl: config.eventstoreUrl, mongoUrl: config.mongoUrl, dataDir: config.dataDir });
   const readStore = await createReadStore({ mongoUrl: config.mongoUrl, dataDir: config.dataDir, warn: (m) => log.warn(m) });

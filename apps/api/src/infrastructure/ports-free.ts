@@ -8,13 +8,13 @@ import { createServer } from 'node:net';
  * Rejects with the listen error (EADDRINUSE, EACCES: main.ts's portProblem names the setting). A port taken between
  * this check and the real listen is refused then, as before.
  */
-export async function checkPortsFree(ports: readonly { port: number; host: string }[]): Promise<void> {
+export async function checkPortsFree(ports: readonly { port: number; host?: string }[]): Promise<void> {
   for (const { port, host } of ports) {
     if (port === 0) continue;
     await new Promise<void>((resolve, reject) => {
       const probe = createServer();
       probe.once('error', reject);
-      probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve()));
+      probe.listen({ port, ...(host !== undefined && { host }), exclusive: true }, () => probe.close(() => resolve()));
     });
   }
 }
