@@ -129,6 +129,21 @@ describe('structured logs (JSON lines through pino)', () => {
     expect(await linesOf('logging-404-empty')).toEqual([expect.objectContaining({ level: 'warn', route: null, url: '/v1/workspaces//members', status: 404 })]);
   });
 
+  it('the presence stream\'s line names who opened it, by key or by ticket, as the other lines do (probe 96 F5: nobody)', async () => {
+    const org = await newOrganization('logging-stream-org');
+    const { apiKey: key, adminUserId: admin, organizationId } = org.body;
+    const ws = await api.request('POST', `/v1/organizations/${organizationId}/workspaces`, { key, actor: admin, body: { name: 'Support' } });
+    const stream = `/v1/workspaces/${ws.body.workspaceId}/presence/stream`;
+    // HEAD: the stream's status and headers, and the answer ends (its line is written then)
+    const byKey = await fetch(`${api.url}${stream}`, { method: 'HEAD', headers: { authorization: `Bearer ${key}`, 'x-actor-id': admin, 'x-request-id': 'logging-stream-key' } });
+    expect(byKey.status).toBe(200);
+    const ticket = await api.request('POST', `/v1/workspaces/${ws.body.workspaceId}/presence/stream-tickets`, { key, actor: admin });
+    const byTicket = await fetch(`${api.url}${stream}?ticket=${encodeURIComponent(ticket.body.ticket)}`, { method: 'HEAD', headers: { 'x-request-id': 'logging-stream-ticket' } });
+    expect(byTicket.status).toBe(200);
+    for (const id of ['logging-stream-key', 'logging-stream-ticket'])
+      expect((await linesOf(id)).filter((l) => l.durationMs !== undefined)).toEqual([expect.objectContaining({ route: '/v1/workspaces/:ws/presence/stream', organizationId, keyId: expect.any(String), actorId: admin })]);
+  });
+
   it("a line logged by a handler (a Logger of the app) while it answers carries the request's id", async () => {
     const org = await newOrganization('logging-in-handler-org');
     const { organizationId, apiKey, adminUserId } = org.body;

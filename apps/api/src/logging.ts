@@ -8,7 +8,7 @@ import { type DestinationStream, type Logger, type LoggerOptions, pino, stdSeria
 import { isSaneRequestId } from './shared/request-id';
 import { ANSWERED_CODE } from './shared/problem-body';
 import type { Principal } from './shared/auth';
-import { callerFields } from './shared/caller';
+import { CALLER_OF_REQUEST, callerFields } from './shared/caller';
 import { RefusalLogSampler } from './logging-refusals';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
@@ -186,9 +186,14 @@ const requestLine = (req: Request, res: Response) => ({
   // a refusal's problem code (probe 95 F5: a 503 READ_MODEL_BEHIND logged as "GET … 503" alone)
   ...(typeof (res as unknown as Record<symbol, unknown>)[ANSWERED_CODE] === 'string' && { code: (res as unknown as Record<symbol, string>)[ANSWERED_CODE] }),
   ...(res.writableEnded ? {} : { aborted: true }),
-  // who, as the API key check found it (the guard leaves the principal on Node's request: shared/auth.ts)
-  ...callerFields(req.principal, req.headers['x-actor-id']),
+  // who, as the API key check found it (the guard leaves the principal on Node's request: shared/auth.ts), or as a
+  // public route that identifies its caller itself noted it (the presence stream: probe 96 F5, its line named nobody)
+  ...callerOfLine(req),
 });
+const callerOfLine = (req: Request) => {
+  const noted = (req as unknown as Record<symbol, { principal: Principal; actorId: string } | undefined>)[CALLER_OF_REQUEST];
+  return noted ? callerFields(noted.principal, noted.actorId) : callerFields(req.principal, req.headers['x-actor-id']);
+};
 const summary = (req: Request, res: Response) => {
   const line = requestLine(req, res);
   return `${line.method} ${line.route ?? line.url} ${line.status}${line.code ? ` ${line.code}` : ''}${line.aborted ? ' (aborted)' : ''}`;

@@ -4,6 +4,7 @@ import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiExtraModels, ApiHeader, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiSecurity, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { Payload } from '@nestjs/microservices';
 import { MessageRoute } from '../shared/message-route';
+import { noteCaller } from '../shared/caller';
 import { IsString, Matches } from 'class-validator';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { checkReportRead, reportShowsAddresses } from '@rollcall/domain';
@@ -146,6 +147,8 @@ export class PresenceController {
     @Headers('Last-Event-ID') lastEventHeader?: string,
   ): Promise<void> {
     const { principal, actorId } = await this.streamCaller(req, ws, query.ticket);
+    // the request's log line names who opened the stream, as the guard's lines do (probe 96 F5: it named nobody)
+    noteCaller(req.raw, principal, actorId);
     // a public route (a ticket or the key): the activity interceptor never saw who opened it (probe 78 F1: a key used
     // only for a wall display's stream looked unused). The key is marked whatever the answer, as on every route (probe
     // 79 F4); a ticket names no key (its key was marked when the ticket was taken)

@@ -22,3 +22,9 @@ const LOGGED_ACTOR = /^[\w.:-]{1,128}$/;
 
 /** where the API key check leaves a message's principal on its payload, for the message's log line (not serialized) */
 export const CALLER = Symbol('rollcall:caller');
+
+/** who opened a request the API key guard did not identify (a public route that authenticates itself: the presence stream, by its key or its ticket), for its log line */
+export const CALLER_OF_REQUEST = Symbol('the caller a public route identified');
+export const noteCaller = (raw: object, principal: Principal, actorId: string): void => {
+  (raw as Record<symbol, unknown>)[CALLER_OF_REQUEST] = { principal, actorId };
+};
