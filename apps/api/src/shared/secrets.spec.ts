@@ -1,5 +1,5 @@
 import { DatabaseSync } from 'node:sqlite';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../settings';
@@ -153,5 +153,14 @@ describe('a data dir whose files this process cannot write (probe 41 F3)', () =>
     } finally {
       chmodSync(dataDir, 0o700);
     }
+  });
+
+  it('a process running as root refuses a data dir of another user: the files it made there would refuse that user next (probe 96 F7)', () => {
+    // (as root, as in CI, the dir is given to `nobody` first; as another user it is that user's already)
+    if (statSync(dataDir).uid === 0) chownSync(dataDir, 65534, 65534);
+    const owner = statSync(dataDir).uid;
+    expect(() => protectDataDir(dataDir, () => undefined, 0)).toThrow(new RegExp(`belongs to another user \\(uid ${owner}\\), and this process runs as root: run it as that user, or give the dir to root`));
+    // its own user's, or root's own dir for root: taken
+    expect(() => protectDataDir(dataDir, () => undefined, owner)).not.toThrow();
   });
 });

@@ -209,13 +209,19 @@ const storeSecrets = (file: string, stored: object, replace: boolean): boolean =
  * The data dir holds keys, hashes and personal data: only this process's user may read it. Files this process
  * creates from now on are 0600 and directories 0700 (umask); what an earlier version left readable is closed now.
  */
-export function protectDataDir(dataDir: string, canWrite?: (path: string) => void): void {
+export function protectDataDir(dataDir: string, canWrite?: (path: string) => void, euid: number | undefined = process.geteuid?.()): void {
   process.umask(0o077);
   const uid = process.getuid?.() ?? '?';
   try {
     makeDataDir(dataDir);
+    // root may write anywhere: on another user's data dir it started, and the files it made there (root's, 0600) then
+    // refused that user's next start (probe 96 F7); another user's dir is refused for root too, as it is for them
+    const owner = statSync(dataDir).uid;
+    if (euid === 0 && owner !== 0)
+      throw new ConfigError([`ROLLCALL_DATA_DIR ${dataDir} cannot be used: it belongs to another user (uid ${owner}), and this process runs as root: run it as that user, or give the dir to root (chown -R 0 ${dataDir}), and start again`]);
     closeToOthers(dataDir);
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     const { code, message } = error as NodeJS.ErrnoException;
     // each with what to do (probe 95 F12: "it belongs to another user" named no fix)
     const why =
