@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError, readErasureRewriteMs, readEventstoreUrl, readInt, readMetricsToken, readMongoUrl } from '../../api/src/settings';
-import { protectDataDir } from '../../api/src/shared/secrets';
+import { protectDataDir } from '../../api/src/shared/data-dir-access';
 
 /** The projector worker's configuration, from the environment (the same variables as the API). */
 export interface ProjectorConfig {

@@ -3,7 +3,8 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, readdirSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../settings';
-import { loadLocalSecrets, protectDataDir, unwritableFiles } from './secrets';
+import { loadLocalSecrets } from './secrets';
+import { protectDataDir, unwritableFiles } from './data-dir-access';
 
 const SYSTEM = { systemApiKey: 'rk_system_secrets-spec-0123456789' };
 const SECRET = 'a-configured-invitation-secret-of-at-least-32-characters';
