@@ -125,7 +125,7 @@ describe('one data dir, one version (docs/adr/0020, probe 37b)', () => {
         .map((line) => JSON.parse(line) as Record<string, unknown>);
     const after = await startServer({ dataDir });
     await after.stop();
-    expect(uncleanStopsOf(after.output())).toEqual([expect.objectContaining({ level: 'warn', event: 'unclean_stop', pid: killed.child.pid, role: 'api', msg: expect.stringContaining('did not stop cleanly (killed or crashed)') })]);
+    expect(uncleanStopsOf(after.output())).toEqual([expect.objectContaining({ level: 'warn', event: 'unclean_stop', stoppedPid: killed.child.pid, role: 'api', msg: expect.stringContaining('did not stop cleanly (killed or crashed)') })]);
     const again = await startServer({ dataDir });
     await again.stop();
     expect(uncleanStopsOf(again.output())).toEqual([]);

@@ -44,7 +44,7 @@ async function main() {
   for (const stop of uncleanStops ?? [])
     // what an operator restarting after an incident asks first (probe 95 F6: a start after a SIGKILL logged as a clean one)
     createLogger('api', { level: 'info', format: config.logFormat }).warn(
-      { event: 'unclean_stop', pid: stop.pid, role: stop.role, startedAt: new Date(stop.started).toISOString(), dataDir: config.dataDir },
+      { event: 'unclean_stop', stoppedPid: stop.pid, role: stop.role, startedAt: new Date(stop.started).toISOString(), dataDir: config.dataDir },
       `The ${stop.role} process ${stop.pid} on this data dir (started ${new Date(stop.started).toISOString()}) did not stop cleanly (killed or crashed): a client whose write it had not answered retries it with its Idempotency-Key; nothing to repair`,
     );
   // the app's module graph (Nest, Fastify, every feature: ~2 s of CPU to load) only once the configuration and the data
