@@ -24,7 +24,8 @@ describe("the organization's users as CSV", () => {
     await api.request('PATCH', `/v1/organizations/${o.organizationId}/users/${jane}`, { ...as, body: { displayName: '=cmd|calc', avatarUrl: 'https://img.acme.test/jane.png' } });
     const csv = await fetch(`${app.url}/v1/organizations/${o.organizationId}/users/export.csv?bom=true`, { headers: { authorization: `Bearer ${o.key}`, 'x-actor-id': o.admin } });
     expect(csv.status).toBe(200);
-    expect(csv.headers.get('content-disposition')).toBe('attachment; filename="users.csv"');
+    // named after the organization and the day (probe 82 F2)
+    expect(csv.headers.get('content-disposition')).toMatch(/^attachment; filename="users-Acme-\d{4}-\d{2}-\d{2}\.csv"$/);
     const bytes = new Uint8Array(await csv.arrayBuffer());
     expect(Array.from(bytes.subarray(0, 3))).toEqual([0xef, 0xbb, 0xbf]);
     const rows = parse(Buffer.from(bytes.slice(3)).toString('utf8'), { columns: true }) as Record<string, string>[];
@@ -69,7 +70,7 @@ describe("the organization's users as CSV", () => {
     const read = async (query = '') => {
       const reply = await fetch(`${app.url}/v1/organizations/${o.organizationId}/members/export.csv${query}`, { headers });
       expect(reply.status).toBe(200);
-      expect(reply.headers.get('content-disposition')).toBe('attachment; filename="organization-members.csv"');
+      expect(reply.headers.get('content-disposition')).toMatch(/^attachment; filename="organization-members-Acme-\d{4}-\d{2}-\d{2}\.csv"$/);
       return parse(await reply.text(), { columns: true }) as Record<string, string>[];
     };
     const one = await fetch(`${app.url}/v1/workspaces/${second}/members/export.csv`, { headers });

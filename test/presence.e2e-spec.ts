@@ -290,7 +290,9 @@ describe('rule 13: the presence report', () => {
     const restricted = await app.api.member(as, `no-export-${Math.random()}@acme.test`, { roles: ['manager'], restrictions: { data_export: true } });
     expect((await report(o, restricted, `from=${today()}&to=${today()}`)).status).toBe(200);
     expectProblem(await report(o, restricted, `from=${today()}&to=${today()}&format=csv`), 403, 'INSUFFICIENT_AUTHORITY');
-    expect((await report(o, o.manager, `from=${today()}&to=${today()}&format=csv`)).status).toBe(200);
+    const csv = await report(o, o.manager, `from=${today()}&to=${today()}&format=csv`);
+    expect(csv.status).toBe(200);
+    expect(csv.headers.get('content-disposition')).toMatch(/^attachment; filename="presence-Support-\d{4}-\d{2}-\d{2}\.csv"$/);
   });
 
   it("rule 18: shows members' addresses only to a reader who may read the user list (rule 1): a manager restricted by workspace_settings gets the figures with email null, and no CSV", async () => {

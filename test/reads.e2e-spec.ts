@@ -121,6 +121,13 @@ describe('the user list over HTTP', () => {
     const ws = `/v1/workspaces/${o.workspaceId}/members`;
     expect((await get(`${ws}?status=pending`, o, o.last)).body.items.map((m: { email: string }) => m.email)).toEqual(['pending@acme.test']);
     expect((await get(`${ws}?role=manager`, o, o.last)).body.items.map((m: { displayName: string }) => m.displayName)).toEqual(['Zoe Zebra']);
+    // several roles: any of them (probe 82 F2: "who has an owner's authority" across presets in one filter)
+    const names = async (query: string) => (await get(`${ws}?${query}`, o, o.last)).body.items.map((m: { displayName: string }) => m.displayName);
+    const owners = await names('role=owner');
+    expect(owners.length).toBeGreaterThan(0);
+    expect(await names('role=manager,owner')).toEqual([...owners, 'Zoe Zebra'].sort((a, b) => a.localeCompare(b)));
+    expect(await names('role=owner,environment_manager')).toEqual(owners);
+    expect((await get(`${ws}?role=manager,god`, o)).body).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ field: 'role', message: expect.stringContaining('must be a role') }] });
     expect((await get(`${ws}?q=MANGO`, o, o.last)).body.items.map((m: { displayName: string }) => m.displayName)).toEqual(['Mia Mango']);
     expect((await get(`${ws}?q=user3%40acme`, o, o.last)).body.items.map((m: { displayName: string }) => m.displayName)).toEqual(['Ben Berry']);
     // "Éva" typed with a combining accent finds the name stored composed; a control character is refused (a NUL matched everyone)
@@ -193,8 +200,12 @@ describe('the user list over HTTP', () => {
     const csv = await get(`/v1/workspaces/${o.workspaceId}/members/export.csv`, o, o.last);
     expect(csv.status).toBe(200);
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
+    // named after the workspace and the day (probe 82 F2: every workspace's download was members.csv)
+    expect(csv.headers.get('content-disposition')).toMatch(/^attachment; filename="members-Support-\d{4}-\d{2}-\d{2}\.csv"$/);
     const rows = parse(csv.body as string, { columns: true }) as Record<string, string>[];
     expect(rows).toHaveLength(7);
+    // the workspace's preset, last: what its roles mean in a review of several workspaces
+    expect(new Set(rows.map((r) => r.access_model))).toEqual(new Set(['levels']));
     expect(rows.find((r) => r.email === 'user2@acme.test')).toMatchObject({ display_name: 'Mia Mango', status: 'active', roles: 'agent' });
     const change = await app.api.request('PATCH', `/v1/workspaces/${o.workspaceId}/members/${o.ids[0]}/access`, { key: o.key, actor: o.admin, body: { restrictions: { data_export: true } } });
     expectProblem(await get(`/v1/workspaces/${o.workspaceId}/members/export.csv`, o, change.body.position, o.ids[0]), 403, 'INSUFFICIENT_AUTHORITY');
@@ -202,7 +213,9 @@ describe('the user list over HTTP', () => {
     // was served, probe 12)
     expect((await get(`/v1/workspaces/${o.workspaceId}/history`, o, change.body.position, o.ids[0])).status).toBe(200);
     expectProblem(await get(`/v1/workspaces/${o.workspaceId}/history?format=csv`, o, change.body.position, o.ids[0]), 403, 'INSUFFICIENT_AUTHORITY');
-    expect((await get(`/v1/workspaces/${o.workspaceId}/history?format=csv`, o, change.body.position)).status).toBe(200);
+    const history = await get(`/v1/workspaces/${o.workspaceId}/history?format=csv`, o, change.body.position);
+    expect(history.status).toBe(200);
+    expect(history.headers.get('content-disposition')).toMatch(/^attachment; filename="permission-history-Support-\d{4}-\d{2}-\d{2}\.csv"$/);
   });
 
   it("the CSV export takes the list's filters and order: a team, a presence, a direction (they were refused)", async () => {

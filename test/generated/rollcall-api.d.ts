@@ -7326,8 +7326,8 @@ export interface operations {
         q?: string;
         /** @description comma-separated: pending, active, revoked (default pending,active) */
         status?: ('pending' | 'active' | 'revoked')[];
-        /** @description members holding this role (the workspace's preset names which exist there) */
-        role?:
+        /** @description comma-separated: members holding any of these roles (the workspace's preset names which exist there): agent, analyst, content_manager, developer, environment_manager, manager, member, operator, owner, producer */
+        role?: (
           | 'agent'
           | 'analyst'
           | 'content_manager'
@@ -7337,7 +7337,8 @@ export interface operations {
           | 'member'
           | 'operator'
           | 'owner'
-          | 'producer';
+          | 'producer'
+        )[];
         team?: string;
         /** @description members with this presence (pending invitations have none: left out) */
         presence?: 'online' | 'away' | 'offline';
@@ -7360,7 +7361,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description CSV with a header row (email, display_name, alias, status, roles, restrictions, grants, invited_at, joined_at, last_seen_at, org_admin, user_id, invitation_id, workspace_id, permissions, expires_at, revoked_at, workspace_name, expired, team_ids, export_permission, owner_authority, revoked_by); lists are `;`-separated */
+      /** @description CSV with a header row (email, display_name, alias, status, roles, restrictions, grants, invited_at, joined_at, last_seen_at, org_admin, user_id, invitation_id, workspace_id, permissions, expires_at, revoked_at, workspace_name, expired, team_ids, export_permission, owner_authority, revoked_by, access_model); lists are `;`-separated */
       200: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -10730,8 +10731,8 @@ export interface operations {
         q?: string;
         /** @description comma-separated: pending, active, revoked (default pending,active) */
         status?: ('pending' | 'active' | 'revoked')[];
-        /** @description members holding this role (the workspace's preset names which exist there) */
-        role?:
+        /** @description comma-separated: members holding any of these roles (the workspace's preset names which exist there): agent, analyst, content_manager, developer, environment_manager, manager, member, operator, owner, producer */
+        role?: (
           | 'agent'
           | 'analyst'
           | 'content_manager'
@@ -10741,7 +10742,8 @@ export interface operations {
           | 'member'
           | 'operator'
           | 'owner'
-          | 'producer';
+          | 'producer'
+        )[];
         team?: string;
         /** @description members with this presence (pending invitations have none: left out) */
         presence?: 'online' | 'away' | 'offline';
@@ -10947,8 +10949,8 @@ export interface operations {
         q?: string;
         /** @description comma-separated: pending, active, revoked (default pending,active) */
         status?: ('pending' | 'active' | 'revoked')[];
-        /** @description members holding this role (the workspace's preset names which exist there) */
-        role?:
+        /** @description comma-separated: members holding any of these roles (the workspace's preset names which exist there): agent, analyst, content_manager, developer, environment_manager, manager, member, operator, owner, producer */
+        role?: (
           | 'agent'
           | 'analyst'
           | 'content_manager'
@@ -10958,7 +10960,8 @@ export interface operations {
           | 'member'
           | 'operator'
           | 'owner'
-          | 'producer';
+          | 'producer'
+        )[];
         team?: string;
         /** @description members with this presence (pending invitations have none: left out) */
         presence?: 'online' | 'away' | 'offline';
@@ -10981,7 +10984,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description CSV with a header row (email, display_name, alias, status, roles, restrictions, grants, invited_at, joined_at, last_seen_at, org_admin, user_id, invitation_id, workspace_id, permissions, expires_at, revoked_at, workspace_name, expired, team_ids, export_permission, owner_authority, revoked_by); lists are `;`-separated */
+      /** @description CSV with a header row (email, display_name, alias, status, roles, restrictions, grants, invited_at, joined_at, last_seen_at, org_admin, user_id, invitation_id, workspace_id, permissions, expires_at, revoked_at, workspace_name, expired, team_ids, export_permission, owner_authority, revoked_by, access_model); lists are `;`-separated */
       200: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -10992,8 +10995,8 @@ export interface operations {
         };
         content: {
           /**
-           * @example email,display_name,alias,status,roles,restrictions,grants,invited_at,joined_at,last_seen_at,org_admin,user_id,invitation_id,workspace_id,permissions,expires_at,revoked_at,workspace_name,expired,team_ids,export_permission,owner_authority,revoked_by
-           *     jane@acme.test,Jane Doe,,active,agent,,,2026-03-01T09:00:00.000Z,2026-03-01T09:05:00.000Z,,false,b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b,,0c9e7d6f-1a2b-5c3d-8e4f-5a6b7c8d9e0f,messages;notification_preferences;profile;shortcuts,,,Support,,,false,false,
+           * @example email,display_name,alias,status,roles,restrictions,grants,invited_at,joined_at,last_seen_at,org_admin,user_id,invitation_id,workspace_id,permissions,expires_at,revoked_at,workspace_name,expired,team_ids,export_permission,owner_authority,revoked_by,access_model
+           *     jane@acme.test,Jane Doe,,active,agent,,,2026-03-01T09:00:00.000Z,2026-03-01T09:05:00.000Z,,false,b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b,,0c9e7d6f-1a2b-5c3d-8e4f-5a6b7c8d9e0f,messages;notification_preferences;profile;shortcuts,,,Support,,,false,false,,levels
            */
           'text/csv': string;
         };

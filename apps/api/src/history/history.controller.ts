@@ -1,3 +1,4 @@
+import { downloadDisposition } from '../shared/download-name';
 import { Controller, Get, Headers, Inject, Param, Query, StreamableFile } from '@nestjs/common';
 import { HeavyRead, asCsv } from '../shared/heavy-reads';
 import { ApiBearerAuth, ApiExtraModels, ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
@@ -54,7 +55,7 @@ export class HistoryController {
   ) {
     const { format, limit, cursor, bom, ...filters } = query;
     // the CSV is a download of members' addresses: the export permission too, as for the user list (rule 18)
-    await this.access.prepare(principal, ws, actorId, format === 'csv' ? 'historyExport' : 'history', minPosition);
+    const { workspaceName } = await this.access.prepareAs(principal, ws, actorId, format === 'csv' ? 'historyExport' : 'history', minPosition);
     if (format === 'csv') {
       // the CSV is the whole range in one stream: a page size or a cursor would be ignored, so they are refused
       const paging = (['limit', 'cursor'] as const).filter((name) => query[name] !== undefined);
@@ -73,7 +74,7 @@ export class HistoryController {
         csv.destroy();
         throw error;
       });
-      return new StreamableFile(csv, { type: 'text/csv; charset=utf-8', disposition: 'attachment; filename="permission-history.csv"' });
+      return new StreamableFile(csv, { type: 'text/csv; charset=utf-8', disposition: downloadDisposition('permission-history', workspaceName, new Date(), 'csv') });
     }
     refuseBomOnJson({ bom });
     return toHistoryPage(await listHistory(this.store, ws, { ...filters, limit, cursor }).catch(badQuery));

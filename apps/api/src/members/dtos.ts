@@ -48,10 +48,13 @@ export class MemberFilterQuery {
 
   // a role of no preset matches nobody anywhere: refused as another filter's unknown value is (probe 26); one of
   // another preset than the workspace's is a well-formed filter that matches nobody there
-  @ApiPropertyOptional({ enum: ROLE_NAMES, description: "members holding this role (the workspace's preset names which exist there)" })
+  // several, comma-separated, any of them: "who has an owner's authority" across presets is `owner,environment_manager`
+  // in one filter (probe 82 F2)
+  @ApiPropertyOptional({ description: `comma-separated: members holding any of these roles (the workspace's preset names which exist there): ${ROLE_NAMES.join(', ')}`, example: 'owner,manager' })
   @IsOptional()
-  @IsIn(ROLE_NAMES, { message: `must be a role: ${ROLE_NAMES.join(', ')}` })
-  role?: string;
+  @Transform(({ value }) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()) : value))
+  @IsIn(ROLE_NAMES, { each: true, message: `each must be a role: ${ROLE_NAMES.join(', ')}` })
+  role?: string[];
   @ApiPropertyOptional() @IsOptional() @IsString() @Matches(ID_PATTERN) @FoldsIdCase() team?: string;
   @ApiPropertyOptional({ enum: ['online', 'away', 'offline'], description: 'members with this presence (pending invitations have none: left out)' }) @IsOptional() @IsIn(['online', 'away', 'offline']) presence?: 'online' | 'away' | 'offline';
   @ApiPropertyOptional({ enum: ['name', 'email', 'lastSeen', 'joined'] }) @IsOptional() @IsIn(['name', 'email', 'lastSeen', 'joined']) sort?: 'name' | 'email' | 'lastSeen' | 'joined';

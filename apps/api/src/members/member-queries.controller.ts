@@ -1,3 +1,4 @@
+import { downloadDisposition } from '../shared/download-name';
 import { Readable } from 'node:stream';
 import { HeavyRead } from '../shared/heavy-reads';
 import { Controller, Get, Headers, Inject, Param, Query, StreamableFile } from '@nestjs/common';
@@ -22,7 +23,7 @@ import { ExportLedger, Download, type DownloadRequest } from '../shared/export-l
 
 // the header from the columns the export writes (probe 36 F6: a hand-written one lacked org_admin)
 const CSV_CONTENT = {
-  'text/csv': { schema: { type: 'string' as const }, example: `${MEMBER_CSV_COLUMNS.join(',')}\njane@acme.test,Jane Doe,,active,agent,,,2026-03-01T09:00:00.000Z,2026-03-01T09:05:00.000Z,,false,b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b,,0c9e7d6f-1a2b-5c3d-8e4f-5a6b7c8d9e0f,messages;notification_preferences;profile;shortcuts,,,Support,,,false,false,\n` },
+  'text/csv': { schema: { type: 'string' as const }, example: `${MEMBER_CSV_COLUMNS.join(',')}\njane@acme.test,Jane Doe,,active,agent,,,2026-03-01T09:00:00.000Z,2026-03-01T09:05:00.000Z,,false,b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b,,0c9e7d6f-1a2b-5c3d-8e4f-5a6b7c8d9e0f,messages;notification_preferences;profile;shortcuts,,,Support,,,false,false,,levels\n` },
 };
 
 /** The user list (rules 9 and 18, docs/rules.md#read-models), one member, and a member's access at a time T. */
@@ -77,11 +78,11 @@ export class MemberQueriesController {
     @Download() download: DownloadRequest,
     @Headers(MIN_POSITION_HEADER.name) minPosition?: string,
   ) {
-    const { orgAdmin } = await this.access.prepareAs(principal, ws, actorId, 'export', minPosition);
+    const { orgAdmin, workspaceName } = await this.access.prepareAs(principal, ws, actorId, 'export', minPosition);
     // recorded before the first byte (probe 69 F9: "who downloaded our user list?")
     await this.exports.record(principal, actorId, 'members', { workspaceId: ws }, download);
     const { bom: _bom, ...filters } = query;
-    return new StreamableFile(exportMembersCsv(this.store, ws, filters, (docs) => this.withLiveLastSeen(ws, orgAdmin ? docs : docs.map(withoutInviteeDoc)), csvOptions(query)), { type: 'text/csv; charset=utf-8', disposition: 'attachment; filename="members.csv"' });
+    return new StreamableFile(exportMembersCsv(this.store, ws, filters, (docs) => this.withLiveLastSeen(ws, orgAdmin ? docs : docs.map(withoutInviteeDoc)), csvOptions(query)), { type: 'text/csv; charset=utf-8', disposition: downloadDisposition('members', workspaceName, new Date(), 'csv') });
   }
 
   @Get(':userId')

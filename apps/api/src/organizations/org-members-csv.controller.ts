@@ -1,3 +1,4 @@
+import { downloadDisposition } from '../shared/download-name';
 import { Controller, Get, Headers, Inject, Param, Query, StreamableFile } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { MEMBER_CSV_COLUMNS } from '@rollcall/read-store';
@@ -42,13 +43,13 @@ export class OrgMembersCsvController {
     @Headers(MIN_POSITION_HEADER.name) minPosition?: string,
   ): Promise<StreamableFile> {
     const { bom: _bom, ...filters } = query;
-    const csv = await this.csv.export(ownOrganization(principal, org), actorId, filters, minPosition, csvOptions(query));
+    const { csv, organizationName } = await this.csv.export(ownOrganization(principal, org), actorId, filters, minPosition, csvOptions(query));
     // recorded once the org-admin check passed, before the first byte (probe 69 F9): the user lists' download, of no
     // one workspace (`workspaceId` absent: every workspace of the organization)
     await this.exports.record(principal, actorId, 'members', {}, download).catch((error: unknown) => {
       csv.destroy();
       throw error;
     });
-    return new StreamableFile(csv, { type: 'text/csv; charset=utf-8', disposition: 'attachment; filename="organization-members.csv"' });
+    return new StreamableFile(csv, { type: 'text/csv; charset=utf-8', disposition: downloadDisposition('organization-members', organizationName, new Date(), 'csv') });
   }
 }

@@ -22,11 +22,13 @@ export class OrgMembersCsv {
     @Inject(LAST_SEEN) private readonly lastSeen: LastSeen,
   ) {}
 
-  async export(organizationId: string, actorId: string, filters: MemberFilters, minPosition: MinPosition | undefined, csv: CsvOptions): Promise<Readable> {
+  /** the CSV, and the organization's name to name the download */
+  async export(organizationId: string, actorId: string, filters: MemberFilters, minPosition: MinPosition | undefined, csv: CsvOptions): Promise<{ csv: Readable; organizationName: string }> {
     // the org-admin check (403 / 404 before any row): an org admin holds an owner's authority in every workspace (rule 5)
     const org = await this.reads.asOrgAdmin(organizationId, actorId);
     if (minPosition !== undefined) await this.access.caughtUp(minPosition);
     const workspaceIds = [...org.workspaces.keys()];
-    return exportWorkspacesMembersCsv(this.store, workspaceIds, filters, (workspaceId) => (docs) => withLiveLastSeen(this.lastSeen, workspaceId, docs), csv);
+    const rows = exportWorkspacesMembersCsv(this.store, workspaceIds, filters, (workspaceId) => (docs) => withLiveLastSeen(this.lastSeen, workspaceId, docs), csv);
+    return { csv: rows, organizationName: org.name };
   }
 }

@@ -47,7 +47,8 @@ export class OrgUsersCsv {
     @Optional() @Inject(ActivityRecorder) private readonly activity?: ActivityRecorder,
   ) {}
 
-  async export(organizationId: string, actorId: string, csv: CsvOptions): Promise<Readable> {
+  /** the CSV, and the organization's name to name the download */
+  async export(organizationId: string, actorId: string, csv: CsvOptions): Promise<{ csv: Readable; organizationName: string }> {
     // the org-admin check (403 / 404 before any row), and the workspaces' memberships by user
     const org = await this.reads.asOrgAdmin(organizationId, actorId);
     const active = new Map<string, string[]>();
@@ -98,6 +99,6 @@ export class OrgUsersCsv {
         }
       }
     }
-    return csvStream(ORG_USERS_CSV_COLUMNS, rows(), csv);
+    return { csv: csvStream(ORG_USERS_CSV_COLUMNS, rows(), csv), organizationName: org.name };
   }
 }

@@ -1,3 +1,4 @@
+import { downloadDisposition } from '../shared/download-name';
 import { Controller, Get, Headers, Inject, Param, Query, Req, StreamableFile } from '@nestjs/common';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiProduces, ApiPropertyOptional, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Payload } from '@nestjs/microservices';
@@ -195,13 +196,13 @@ export class OrganizationQueriesController {
   @ApiResponse({ status: 200, description: `CSV with a header row (${ORG_USERS_CSV_COLUMNS.join(', ')}); workspaces \`;\`-separated`, content: { 'text/csv': { schema: { type: 'string' } } } })
   @ApiProblems(...AUTH_PROBLEMS, ...NO_BODY_PROBLEMS, 'ORGANIZATION_NOT_FOUND')
   async usersCsv(@CurrentPrincipal() principal: Principal, @ActorId() actorId: string, @Param('org', IdPipe) org: string, @Query() query: OrgUsersCsvQuery, @Download() download: DownloadRequest): Promise<StreamableFile> {
-    const csv = await this.csv.export(ownOrganization(principal, org), actorId, csvOptions(query));
+    const { csv, organizationName } = await this.csv.export(ownOrganization(principal, org), actorId, csvOptions(query));
     // recorded once the org-admin check passed, before the first byte (probe 69 F9)
     await this.exports.record(principal, actorId, 'org_users', {}, download).catch((error: unknown) => {
       csv.destroy();
       throw error;
     });
-    return new StreamableFile(csv, { type: 'text/csv; charset=utf-8', disposition: 'attachment; filename="users.csv"' });
+    return new StreamableFile(csv, { type: 'text/csv; charset=utf-8', disposition: downloadDisposition('users', organizationName, new Date(), 'csv') });
   }
 
   @Get('users/:userId')

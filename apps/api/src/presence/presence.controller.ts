@@ -1,3 +1,4 @@
+import { downloadDisposition } from '../shared/download-name';
 import { Body, Controller, Get, Headers, HttpCode, Inject, Optional, Param, Post, Query, Req, Res, StreamableFile } from '@nestjs/common';
 import { HeavyRead, asCsv } from '../shared/heavy-reads';
 import { CommandBus } from '@nestjs/cqrs';
@@ -226,7 +227,7 @@ export class PresenceController {
         yield* first.value.items.map(shown);
         for await (const { items } of days) yield* items.map(shown);
       }
-      return new StreamableFile(presenceReportCsv(rows(), csvOptions(query)), { type: 'text/csv; charset=utf-8', disposition: 'attachment; filename="presence.csv"' });
+      return new StreamableFile(presenceReportCsv(rows(), csvOptions(query)), { type: 'text/csv; charset=utf-8', disposition: downloadDisposition('presence', context.ws.info.name, new Date(), 'csv') });
     }
     refuseBomOnJson(query);
     const report = await presenceReport(this.readStore, ws, range, { limit: query.limit, cursor: query.cursor }).catch(badQuery);

@@ -127,7 +127,7 @@ export class ReadAccess {
    * from the user list which addresses are the organization's users, and their ids, by inviting them). From the states
    * the check loaded: no second load.
    */
-  async prepareAs(principal: Principal, ws: string, actorId: string, scope: ReadScope, minPosition?: MinPosition, target?: string): Promise<{ ref: WorkspaceRef; orgAdmin: boolean }> {
+  async prepareAs(principal: Principal, ws: string, actorId: string, scope: ReadScope, minPosition?: MinPosition, target?: string): Promise<{ ref: WorkspaceRef; orgAdmin: boolean; workspaceName: string }> {
     const ref = await resolveWorkspace(this.states, principal, ws);
     const { context } = await loadWorkspace(this.states, ref);
     // a closed organization's keys are revoked; a stream ticket taken before is refused as what it is (probe 77 F8)
@@ -135,7 +135,7 @@ export class ReadAccess {
     const refused = checkRead(context, actorId, scope, target);
     if (refused) throw new DomainException(refused);
     if (minPosition !== undefined) await this.caughtUp(minPosition);
-    return { ref, orgAdmin: isOrgAdmin(context.org, actorId) };
+    return { ref, orgAdmin: isOrgAdmin(context.org, actorId), workspaceName: context.ws.info.name };
   }
 
   /** a position asked of a read answered from the decision states: checked (400 when malformed or past the log's end), not waited for */

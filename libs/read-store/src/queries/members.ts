@@ -13,7 +13,8 @@ export interface MemberFilters {
   q?: string;
   /** default: pending and active */
   status?: MemberStatus | MemberStatus[];
-  role?: string;
+  /** any of these roles */
+  role?: string | string[];
   team?: string;
   presence?: 'online' | 'away' | 'offline';
   /** default `name` */
@@ -145,6 +146,9 @@ export const MEMBER_CSV_COLUMNS = [
   'owner_authority',
   // who revoked a revoked member: their user id (probe 80 F14)
   'revoked_by',
+  // the workspace's preset (levels, studio, permissions): what its role names and permissions mean, for a review that
+  // spans workspaces of several presets (probe 82 F2)
+  'access_model',
 ] as const;
 
 /** members streamed into the export per overlay call */
@@ -208,6 +212,7 @@ function memberCsvRow(m: MemberDoc, admins: Set<string>, ws: WorkspaceDoc | unde
     // an org admin holds an owner's authority whatever their own access (rule 5), a revoked membership included
     m.kind === 'member' ? String(owner || admins.has(m.userId!)) : '',
     m.revokedBy ?? '',
+    ws?.accessModel ?? '',
   ];
 }
 
