@@ -267,6 +267,9 @@ describe('the permission history over HTTP', () => {
     // the invitation that brought jane in is hers too once accepted (probe 10: it was left out of her history)
     expect(h.body.items.map((e: { change: string }) => e.change)).toEqual(['invited', 'joined', 'roles_changed', 'revoked']);
     expect(h.body.items[0]).toMatchObject({ userId: jane, actorId: o.admin, invitationId: h.body.items[1].invitationId });
+    // jane used the link (the actor); who invited her, with which key, is on her join too (probe 82 F7)
+    expect(h.body.items[0].apiKeyId).toEqual(expect.any(String));
+    expect(h.body.items[1]).toMatchObject({ actorId: jane, apiKeyId: null, details: { invitedBy: o.admin, invitedWithKey: h.body.items[0].apiKeyId } });
     const changed = h.body.items[2];
     expect(changed).toMatchObject({ userId: jane, actorId: o.admin, before: { roles: ['agent'] }, after: { roles: ['manager'] }, eventId: expect.any(String), at: expect.any(String) });
     expect(h.body.items[3]).toMatchObject({ change: 'revoked', after: null });

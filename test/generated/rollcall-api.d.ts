@@ -1283,6 +1283,16 @@ export interface components {
        * @enum {string}
        */
       reason?: 'command' | 'revoke' | 'deletion' | 'team_deleted' | 'workspace_created' | 'address_erased';
+      /**
+       * @description joined: who sent the invitation (its `invited` entry's actorId): the joiner is the entry's actor, as they used the link; null when the system key sent it (since permission_history version 11)
+       * @example e2d1c0b9-a8f7-5e6d-9c4b-3a2f1e0d9c8b
+       */
+      invitedBy?: string | null;
+      /**
+       * @description joined: the organization API key the invitation was sent with (its `invited` entry's apiKeyId); null for the system key (since permission_history version 11)
+       * @example k_2f9c1d7e
+       */
+      invitedWithKey?: string | null;
     };
     HistoryEntry: {
       /**

@@ -30,6 +30,10 @@ export class HistoryDetails {
     example: 'command',
   })
   reason?: string;
+  @ApiPropertyOptional({ type: String, nullable: true, description: "joined: who sent the invitation (its `invited` entry's actorId): the joiner is the entry's actor, as they used the link; null when the system key sent it (since permission_history version 11)", example: 'e2d1c0b9-a8f7-5e6d-9c4b-3a2f1e0d9c8b' })
+  invitedBy?: string | null;
+  @ApiPropertyOptional({ type: String, nullable: true, description: "joined: the organization API key the invitation was sent with (its `invited` entry's apiKeyId); null for the system key (since permission_history version 11)", example: 'k_2f9c1d7e' })
+  invitedWithKey?: string | null;
 }
 
 /** One change of the permission history (docs/rules.md#rule-17): who, what before and after, by whom, when. */

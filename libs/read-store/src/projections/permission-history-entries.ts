@@ -1,5 +1,5 @@
 import type { Access } from '@rollcall/domain';
-import { type Doc, type ProjectedEvent, actorOf, correlationOf, occurredAt } from './projection';
+import { type Doc, type ProjectedEvent, actorOf, apiKeyOf, correlationOf, occurredAt } from './projection';
 
 /** The permission history's entries (rule 17) and how one is made from an event: see permission-history.ts. */
 export const PERMISSION_HISTORY = 'permission_history';
@@ -90,7 +90,7 @@ export function entry(e: ProjectedEvent, at: string, fields: EntryFields): Histo
     details: fields.details ?? null,
     actorId: actorOf(e),
     correlationId: correlationOf(e),
-    apiKeyId: typeof e.metadata.apiKeyId === 'string' ? e.metadata.apiKeyId : null,
+    apiKeyId: apiKeyOf(e),
     at: occurredAt(e, at),
     eventId: e.eventId,
     position: Number(e.position),

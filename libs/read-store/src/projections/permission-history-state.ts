@@ -42,6 +42,9 @@ export interface InvitationState extends Doc {
   entryIds: string[];
   /** the user it is bound to (rule 8: their address when it was sent), absent when none: their deletion names them on its entries */
   inviteeUserId?: string;
+  /** who sent it and with which key (UserInvited's metadata): the `joined` entry names them (version 11) */
+  invitedBy?: string | null;
+  invitedWithKey?: string | null;
 }
 export interface RevokedIn extends Doc {
   workspaceIds: string[];

@@ -55,6 +55,10 @@ describe('permission_history projection (rule 17)', () => {
       position: Number(accepted.position),
     });
     expect(list[5]).toMatchObject({ actorId: 'admin', at: '2026-03-01T09:03:00.000Z' });
+    // the joiner acted (they used the link); who let them in is the invitation's sender (probe 82 F7), no key here
+    expect(list[4]!.details).toEqual({ invitedBy: 'admin', invitedWithKey: null });
+    // the workspace's creator joined by no invitation
+    expect(list[0]!.details).toBeNull();
   });
 
   it('rule 17: records a deletion in each workspace the user was a member of, also one they were revoked from (no access before it there), and erases every email they had from the invitations to it (rule 12)', async () => {

@@ -164,6 +164,8 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
         email: d.email ?? null,
         access: d.access,
         entryIds: [doc._id],
+        invitedBy: doc.actorId,
+        invitedWithKey: doc.apiKeyId,
         ...((d.addressKey === 'organization' || d.addressKey === 'invitation') && { addressKey: d.addressKey }),
         ...(typeof d.inviteeUserId === 'string' && { inviteeUserId: d.inviteeUserId }),
       };
@@ -196,6 +198,7 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
     case 'InvitationAccepted': {
       const d = event.data;
       const member: MemberState = { _id: memberKey(d.workspaceId, d.userId), userId: d.userId, organizationId: d.organizationId, access: d.access };
+      const inv = await read.get<InvitationState>(S, invitationKey(d.workspaceId, d.invitationId));
       const doc = entry(e, d.acceptedAt, {
         workspaceId: d.workspaceId,
         organizationId: d.organizationId,
@@ -204,10 +207,12 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
         change: 'joined',
         before: null,
         after: d.access,
+        // the joiner is the actor (they used the link); who let them in, and with which key, is the invitation's sender
+        // (probe 82 F7: every join read as self-granted to a segregation-of-duties check)
+        details: { invitedBy: inv?.invitedBy ?? null, invitedWithKey: inv?.invitedWithKey ?? null },
       });
       // the invitation's entries (invited, resent) now say whom it brought in: a history filtered by the user shows
       // how they came, by whom invited and with what access (their position and time stay the invitation's)
-      const inv = await read.get<InvitationState>(S, invitationKey(d.workspaceId, d.invitationId));
       const named: ProjectionWrite[] = [];
       for (const id of inv?.entryIds ?? []) {
         const earlier = await read.get<HistoryEntryDoc>(PERMISSION_HISTORY, id);
@@ -325,6 +330,8 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
 
 export const permissionHistoryProjection: Projection = {
   name: 'permission_history',
+  // 11: a `joined` entry names who sent the invitation and with which key (`details.invitedBy`, `invitedWithKey`: probe
+  // 82 F7);
   // 10: a user's deletion names them on the entries of the invitations bound to them only, not on those to an address
   // of theirs that admitted nobody (probe 86 F1);
   // 9: an invitation's cancel says why in `details.reason`: `command`, or `deletion` / `address_erased` when a user's
@@ -337,7 +344,7 @@ export const permissionHistoryProjection: Projection = {
   // an org admin's deletion (rule 5); 4: a deletion erases the addresses it erased (erasedSubjects), no longer every address the user had (one another
   // user holds now stays theirs: probe 23), and no list of a user's addresses is kept; 3: a user's deletion has an
   // entry in the workspaces they were revoked from too; 2: an accepted invitation's entries carry the user who accepted it
-  version: 10,
+  version: 11,
   collections: {
     [PERMISSION_HISTORY]: {
       // every query pins workspaceId (and maybe userId, actorId or correlationId) and sorts by position or atPosition

@@ -107,6 +107,9 @@ export const actorOf = (e: ProjectedEvent): string | null => (typeof e.metadata.
 /** metadata.correlationId: the request's id (its X-Request-Id, or the one made for it); null when the metadata lacks it */
 export const correlationOf = (e: ProjectedEvent): string | null => (typeof e.metadata.correlationId === 'string' ? e.metadata.correlationId : null);
 
+/** metadata.apiKeyId: the organization API key of the request; null with the system key, a link's token, or before session 52 */
+export const apiKeyOf = (e: ProjectedEvent): string | null => (typeof e.metadata.apiKeyId === 'string' ? e.metadata.apiKeyId : null);
+
 export type { CollectionSpec, DocWrite, ReadStore, StoredDoc, Doc };
 
 /**
