@@ -58,6 +58,12 @@ describe("the organization's changes", () => {
     expect(items.filter((c) => c.change === 'api_key_issued').map((c) => c.keyId)).toEqual([firstKeyId, issued.body.keyId]);
     expect(items.findLast((c) => c.change === 'api_key_issued')).toMatchObject({ keyId: issued.body.keyId, actorId: o.admin, apiKeyId: firstKeyId, correlationId: 'TICKET-7-new-key', details: { label: 'Zendesk sync' } });
     expect(byKind('org_admin_granted')).toMatchObject({ userId: bob, actorId: o.admin, details: null });
+    // the first admin joined with the organization; bob through an invitation, which his joining names (probe 82 F7)
+    const [founder, joined] = items.filter((c) => c.change === 'user_joined');
+    expect(founder).toMatchObject({ userId: o.admin, workspaceId: null, details: { orgAdmin: true, invitationId: null } });
+    expect(joined).toMatchObject({ userId: bob, actorId: bob, workspaceId: o.workspaceId, details: { orgAdmin: false, invitationId: expect.any(String) } });
+    const invitation = await app.api.request('GET', `/v1/workspaces/${o.workspaceId}/invitations/${(joined!.details as { invitationId: string }).invitationId}`, admin);
+    expect(invitation.body).toMatchObject({ status: 'accepted', userId: bob });
     // the profile edit made with the second key: which fields, not what they now say
     expect(byKind('profile_updated')).toMatchObject({ userId: bob, apiKeyId: issued.body.keyId, details: { fields: ['alias', 'displayName'] } });
     expect(byKind('api_key_revoked')).toMatchObject({ keyId: issued.body.keyId, actorId: o.admin });

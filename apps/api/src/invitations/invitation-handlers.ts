@@ -281,7 +281,7 @@ export class AcceptInvitationHandler implements ICommandHandler<AcceptInvitation
         if (!accepted.ok) return accepted;
         const { userId, email } = (accepted.events[0] as Extract<WorkspaceEvent, { type: 'InvitationAccepted' }>).data;
         const joined = decideOrganization(
-          { type: 'JoinOrganization', organizationId: ref.organizationId, actorId: userId, now: ctx.now, newUserId: userId, email, displayName },
+          { type: 'JoinOrganization', organizationId: ref.organizationId, actorId: userId, now: ctx.now, newUserId: userId, email, displayName, invitation: { workspaceId: ref.workspaceId, invitationId: ref.invitationId } },
           c.org,
         );
         return joined.ok ? { ...accepted, events: [...joined.events, ...accepted.events] } : joined;

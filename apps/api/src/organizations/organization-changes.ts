@@ -104,7 +104,8 @@ const entry = (recorded: RecordedEvent, event: OrganizationEvent): OrgChangeView
     case 'OrganizationCreated':
       return { ...base, change: 'organization_created', details: { name: event.data.name } };
     case 'UserJoinedOrganization':
-      return { ...base, change: 'user_joined', userId: event.data.userId, details: { orgAdmin: event.data.orgAdmin } };
+      // where they joined: the workspace and invitation (recorded since session 61; null before, and for the first admin)
+      return { ...base, change: 'user_joined', userId: event.data.userId, workspaceId: event.data.workspaceId ?? null, details: { orgAdmin: event.data.orgAdmin, invitationId: event.data.invitationId ?? null } };
     case 'WorkspaceCreated': {
       const { name, plan, accessModel, ownerUserId } = event.data;
       return { ...base, change: 'workspace_created', workspaceId: event.data.workspaceId, details: { name, plan, accessModel, ownerUserId } };

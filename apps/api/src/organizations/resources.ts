@@ -162,7 +162,7 @@ class OrgChange implements OrgChangeView {
   correlationId!: string | null;
   @ApiProperty({ type: String, nullable: true, description: 'the user it is about: user_joined, profile_updated, email_change_*, org_admin_*, user_deleted' })
   userId!: string | null;
-  @ApiProperty({ type: String, nullable: true, description: 'the workspace it is about: workspace_created, and data_exported of a workspace\'s download (its user list, history or presence report); null otherwise (an organization\'s download: its users, its members)' })
+  @ApiProperty({ type: String, nullable: true, description: 'the workspace it is about: workspace_created, user_joined through an invitation to it (since session 61; null before), and data_exported of a workspace\'s download (its user list, history or presence report); null otherwise (an organization\'s download: its users, its members)' })
   workspaceId!: string | null;
   @ApiProperty({ type: String, nullable: true, description: 'api_key_issued, api_key_revoked, api_key_label_changed: the key (as the key list names it; a revoked key is listed with `include=revoked`)' })
   keyId!: string | null;
@@ -171,7 +171,7 @@ class OrgChange implements OrgChangeView {
     additionalProperties: true,
     nullable: true,
     description:
-      'organization_created {name}; user_joined {orgAdmin}; workspace_created {name, plan, accessModel, ownerUserId}; profile_updated {fields}: the names of the fields changed, not their values; email_change_requested {version, expiresAt}; email_change_confirmed, email_change_withdrawn {version}; user_deleted {workspaceIds}; address_erased {erasureId, workspaceIds}; api_key_issued {label}; api_key_label_changed {label, previousLabel}; data_exported {what: members, history, presence, org_users or personal_data} (with workspaceId or userId); null otherwise. Nothing personal: names and addresses are the user\'s profile (GET …/users/{userId}), erased with them',
+      'organization_created {name}; user_joined {orgAdmin, invitationId: the invitation accepted, null for the first admin and before session 61}; workspace_created {name, plan, accessModel, ownerUserId}; profile_updated {fields}: the names of the fields changed, not their values; email_change_requested {version, expiresAt}; email_change_confirmed, email_change_withdrawn {version}; user_deleted {workspaceIds}; address_erased {erasureId, workspaceIds}; api_key_issued {label}; api_key_label_changed {label, previousLabel}; data_exported {what: members, history, presence, org_users or personal_data} (with workspaceId or userId); null otherwise. Nothing personal: names and addresses are the user\'s profile (GET …/users/{userId}), erased with them',
   })
   details!: Record<string, unknown> | null;
   @ApiProperty()

@@ -45,6 +45,8 @@ export interface JoinOrganization {
   newUserId: string;
   email: string;
   displayName?: string;
+  /** the invitation accepted, recorded on the user's joining (probe 82 F7: the organization's changes said not where) */
+  invitation?: { workspaceId: string; invitationId: string };
 }
 
 export type OrganizationCommand = CreateOrganization | CreateWorkspace | JoinOrganization | UpdateProfile | ConfirmEmailChange | ChangeOrgAdmin | IssueApiKey | RevokeApiKey | LabelApiKey | StartClosingOrganization | FinishClosingOrganization;
@@ -189,6 +191,7 @@ export function decideOrganization(
           displayName: (command.displayName !== undefined && cleanName(command.displayName)) || defaultDisplayName(email),
           orgAdmin: false,
           joinedAt: command.now,
+          ...(command.invitation && { workspaceId: command.invitation.workspaceId, invitationId: command.invitation.invitationId }),
         },
       };
       return accept([joined]);

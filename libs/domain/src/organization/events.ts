@@ -13,6 +13,9 @@ export type UserJoinedOrganization = Event<
     displayName: string;
     orgAdmin: boolean;
     joinedAt: string;
+    /** the workspace and invitation they joined through (absent: the organization's first admin, or before session 61) */
+    workspaceId?: string;
+    invitationId?: string;
   }
 >;
 
