@@ -193,6 +193,11 @@ describe('the invite → accept → change access → revoke story, over HTTP, f
     expectProblem(await api.request('PATCH', `/v1/organizations/${o.organizationId}/users/${jane}`, { key: o.key, actor: o.admin, body: { email: 'joe@acme.test' } }), 409, 'EMAIL_TAKEN');
     const asked = await api.request('PATCH', `/v1/organizations/${o.organizationId}/users/${jane}`, { key: o.key, actor: jane, body: { email: 'joe@acme.test' } });
     expect(asked.body.emailChange).toMatchObject({ status: 'pending_confirmation' });
+    // jane reads her own entry, the change awaiting confirmation in it; not joe's, nor the list (probe 97 F4)
+    const users0 = `/v1/organizations/${o.organizationId}/users`;
+    expect((await api.request('GET', `${users0}/${jane}`, { key: o.key, actor: jane })).body).toMatchObject({ userId: jane, pendingEmail: { email: 'joe@acme.test' } });
+    expectProblem(await api.request('GET', `${users0}/${joe}`, { key: o.key, actor: jane }), 403, 'INSUFFICIENT_AUTHORITY');
+    expectProblem(await api.request('GET', users0, { key: o.key, actor: jane }), 403, 'INSUFFICIENT_AUTHORITY');
     // an org admin reads that change as taken, in her detail and the list (probe 94 F4: read as pending until it expired)
     const users = `/v1/organizations/${o.organizationId}/users`;
     expect((await api.request('GET', `${users}/${jane}`, { key: o.key, actor: o.admin })).body.pendingEmail).toMatchObject({ email: 'joe@acme.test', expired: false, taken: true });
@@ -206,6 +211,10 @@ describe('the invite → accept → change access → revoke story, over HTTP, f
     expect(del.status).toBe(200);
     expect(del.body.workspaceIds).toEqual([o.workspaceId]);
     expectProblem(await api.request('PATCH', `/v1/workspaces/${o.workspaceId}/members/${jane}/access`, { ...as, body: { roles: ['manager'] } }), 404, 'NOT_A_MEMBER');
+    // her detail says what became of her, as the commands do (probe 97 F3: "is not a member" only)
+    const detail = await api.request('GET', `/v1/workspaces/${o.workspaceId}/members/${jane}`, { key: o.key, actor: o.admin, headers: { 'x-min-position': del.headers.get('x-position')! } });
+    expectProblem(detail, 404, 'NOT_A_MEMBER');
+    expect(detail.body.detail).toMatch(/^This user was deleted from the organization on \d{4}-/);
     expectProblem(await api.request('DELETE', `/v1/organizations/${o.organizationId}/users/${o.admin}`, { key: o.key, actor: o.admin }), 403, 'CANNOT_MODIFY_SELF');
   });
 

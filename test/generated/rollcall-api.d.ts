@@ -194,7 +194,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** One user of the organization: profile, org admin or not, a pending email change, each workspace they are or were a member of, and the invitations pending for them (bound to them, rule 8) in the others (org admins; the system key too, without X-Actor-Id). */
+    /** One user of the organization: profile, org admin or not, a pending email change, each workspace they are or were a member of, and the invitations pending for them (bound to them, rule 8) in the others (org admins; a user their own, e.g. to show the email change awaiting confirmation; the system key too, without X-Actor-Id). */
     get: operations['usersGet'];
     put?: never;
     post?: never;
@@ -1957,7 +1957,7 @@ export interface components {
     };
     InviteDto: {
       /**
-       * @description roles of the workspace's access model (levels: exactly one of owner, manager, agent); none repeated
+       * @description roles of the workspace's access model (levels: exactly one of owner, manager, agent); none repeated. Omitted: on an invitation, the preset's default (the catalog's `defaultRoles`: agent under levels, member under permissions, operator under studio); on a change of access, the roles held are kept
        * @example [
        *       "agent"
        *     ]
@@ -2201,7 +2201,7 @@ export interface components {
     };
     AccessDto: {
       /**
-       * @description roles of the workspace's access model (levels: exactly one of owner, manager, agent); none repeated
+       * @description roles of the workspace's access model (levels: exactly one of owner, manager, agent); none repeated. Omitted: on an invitation, the preset's default (the catalog's `defaultRoles`: agent under levels, member under permissions, operator under studio); on a change of access, the roles held are kept
        * @example [
        *       "agent"
        *     ]

@@ -19,7 +19,7 @@ export * from './workspace/events';
 export * from './workspace/state';
 export * from './workspace/authority';
 export * from './workspace/decider';
-export { invitationNotFound } from './workspace/refusals';
+export { invitationNotFound, notAMember } from './workspace/refusals';
 export * from './workspace/plan';
 export * from './teams/events';
 export * from './teams/state';

@@ -103,7 +103,7 @@ export class MemberQueriesController {
     if (!member) {
       if (await this.access.activeMemberNow(ref, userId))
         throw new ProblemException(problem(503, 'READ_MODEL_BEHIND', `The read models do not show member ${userId} yet (they are catching up, or being rebuilt); retry shortly.`));
-      throw new DomainException(domainError('NOT_A_MEMBER', `User ${userId} is not a member of this workspace.`));
+      throw await this.access.whyNotAMember(ref, userId);
     }
     const [detail] = await this.withLiveLastSeen(ws, [toMemberDetail(member)]);
     return detail!;

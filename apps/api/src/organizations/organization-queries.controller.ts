@@ -210,7 +210,7 @@ export class OrganizationQueriesController {
   @ApiBearerAuth(SYSTEM_KEY_SCHEME)
   @ApiOperation({
     summary:
-      'One user of the organization: profile, org admin or not, a pending email change, each workspace they are or were a member of, and the invitations pending for them (bound to them, rule 8) in the others (org admins; the system key too, without X-Actor-Id).',
+      'One user of the organization: profile, org admin or not, a pending email change, each workspace they are or were a member of, and the invitations pending for them (bound to them, rule 8) in the others (org admins; a user their own, e.g. to show the email change awaiting confirmation; the system key too, without X-Actor-Id).',
   })
   @ApiHeader(OPERATOR_READ_ACTOR_HEADER)
   @ApiHeader(MIN_POSITION_HEADER)

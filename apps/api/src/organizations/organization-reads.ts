@@ -118,6 +118,16 @@ export class OrganizationReads {
     return (await this.activity?.lastOn(organizationId, 'user', userIds, reader)) ?? new Map();
   }
 
+  /**
+   * The organization's state once `actorId` may read this user's entry: their own (a user not deleted: probe 97 F4, the
+   * email change they asked for, awaiting confirmation, had no read but an org admin's), or as an org admin.
+   */
+  private async readableBy(organizationId: string, actorId: string | undefined, userId: string): Promise<OrganizationState> {
+    const { state } = await this.states.organization(organizationId);
+    if (actorId !== undefined && actorId === userId && state.exists && state.users.get(userId)?.deleted === false) return state;
+    return checkedOrgAdmin(state, organizationId, actorId);
+  }
+
   /** The organization's state once `actorId` may read it as its org admin (undefined: the system key, the operator). */
   async asOrgAdmin(organizationId: string, actorId: string | undefined): Promise<OrganizationState> {
     return checkedOrgAdmin((await this.states.organization(organizationId)).state, organizationId, actorId);
@@ -181,7 +191,7 @@ export class OrganizationReads {
     userId: string,
     page: { after?: string; limit?: number } = {},
   ): Promise<OrgUserView & { workspaces: OrgUserWorkspaceView[]; workspacesNext: string | null; invitations: OrgUserInvitationView[] }> {
-    const org = await this.asOrgAdmin(organizationId, actorId);
+    const org = await this.readableBy(organizationId, actorId, userId);
     const user = org.users.get(userId);
     if (!user) throw new DomainException(domainError('USER_NOT_FOUND', `User ${userId} is not a user of this organization.`));
     const all = inCreationOrder(org);

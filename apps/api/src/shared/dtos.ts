@@ -117,7 +117,7 @@ export const SHAPE_MESSAGES = {
 };
 
 export class AccessDto {
-  @ApiPropertyOptional({ type: [String], uniqueItems: true, example: ['agent'], description: 'roles of the workspace\'s access model (levels: exactly one of owner, manager, agent); none repeated' })
+  @ApiPropertyOptional({ type: [String], uniqueItems: true, example: ['agent'], description: 'roles of the workspace\'s access model (levels: exactly one of owner, manager, agent); none repeated. Omitted: on an invitation, the preset\'s default (the catalog\'s `defaultRoles`: agent under levels, member under permissions, operator under studio); on a change of access, the roles held are kept' })
   @Omittable()
   @IsArray({ message: SHAPE_MESSAGES.roles })
   @ArrayMaxSize(10)

@@ -106,7 +106,7 @@ export const EXAMPLE_DETAIL: Record<ProblemCode, string> = {
   SHUTTING_DOWN: 'This process is stopping: send requests to another replica.',
   WRITTEN_BY_LATER_VERSION: `This server runs an earlier version of Rollcall than the one that wrote workspace-${WORKSPACE}'s latest events (TeamArchived, schema version 1); it acts on none of them until it is upgraded: retry shortly (with the same Idempotency-Key), another replica may answer.`,
   // the domain's refusals (libs/domain/src; a few raised by the API's reads)
-  INSUFFICIENT_AUTHORITY: 'Managing members needs the users permission (given by the environment_manager role), which you do not hold. Ask an owner of this workspace, or an org admin, to give it to you.',
+  INSUFFICIENT_AUTHORITY: 'Managing members needs the users permission (given by the environment_manager role), which you do not hold. Ask an environment_manager of this workspace, or an org admin, to give it to you.',
   CANNOT_MODIFY_SELF: 'You cannot edit or revoke your own access; ask another member with the authority to do it.',
   LAST_OWNER: 'This is the last owner of the workspace; make another member owner first.',
   LAST_API_KEY: "This is the organization's last API key: issue another first, then revoke this one.",

@@ -1,6 +1,6 @@
 import { ACTOR_ID_SCHEMA, POSITION_HEADER_SCHEMA } from './headers';
 import { Inject, Injectable } from '@nestjs/common';
-import { type ReadScope, activeMember, checkRead, isOrgAdmin, organizationClosed } from '@rollcall/domain';
+import { type ReadScope, activeMember, checkRead, isOrgAdmin, notAMember, organizationClosed } from '@rollcall/domain';
 import type { EventStore } from '@rollcall/event-store';
 import { InvalidQueryError } from '@rollcall/read-store';
 import { READ_SIDE, type ReadSide } from '../infrastructure/read-side';
@@ -160,6 +160,12 @@ export class ReadAccess {
   async activeMemberNow(ref: WorkspaceRef, userId: string): Promise<boolean> {
     const { context } = await loadWorkspace(this.states, ref);
     return activeMember(context, userId) !== undefined;
+  }
+
+  /** why `userId` is no member here now, in the decision states' words (deleted, an invitation's id…: probe 97 F3) */
+  async whyNotAMember(ref: WorkspaceRef, userId: string): Promise<DomainException> {
+    const { context } = await loadWorkspace(this.states, ref);
+    return new DomainException(notAMember(context, userId));
   }
 
   /** whether `userId` names a user of the workspace's organization, now or before (a deleted user stays named) */

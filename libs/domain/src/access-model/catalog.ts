@@ -94,7 +94,8 @@ export const LEVELS: AccessModel = {
   restrictions: {
     workspace_settings: { kind: 'flag', roles: ['manager'], removes: SETTINGS },
     contact_deletion: { kind: 'flag', roles: ['manager'], removes: ['contacts.delete'] },
-    data_export: { kind: 'flag', roles: ['manager'], removes: ['data.export'] },
+    // "not allowed to perform any data export from any modules": the Data Export settings page too (probe 97 F5)
+    data_export: { kind: 'flag', roles: ['manager'], removes: ['data.export', 'settings.data_export'] },
     integrations: { kind: 'flag', roles: ['manager'], removes: ['integrations.connect'] },
     workflows: { kind: 'flag', roles: ['agent'], removes: ['shortcuts'] },
     contact_visibility: {

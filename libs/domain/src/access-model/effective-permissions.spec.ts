@@ -6,7 +6,8 @@ import { LEVELS, PERMISSIONS, STUDIO, accessModel, type AccessModelName, type Pl
  * The access model's table (docs/rules.md#preset-levels) for preset `levels`, written out independently of the catalog: for every permission,
  * what owner / manager / agent hold and which restriction takes it away.
  */
-type Cell = 'yes' | 'no' | { unless: string };
+/** `unless`: held unless the member carries one of these restrictions */
+type Cell = 'yes' | 'no' | { unless: string[] };
 const TABLE: Record<string, [owner: Cell, manager: Cell, agent: Cell]> = {
   dashboard: ['yes', 'yes', 'no'],
   contacts: ['yes', 'yes', 'no'],
@@ -15,16 +16,18 @@ const TABLE: Record<string, [owner: Cell, manager: Cell, agent: Cell]> = {
   messages: ['yes', 'yes', 'yes'],
   profile: ['yes', 'yes', 'yes'],
   notification_preferences: ['yes', 'yes', 'yes'],
-  shortcuts: ['yes', 'yes', { unless: 'workflows' }],
+  shortcuts: ['yes', 'yes', { unless: ['workflows'] }],
   ...Object.fromEntries(
-    ['general', 'users', 'teams', 'channels', 'contact_fields', 'integrations', 'snippets', 'files', 'data_export'].map((s) => [
+    ['general', 'users', 'teams', 'channels', 'contact_fields', 'integrations', 'snippets', 'files'].map((s) => [
       `settings.${s}`,
-      ['yes', { unless: 'workspace_settings' }, 'no'] as [Cell, Cell, Cell],
+      ['yes', { unless: ['workspace_settings'] }, 'no'] as [Cell, Cell, Cell],
     ]),
   ),
-  'contacts.delete': ['yes', { unless: 'contact_deletion' }, 'no'],
-  'data.export': ['yes', { unless: 'data_export' }, 'no'],
-  'integrations.connect': ['yes', { unless: 'integrations' }, 'no'],
+  // a workspace setting, and "any data export from any modules" (probe 97 F5)
+  'settings.data_export': ['yes', { unless: ['workspace_settings', 'data_export'] }, 'no'],
+  'contacts.delete': ['yes', { unless: ['contact_deletion'] }, 'no'],
+  'data.export': ['yes', { unless: ['data_export'] }, 'no'],
+  'integrations.connect': ['yes', { unless: ['integrations'] }, 'no'],
   'channels.connect': ['yes', 'no', 'no'],
   billing: ['no', 'no', 'no'],
 };
@@ -39,7 +42,7 @@ const expected = (role: keyof typeof ROLE_INDEX, restrictions: string[]): string
   Object.entries(TABLE)
     .filter(([, cells]) => {
       const cell = cells[ROLE_INDEX[role]];
-      return cell === 'yes' || (typeof cell === 'object' && !restrictions.includes(cell.unless));
+      return cell === 'yes' || (typeof cell === 'object' && !cell.unless.some((r) => restrictions.includes(r)));
     })
     .map(([p]) => p)
     .sort();

@@ -1,6 +1,6 @@
 import { domainError } from '../shared/errors';
 import type { Check } from '../shared/result';
-import { ASK_FOR_IT, holds, permissionWords, resolveActor } from '../workspace/authority';
+import { holds, resolveActor, whyNotHeld } from '../workspace/authority';
 import { modelOf, type WorkspaceContext } from '../workspace/state';
 
 /**
@@ -14,10 +14,10 @@ export function checkReportRead(ctx: WorkspaceContext, actorId: string, csv = fa
   const actor = resolveActor(ctx, actorId);
   if (!actor) return domainError('INSUFFICIENT_AUTHORITY', 'You are not an active member of this workspace.');
   const model = modelOf(ctx);
-  if (!holds(actor, model.readReports)) return domainError('INSUFFICIENT_AUTHORITY', `Reports need ${permissionWords(model, model.readReports)}, which you do not hold. ${ASK_FOR_IT}`);
+  if (!holds(actor, model.readReports)) return domainError('INSUFFICIENT_AUTHORITY', `Reports need ${whyNotHeld(ctx, actor, model.readReports)}`);
   const missing = csv ? [model.manageMembers, model.exportMembers].find((permission) => !holds(actor, permission)) : undefined;
   if (missing !== undefined)
-    return domainError('INSUFFICIENT_AUTHORITY', `The report's CSV holds members' addresses: it needs ${permissionWords(model, missing)} too, which you do not hold. ${ASK_FOR_IT}`);
+    return domainError('INSUFFICIENT_AUTHORITY', `The report's CSV holds members' addresses: it needs ${whyNotHeld(ctx, actor, missing)}`);
   return undefined;
 }
 

@@ -3,7 +3,7 @@ import { type DomainError, type FieldError, domainError, validationFailed } from
 import { DEFAULT_QUOTAS, quotaExceeded } from '../shared/quotas';
 import { type Decision, accept, reject } from '../shared/result';
 import { characterCount, cleanName, nameProblem } from '../shared/validation';
-import { ASK_FOR_IT, type Actor, holds, permissionWords, resolveActor } from '../workspace/authority';
+import { type Actor, holds, resolveActor, whyNotHeld } from '../workspace/authority';
 import { activeMember, modelOf, type WorkspaceContext, type WorkspaceState } from '../workspace/state';
 import type { TeamEvent } from './events';
 import { type Team, teamNameKey } from './state';
@@ -88,7 +88,7 @@ export function authorizeTeamManagement(ctx: WorkspaceContext, actorId: string):
   if (!actor) return domainError('INSUFFICIENT_AUTHORITY', 'You are not an active member of this workspace, so you cannot manage its teams.');
   const model = modelOf(ctx);
   const needed = teamPermission(model);
-  if (!holds(actor, needed)) return domainError('INSUFFICIENT_AUTHORITY', `Managing teams needs ${permissionWords(model, needed)}, which you do not hold. ${ASK_FOR_IT}`);
+  if (!holds(actor, needed)) return domainError('INSUFFICIENT_AUTHORITY', `Managing teams needs ${whyNotHeld(ctx, actor, needed)}`);
   return actor;
 }
 

@@ -1,6 +1,7 @@
 import { ADMIN, ORG, Scenario, WS, by, expectError, expectEvents } from '../testing/fixture';
 import { decideDeleteUser } from '../users/delete-user';
 import { invitationLink } from './decider';
+import { checkRead } from './authority';
 
 const invite = (s: Scenario, actorId: string, email: string, access: { roles?: string[]; grants?: string[]; restrictions?: Record<string, true | string> } = {}) =>
   s.when({ type: 'InviteMember', ...by(s, actorId), invitationId: `inv-${email}`, email, ttlSeconds: 3600, ...access });
@@ -163,13 +164,30 @@ describe('rule 2: rank (levels) and no privilege escalation (other presets)', ()
     const message = (d: { ok: boolean; error?: { message: string } }) => (d.ok ? '' : d.error!.message);
     const studio = new Scenario('studio').member('op', { roles: ['operator'] });
     expect(message(invite(studio, 'op', 'n@acme.test', {}))).toBe(
-      'Managing members needs the users permission (given by the environment_manager role), which you do not hold. Ask an owner of this workspace, or an org admin, to give it to you.',
+      'Managing members needs the users permission (given by the environment_manager role), which you do not hold. Ask an environment_manager of this workspace, or an org admin, to give it to you.',
     );
     const levels = new Scenario('levels').member('agent', { roles: ['agent'] });
-    expect(message(invite(levels, 'agent', 'n@acme.test', {}))).toContain('needs the settings.users permission (given by the owner or manager role)');
-    // a grant is named as the console shows it, by its name alone
+    expect(message(invite(levels, 'agent', 'n@acme.test', {}))).toBe(
+      'Managing members needs the settings.users permission (given by the owner or manager role), which you do not hold. Ask an owner of this workspace, or an org admin, to give it to you.',
+    );
+    // a grant is named as the console shows it, by its name alone; a preset with no owner role names who can give it
     const giosg = new Scenario('permissions').member('chat', {});
-    expect(message(invite(giosg, 'chat', 'n@acme.test', {}))).toBe('Managing members needs the users permission, which you do not hold. Ask an owner of this workspace, or an org admin, to give it to you.');
+    expect(message(invite(giosg, 'chat', 'n@acme.test', {}))).toBe(
+      'Managing members needs the users permission, which you do not hold. Ask a member who holds the users permission here, or an org admin, to give it to you.',
+    );
+  });
+
+  it('rule 1: a permission a restriction takes away from a role the actor holds is refused naming the restriction, and whom to ask to lift it (probe 97 F2)', () => {
+    const message = (d: { ok: boolean; error?: { message: string } }) => (d.ok ? '' : d.error!.message);
+    const sc = new Scenario('levels').member('mia', { roles: ['manager'], restrictions: { workspace_settings: true } });
+    expect(message(invite(sc, 'mia', 'n@acme.test', {}))).toBe(
+      'Managing members needs the settings.users permission (given by the owner or manager role), which your workspace_settings restriction takes away. Ask an owner of this workspace, or an org admin, to lift it.',
+    );
+    expect(checkRead(sc.ctx, 'mia', 'members')?.message).toMatch(/^This needs the settings\.users permission .*, which your workspace_settings restriction takes away\. .* to lift it\.$/);
+    const exporter = new Scenario('levels').member('max', { roles: ['manager'], restrictions: { data_export: true } });
+    expect(checkRead(exporter.ctx, 'max', 'export')?.message).toBe(
+      'This needs the data.export permission (given by the owner or manager role), which your data_export restriction takes away. Ask an owner of this workspace, or an org admin, to lift it.',
+    );
   });
 
   describe('rule 2: a name from Object.prototype is no role, whoever gives it', () => {
@@ -308,6 +326,16 @@ describe('rule 4: the last owner can be neither demoted, revoked nor deleted', (
     const refused = expectError(decideDeleteUser({ type: 'DeleteUser', organizationId: ORG, actorId: ADMIN, now: sc.now, userId: 'owner' }, { org: sc.org, workspaces: [sc.ctx.ws, second] }), 'LAST_OWNER');
     expect(refused.facts).toEqual({ workspaceIds: [WS, 'ws-2'] });
     expect(refused.message).toBe(`This user is the last owner of 2 workspaces: ${sc.ctx.ws.info.name} (${WS}), Sales (ws-2); make another member owner in each first.`);
+  });
+  it("rule 4: the last owner who is the workspace's only active member: the refusal names the way out, an invitation (probe 97 F1: it asked for a member who did not exist)", () => {
+    const sc = new Scenario('levels').member('owner', { roles: ['owner'] });
+    sc.given({ type: 'RevokeAccess', ...by(sc, 'owner'), userId: ADMIN });
+    const invite = /no other member is active, invite someone with an owner's access \(no one may invite their own address: another org admin can invite you\)/;
+    expect(expectError(revoke(sc, ADMIN, 'owner'), 'LAST_OWNER').message).toMatch(invite);
+    expect(expectError(change(sc, ADMIN, 'owner', { roles: ['manager'] }), 'LAST_OWNER').message).toMatch(invite);
+    expect(expectError(sc.whenDelete('owner'), 'LAST_OWNER').message).toMatch(/^This user is the last owner of workspace .*; make another member owner there first: where no other member is active, invite/);
+    // with another active member, the plain advice
+    expect(expectError(revoke(lastOwner('levels'), ADMIN, 'owner'), 'LAST_OWNER').message).toBe('This is the last owner of the workspace and cannot be revoked; make another member owner first.');
   });
   it('an owner who is not the last one can be demoted, revoked and deleted', () => {
     const sc = new Scenario('levels').member('owner', { roles: ['owner'] });

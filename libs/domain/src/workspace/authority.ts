@@ -1,4 +1,4 @@
-import { type Access, type AccessModel, type Plan, effectivePermissions, isOwner, liftedRestrictions, rankOf, roleOf } from '../access-model';
+import { type Access, type AccessModel, type Plan, effectivePermissions, explainPermissions, isOwner, liftedRestrictions, rankOf, roleOf } from '../access-model';
 import { domainError } from '../shared/errors';
 import type { Check } from '../shared/result';
 import { isOrgAdmin } from '../organization/state';
@@ -37,11 +37,31 @@ export const holds = (actor: Actor, permission: string): boolean =>
 const refused = (message: string) => domainError('INSUFFICIENT_AUTHORITY', message);
 
 /**
- * what a refusal for a missing permission tells the person to do (the Giosg page: "contact one of your colleagues that
+ * whom a refusal for a missing permission tells the person to ask (the Giosg page: "contact one of your colleagues that
  * is managing your users right now. They can then give you access"; probe 71 F4): an owner (rule 4's, per preset) is
- * the one who can give any permission of it — under `levels` a manager cannot give a manager's (probe 72 F3)
+ * the one who can give any permission of it — under `levels` a manager cannot give a manager's (probe 72 F3) — named
+ * as the preset names it: no `permissions` workspace has an "owner" (probe 97 F2)
  */
-export const ASK_FOR_IT = 'Ask an owner of this workspace, or an org admin, to give it to you.';
+const askAnOwner = (model: AccessModel): string =>
+  'role' in model.owner
+    ? `Ask ${/^[aeiou]/.test(model.owner.role) ? 'an' : 'a'} ${model.owner.role} of this workspace, or an org admin,`
+    : `Ask a member who holds the ${model.owner.permission} permission here, or an org admin,`;
+
+/**
+ * The end of a refusal for a permission the actor lacks: `${what} needs ${whyNotHeld(…)}`. A restriction that takes it
+ * away from a role they hold is named, with whom to ask to lift it (probe 97 F2: "given by the owner or manager role,
+ * which you do not hold", said to a manager whose `workspace_settings` restriction was the cause).
+ */
+export function whyNotHeld(ctx: WorkspaceContext, actor: Actor, permission: string): string {
+  const model = modelOf(ctx);
+  const removed =
+    actor.kind === 'member' ? explainPermissions(actor.access, model, planOf(ctx)).missing.find((m) => m.permission === permission && m.reason === 'removed') : undefined;
+  if (removed?.reason === 'removed') {
+    const names = removed.by.map((source) => source.slice(source.indexOf(':') + 1));
+    return `${permissionWords(model, permission)}, which your ${names.join(' and ')} restriction${names.length > 1 ? 's take' : ' takes'} away. ${askAnOwner(model)} to lift it.`;
+  }
+  return `${permissionWords(model, permission)}, which you do not hold. ${askAnOwner(model)} to give it to you.`;
+}
 
 /**
  * a permission as a console shows it: a grant by its name; one that roles carry, with those roles (under `studio` no
@@ -61,7 +81,7 @@ export function authorizeMemberManagement(ctx: WorkspaceContext, actorId: string
   if (!actor) return refused('You are not an active member of this workspace, so you cannot manage its members.');
   const model = modelOf(ctx);
   if (!holds(actor, model.manageMembers))
-    return refused(`Managing members needs ${permissionWords(model, model.manageMembers)}, which you do not hold. ${ASK_FOR_IT}`);
+    return refused(`Managing members needs ${whyNotHeld(ctx, actor, model.manageMembers)}`);
   return actor;
 }
 
@@ -147,5 +167,5 @@ export function checkRead(ctx: WorkspaceContext, actorId: string, scope: ReadSco
   // the export is the user list (rule 18): the permission to read it (rule 1), and the export's own
   const needed = scope === 'export' || scope === 'historyExport' ? [model.manageMembers, model.exportMembers] : [model.manageMembers];
   const missing = needed.find((permission) => !holds(actor, permission));
-  return missing === undefined ? undefined : refused(`This needs ${permissionWords(model, missing)}, which you do not hold. ${ASK_FOR_IT}`);
+  return missing === undefined ? undefined : refused(`This needs ${whyNotHeld(ctx, actor, missing)}`);
 }

@@ -117,7 +117,18 @@ describe('rule 10: edit access changes roles, restrictions and grants; profile i
     const deleted = s.whenDelete('b');
     expect(deleted.ok).toBe(true);
     if (deleted.ok) s.applyOrg(deleted.events);
-    expect(message(change(s, ADMIN, 'b', { roles: ['manager'] }))).toBe('This user was deleted from the organization: they are no longer a member.');
+    expect(message(change(s, ADMIN, 'b', { roles: ['manager'] }))).toMatch(/^This user was deleted from the organization on \d{4}-\d{2}-\d{2}T[\d:.]+Z: they are no longer a member\.$/);
+  });
+  it("NOT_A_MEMBER for an invitation's id (the user list shows both) says it is one, and what to do (probe 97 F3)", () => {
+    const s = new Scenario('levels');
+    const message = (d: { ok: boolean; error?: { message: string } }) => (d.ok ? '' : d.error!.message);
+    s.given({ type: 'InviteMember', ...by(s, ADMIN), invitationId: 'inv-p', email: 'pete@acme.test', ttlSeconds: 3600 });
+    expect(message(change(s, ADMIN, 'inv-p', { roles: ['manager'] }))).toBe(
+      'inv-p is a pending invitation, not a member: to change the access it gives, cancel it (DELETE …/invitations/inv-p) and invite again.',
+    );
+    expect(message(s.when({ type: 'RevokeAccess', ...by(s, ADMIN), userId: 'inv-p' }))).toContain('is a pending invitation, not a member');
+    s.given({ type: 'CancelInvitation', ...by(s, ADMIN), invitationId: 'inv-p' });
+    expect(message(change(s, ADMIN, 'inv-p', { roles: ['manager'] }))).toBe('inv-p is an invitation (cancelled), not a member: a member is named by their user id.');
   });
   it('rule 10: a name sent back as it is stored is no change, not checked again: one stored before a rule that refuses it now does not block saving the rest of the form (probe 74 F4)', () => {
     const s = new Scenario().member('jane');

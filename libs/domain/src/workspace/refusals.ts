@@ -30,8 +30,17 @@ export const inviteeAddressChanged = (inv: Invitation) =>
 /** a sentence a console user can act on: what became of the member, not only their id (probe 71 F4) */
 export const notAMember = (ctx: WorkspaceContext, userId: string) => {
   const member = ctx.ws.members.get(userId);
-  if (member && ctx.org.users.get(userId)?.deleted) return domainError('NOT_A_MEMBER', 'This user was deleted from the organization: they are no longer a member.');
+  const user = ctx.org.users.get(userId);
+  // (a deleted user's membership is gone from the workspace: the organization still names them: probe 97 F3)
+  if (user?.deleted)
+    return domainError('NOT_A_MEMBER', `This user was deleted from the organization${user.deletedAt ? ` on ${user.deletedAt}` : ''}: they are no longer a member.`);
   if (member?.status === 'revoked') return domainError('NOT_A_MEMBER', "This member's access to the workspace was already revoked.");
+  // the user list shows pending invitations beside members, each with its own id: a member's action sent with an
+  // invitation's id says what to do with an invitation instead (probe 97 F3)
+  const inv = ctx.ws.invitations.get(userId);
+  if (inv?.status === 'pending')
+    return domainError('NOT_A_MEMBER', `${userId} is a pending invitation, not a member: to change the access it gives, cancel it (DELETE …/invitations/${userId}) and invite again.`);
+  if (inv) return domainError('NOT_A_MEMBER', `${userId} is an invitation (${inv.status}), not a member: a member is named by their user id.`);
   return domainError('NOT_A_MEMBER', `User ${userId} is not a member of this workspace.`);
 };
 

@@ -192,6 +192,21 @@ export const activeMember = (ctx: WorkspaceContext, userId: string): Member | un
   return member?.status === 'active' && activeUser(ctx.org, userId) ? member : undefined;
 };
 
+/**
+ * Rule 4's way out, for the LAST_OWNER refusals: "make another member owner" — and where the last owner is the only
+ * active member there, that first takes an invitation, which no one may send to their own address (rule 3): an org
+ * admin clearing out a leaver asks another org admin, or invites a colleague (probe 97 F1: the sentence asked for a
+ * member who did not exist).
+ */
+export const anotherOwnerFirst = (alone: boolean, where: '' | ' there' | ' in each'): string =>
+  alone
+    ? `make another member owner${where} first: where no other member is active, invite someone with an owner's access (no one may invite their own address: another org admin can invite you) and, once they have joined, try again.`
+    : `make another member owner${where} first.`;
+
+/** whether this user is the only active member of the workspace */
+export const onlyActiveMember = (ctx: WorkspaceContext, userId: string): boolean =>
+  ![...ctx.ws.members.values()].some((m) => m.userId !== userId && activeMember(ctx, m.userId));
+
 /** Rule 4: is this user the only owner left? (Stops at the second owner it finds.) */
 export const isLastOwner = (ctx: WorkspaceContext, userId: string): boolean => {
   const model = modelOf(ctx);
