@@ -3,6 +3,8 @@ import { mailTo, outbox } from './support/outbox';
 import { ClientProxyFactory, Transport } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
 import { parse } from 'csv-parse/sync';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 
 let app: TestApp;
 beforeAll(async () => {
@@ -177,6 +179,13 @@ describe('the invite → accept → change access → revoke story, over HTTP, f
     expectProblem(await api.request('PATCH', `/v1/organizations/${o.organizationId}/users/${jane}`, { key: o.key, actor: o.admin, body: { email: 'guess8.limit@acme.test' } }), 429, 'TOO_MANY_EMAIL_CHANGES');
     // another user of the organization is counted apart
     expect((await api.request('PATCH', `/v1/organizations/${o.organizationId}/users/${o.admin}`, { key: o.key, actor: o.admin, body: { email: 'admin-new.limit@acme.test' } })).status).toBe(200);
+    // counted where every replica of the data dir reads them, not in this process's memory (ADR 0038, session 61)
+    const db = new DatabaseSync(join(app.dataDir, 'api.sqlite'), { readOnly: true });
+    try {
+      expect(db.prepare('SELECT count(*) AS n FROM email_change_mails WHERE organization_id = ? AND user_id = ?').get(o.organizationId, jane)).toEqual({ n: 5 });
+    } finally {
+      db.close();
+    }
   });
 
   it('profile changes and user deletion at the organization level', async () => {

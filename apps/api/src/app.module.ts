@@ -3,6 +3,8 @@ import { HeavyReads } from './shared/heavy-reads';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ACTIVITY_STORE, type ActivityStore, SqliteActivityStore } from './activity/activity-store';
 import { MongoActivityStore } from './activity/mongo-activity-store';
+import { EMAIL_CHANGE_MAILS, type EmailChangeMails, SqliteEmailChangeMails } from './users/email-change-mails';
+import { MongoEmailChangeMails } from './users/mongo-email-change-mails';
 import { ActivityRecorder, KeyUseGuard } from './activity/activity-recorder';
 import { NatsTransport } from './infrastructure/problem-nats-server';
 import { CqrsModule } from '@nestjs/cqrs';
@@ -290,6 +292,8 @@ export class AppModule {
           },
           inject: [IDEMPOTENCY_STORE, EVENT_STORE, STORES],
         },
+        // the email confirmations mailed in the last hour, counted by every replica: beside the log (docs/adr/0038)
+        { provide: EMAIL_CHANGE_MAILS, useFactory: (): EmailChangeMails => (config.mongoUrl ? new MongoEmailChangeMails(config.mongoUrl) : new SqliteEmailChangeMails(config.dataDir)) },
         // the last day a key was used, a user acted: beside the log (docs/adr/0036)
         { provide: ACTIVITY_STORE, useFactory: (): ActivityStore => (config.mongoUrl ? new MongoActivityStore(config.mongoUrl) : new SqliteActivityStore(config.dataDir)) },
         ActivityRecorder,

@@ -1,30 +1,40 @@
+import { Logger } from '@nestjs/common';
 import { ProblemException, problem } from '../shared/problem';
+import type { EmailChangeMails } from './email-change-mails';
 
 /** the window the limit counts in */
 const HOUR_MS = 3_600_000;
-/** users whose recent confirmation mails are remembered at most (the oldest forgotten first): bounded memory */
-const MAX_USERS = 10_000;
 
 /**
- * At most `perHour` email confirmations mailed for one user in an hour, in this process (probe 83: every email change
- * a member asks for mails a confirmation link to the address they typed — "Someone asked to make this the email
- * address of your account in Acme" —, so any member could mail any address in the organization's name as often as
- * they liked). One more is refused before it is decided, `429 TOO_MANY_EMAIL_CHANGES`, nothing written or mailed; a
- * retry of a change already made (the same Idempotency-Key) is answered as before. Per process, as the heavy reads'
- * limit (docs/adr/0038): behind a balancer over N replicas a user may reach N times it (a limit kept in the log would be every
- * replica's: not built).
+ * At most `perHour` email confirmations mailed for one user in an hour (probe 83: every email change a member asks for
+ * mails a confirmation link to the address they typed — "Someone asked to make this the email address of your account
+ * in Acme" —, so any member could mail any address in the organization's name as often as they liked). One more is
+ * refused before it is decided, `429 TOO_MANY_EMAIL_CHANGES`, nothing written or mailed; a retry of a change already
+ * made (the same Idempotency-Key) is answered as before.
+ *
+ * Counted in `mails`, which every API process of the deployment shares (docs/adr/0038, amended in session 61: counted
+ * per process, N replicas let N times the limit through). Two replicas checking the same user at the same moment may
+ * both let one more through: a limit on abuse, not a count to the unit. A store that cannot answer lets the change
+ * through (logged): the limit is no reason to refuse a user their email change while api.sqlite or MongoDB is out.
  */
 export class EmailChangeLimit {
-  /** per organization and user, the times (epoch ms) of the confirmations mailed within the last hour, oldest first */
-  private readonly mailed = new Map<string, number[]>();
-
-  constructor(private readonly perHour: number) {}
+  constructor(
+    private readonly perHour: number,
+    private readonly mails: EmailChangeMails,
+    private readonly logger = new Logger('EmailChangeLimit'),
+  ) {}
 
   /** refuses (ProblemException 429) when the user's confirmations of the last hour reached the limit */
-  check(organizationId: string, userId: string, now = Date.now()): void {
-    const recent = this.recent(`${organizationId}\n${userId}`, now);
+  async check(organizationId: string, userId: string, now = Date.now()): Promise<void> {
+    let recent: number[];
+    try {
+      recent = await this.mails.since(organizationId, userId, now - HOUR_MS + 1);
+    } catch (error) {
+      this.logger.warn(`The email changes mailed for user ${userId} could not be read (${String(error)}); the limit is not checked for this one.`);
+      return;
+    }
     if (recent.length < this.perHour) return;
-    const nextAt = recent[0]! + HOUR_MS;
+    const nextAt = recent[recent.length - this.perHour]! + HOUR_MS;
     throw new ProblemException(
       problem(
         429,
@@ -36,20 +46,12 @@ export class EmailChangeLimit {
     );
   }
 
-  /** a confirmation was mailed for the user now */
-  mailedFor(organizationId: string, userId: string, now = Date.now()): void {
-    const key = `${organizationId}\n${userId}`;
-    const recent = this.recent(key, now);
-    recent.push(now);
-    // re-inserted: a Map keeps insertion order, so the first key is the user heard from longest ago
-    this.mailed.delete(key);
-    this.mailed.set(key, recent);
-    if (this.mailed.size > MAX_USERS) this.mailed.delete(this.mailed.keys().next().value!);
-  }
-
-  private recent(key: string, now: number): number[] {
-    const times = this.mailed.get(key) ?? [];
-    while (times.length > 0 && times[0]! <= now - HOUR_MS) times.shift();
-    return times;
+  /** a confirmation was mailed for the user now (a failure to note it is logged: the change is made, and mailed) */
+  async mailedFor(organizationId: string, userId: string, now = Date.now()): Promise<void> {
+    try {
+      await this.mails.mailed(organizationId, userId, now, now - HOUR_MS);
+    } catch (error) {
+      this.logger.warn(`A confirmation mailed for user ${userId} could not be counted (${String(error)}).`);
+    }
   }
 }

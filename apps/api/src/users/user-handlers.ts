@@ -1,4 +1,4 @@
-import { Inject, Logger, Optional } from '@nestjs/common';
+import { Inject, Logger, type OnApplicationShutdown, Optional } from '@nestjs/common';
 import { ERASURE_JOURNAL, type ErasureJournal } from '../backup/erasure-journal';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import {
@@ -30,6 +30,7 @@ import { INVITATION_MAILER, type InvitationMailer, mailEmailConfirmation } from 
 import { emailChangeLinkCurrent } from '../mail/current-links';
 import { MailLedger, mailRequestOf } from '../mail/mail-ledger';
 import { EmailChangeLimit } from './email-change-limit';
+import { EMAIL_CHANGE_MAILS, type EmailChangeMails, ProcessEmailChangeMails } from './email-change-mails';
 import { EmailConfirmationLinks } from '../shared/secrets';
 import { snapshotSubjectsErasedBy } from '../shared/snapshots';
 import { DomainException, StreamHandler } from '../shared/stream-handler';
@@ -68,7 +69,7 @@ export class UpdateProfileCommand {
  * through the confirmation link mailed to it, and cannot be an address someone else was invited at.
  */
 @CommandHandler(UpdateProfileCommand)
-export class UpdateProfileHandler implements ICommandHandler<UpdateProfileCommand> {
+export class UpdateProfileHandler implements ICommandHandler<UpdateProfileCommand>, OnApplicationShutdown {
   constructor(
     @Inject(StreamHandler) private readonly streams: StreamHandler,
     @Inject(EmailConfirmationLinks) private readonly links: EmailConfirmationLinks,
@@ -76,11 +77,16 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
     @Inject(APP_CONFIG) private readonly config: Config,
     @Optional() @Inject(AddressErasure) private readonly erasure?: AddressErasure,
     @Optional() @Inject(MailLedger) private readonly ledger?: MailLedger,
+    @Optional() @Inject(EMAIL_CHANGE_MAILS) private readonly mails: EmailChangeMails = new ProcessEmailChangeMails(),
   ) {
-    this.emailChanges = new EmailChangeLimit(config.emailChangesPerHour ?? 5);
+    this.emailChanges = new EmailChangeLimit(config.emailChangesPerHour ?? 5, mails);
   }
 
-  /** confirmations mailed per user and hour, in this process (probe 83) */
+  async onApplicationShutdown(): Promise<void> {
+    await this.mails.close();
+  }
+
+  /** confirmations mailed per user and hour, counted by every API process of the deployment (probe 83, ADR 0038) */
   private readonly emailChanges: EmailChangeLimit;
 
   /**
@@ -99,7 +105,7 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
   async execute({ organizationId, ctx, userId, changes }: UpdateProfileCommand): Promise<ProfileAnswer> {
     // the request names the user's data: its retry after their deletion is refused, also when nothing was written
     ctx.aboutUsers = [userId];
-    if (changes.email !== undefined && (await this.mayMail(organizationId, ctx.actorId, userId, changes.email))) this.emailChanges.check(organizationId, userId);
+    if (changes.email !== undefined && (await this.mayMail(organizationId, ctx.actorId, userId, changes.email))) await this.emailChanges.check(organizationId, userId);
     // the workspaces hold the pending invitations an email change is checked against, and the memberships that let a
     // user edit their own profile (an org admin's edits need neither)
     const self = ctx.actorId === userId;
@@ -126,7 +132,7 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
     // the first attempt's process may have died between the commit and the mail (probe 28)
     const pending = requested && emailChangeLinkCurrent(done.context.org, userId, requested.data.version, Date.now());
     const stillPending = pending && pending.email === requested.data.email;
-    if (requested && !done.replayed) this.emailChanges.mailedFor(organizationId, userId);
+    if (requested && !done.replayed) await this.emailChanges.mailedFor(organizationId, userId);
     if (requested && (!done.replayed || stillPending))
       await mailEmailConfirmation(
         this.mailer,
