@@ -1,4 +1,4 @@
-import { Controller, Get, Header, Headers, Inject, Optional, Res, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Header, Headers, Inject, Logger, Optional, Res, ServiceUnavailableException } from '@nestjs/common';
 import { ERASURE_JOURNAL, type ErasureJournal } from '../backup/erasure-journal';
 import type { FastifyReply } from 'fastify';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
@@ -85,12 +85,12 @@ export class HealthController {
       () =>
         this.probe('eventStore', async () => {
           // what the public answer says of a down store: no driver's error text (paths, hosts) on a public route
-          await this.events.ping().catch(() => Promise.reject(new Error('does not answer')));
+          await this.pinged('eventStore', this.events.ping());
           // answering its ping is not taking writes: one refused for its disk, the log taking no commit since (probe 41 F1)
           const fault = await this.storageFaults.current();
           if (fault) throw new Error(`writes refused (${fault.cause}) since ${new Date(fault.at).toISOString()}`);
         }),
-      () => this.probe('readStore', () => this.readSide.ping().catch(() => Promise.reject(new Error('does not answer')))),
+      () => this.probe('readStore', () => this.pinged('readStore', this.readSide.ping())),
       () =>
         this.probe('projections', async () => {
           // a projection whose commits keep failing is degraded: its read model stops moving (checkpoint kept)
@@ -117,6 +117,26 @@ export class HealthController {
       const down = Object.entries(downs).map(([name, d]) => (d.message ? `${name} down: ${d.message}` : `${name} down`));
       throw new ProblemException({ ...problem(503, 'UNHEALTHY', `Not ready: ${down.length > 0 ? down.join('; ') : 'a check down'}.`), ...(details && { checks: details }) });
     });
+  }
+
+  /** the stores whose last ping failed: their driver's error is logged once as they go down, and their return */
+  private readonly down = new Set<string>();
+  private readonly logger = new Logger('Health');
+
+  /**
+   * A store's ping, as the public answer says it: `does not answer`, no driver's error text (paths, hosts) on a public
+   * route. The error itself goes to the log, once as the store goes down (not at every poll of a balancer), and the
+   * store's return once too (session 60 left the operator without it: only the refused requests' lines named it).
+   */
+  private async pinged(store: string, ping: Promise<unknown>): Promise<void> {
+    try {
+      await ping;
+    } catch (error) {
+      if (!this.down.has(store)) this.logger.error(`${store} does not answer its ping: ${error instanceof Error ? error.message : String(error)}`);
+      this.down.add(store);
+      throw new Error('does not answer');
+    }
+    if (this.down.delete(store)) this.logger.log(`${store} answers its ping again`);
   }
 
   /**
