@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import { MongoClient } from 'mongodb';
+import { mongoContractDatabase } from '../shared/testing/mongo-contract-database';
 import { activityStoreContract } from './testing/activity-store.contract';
 import { MongoActivityStore } from './mongo-activity-store';
 
@@ -8,20 +7,7 @@ import { MongoActivityStore } from './mongo-activity-store';
 const url = process.env.MONGO_URL;
 
 if (url) {
-  const database = `activity_contract_${randomUUID().slice(0, 8)}`;
-  const withDb = (): string => {
-    const u = new URL(url);
-    u.pathname = `/${database}`;
-    return u.toString();
-  };
-  afterAll(async () => {
-    const client = await MongoClient.connect(url);
-    try {
-      await client.db(database).dropDatabase();
-    } finally {
-      await client.close();
-    }
-  });
+  const withDb = mongoContractDatabase(url, 'activity_contract');
   activityStoreContract('MongoDB', () => ({ one: new MongoActivityStore(withDb()), other: new MongoActivityStore(withDb()) }));
 } else {
   // Without a server the contract cannot run; this still checks what needs no server (an empty write or lookup sends

@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import { MongoClient } from 'mongodb';
+import { mongoContractDatabase } from '../shared/testing/mongo-contract-database';
 import { emailChangeMailsContract } from './testing/email-change-mails.contract';
 import { MongoEmailChangeMails } from './mongo-email-change-mails';
 
@@ -8,20 +7,7 @@ import { MongoEmailChangeMails } from './mongo-email-change-mails';
 const url = process.env.MONGO_URL;
 
 if (url) {
-  const database = `email_change_mails_contract_${randomUUID().slice(0, 8)}`;
-  const withDb = (): string => {
-    const u = new URL(url);
-    u.pathname = `/${database}`;
-    return u.toString();
-  };
-  afterAll(async () => {
-    const client = await MongoClient.connect(url);
-    try {
-      await client.db(database).dropDatabase();
-    } finally {
-      await client.close();
-    }
-  });
+  const withDb = mongoContractDatabase(url, 'email_change_mails_contract');
   emailChangeMailsContract('MongoDB', () => ({ one: new MongoEmailChangeMails(withDb()), other: new MongoEmailChangeMails(withDb()) }));
 } else {
   // Without a server the contract cannot run; this checks what needs none (a store with no server refuses, which the
