@@ -3239,7 +3239,7 @@ export interface components {
       /** @example workspace-7c9e6679-7425-5de3-944b-e07fc1f90ae7 */
       stream: string;
       /**
-       * @description the organization whose stream holds the event — also a workspace's or a presence stream's, whose names do not say it (a partner link's two events: each its own workspace's organization). Absent only on events of a workspace's or a presence stream written before session 58 whose data does not name the organization
+       * @description the organization whose stream holds the event — also a workspace's or a presence stream's, whose names do not say it (a partner link's two events: each its own workspace's organization). On events of a workspace's or a presence stream written before session 58 whose data does not name it, the feeds name it from the workspace (its WorkspaceCreated; since session 61); absent there only in the push (NATS, TCP) of such an old event
        * @example 3f2b8c1e-5a7d-5e9f-8b1c-2d4e6f8a0b1c
        */
       organizationId?: string;

@@ -8,7 +8,8 @@ import { withEnvelope } from '../shared/messages';
 import { AUTH_PROBLEMS, NO_BODY_PROBLEMS, ApiProblems, SystemKeyOperation } from '../shared/openapi';
 import { EVENT_STORE } from '../shared/tokens';
 import { EventsQuery } from './dtos';
-import { readFeedPage } from './feed-page';
+import { readFeedPage, workspaceOfEvent } from './feed-page';
+import { WorkspaceDirectory } from '../teams/workspace-directory';
 import { EventPage } from './resources';
 
 /**
@@ -24,7 +25,10 @@ class EventsMessage extends withEnvelope(EventsQuery) {}
 @ApiTags('events')
 @Controller('v1/events')
 export class EventsController {
-  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(WorkspaceDirectory) private readonly directory: WorkspaceDirectory,
+  ) {}
 
   @Get()
   @SystemKeyOperation()
@@ -46,8 +50,17 @@ export class EventsController {
     return this.page(m);
   }
 
-  private page(query: EventsQuery): Promise<EventPage> {
+  private async page(query: EventsQuery): Promise<EventPage> {
     // (a message's null is a field left out, as for limit: probe 88 F1, a 500)
-    return readFeedPage(this.store, { after: typeof query.after === 'string' ? query.after : undefined, limit: query.limit ?? 100 });
+    const page = await readFeedPage(this.store, { after: typeof query.after === 'string' ? query.after : undefined, limit: query.limit ?? 100 });
+    // an event written before session 58 whose data names no organization (a workspace's access change, a team's):
+    // named from its workspace, as an organization's own feed names it (the log's WorkspaceCreated; a workspace never
+    // moves), so that an operator fanning the feed out per organization needs no call back
+    for (const event of page.items) {
+      const workspaceId = event.organizationId === undefined ? workspaceOfEvent(event) : undefined;
+      const organizationId = workspaceId === undefined ? undefined : await this.directory.organizationOf(workspaceId);
+      if (organizationId !== undefined) (event as { organizationId?: string }).organizationId = organizationId;
+    }
+    return page;
   }
 }

@@ -22,6 +22,12 @@ export interface FeedRead {
   only?: { belongs: (event: IntegrationEvent) => boolean; scanned: number };
 }
 
+/** the workspace an event is about: its stream's (`workspace-<id>`), or its data's `workspaceId` (presence, mail) */
+export const workspaceOfEvent = (event: IntegrationEvent): string | undefined => {
+  const workspaceId = event.stream.startsWith('workspace-') ? event.stream.slice('workspace-'.length) : (event.data as { workspaceId?: unknown } | null)?.workspaceId;
+  return typeof workspaceId === 'string' ? workspaceId : undefined;
+};
+
 /**
  * Every domain event after a position, in log order, as the publisher sends them (ADR 0021), read from the log at the
  * time of the request (an erased subject's fields are null) — or an organization's only (`only`). Shared by the

@@ -15,7 +15,7 @@ import { IdPipe } from '../shared/path-params';
 import { OPERATOR_READ_ACTOR_HEADER, type Reader, messageReaderOf, readerOf } from '../shared/read-access';
 import { EVENT_STORE } from '../shared/tokens';
 import { EventsQuery } from './dtos';
-import { readFeedPage } from './feed-page';
+import { readFeedPage, workspaceOfEvent } from './feed-page';
 import { EventPage } from './resources';
 
 /**
@@ -93,8 +93,8 @@ export const belongsTo =
   (org: OrganizationState) =>
   (event: IntegrationEvent): boolean => {
     if (event.organizationId !== undefined) return event.organizationId === org.organizationId;
-    const workspaceId = event.stream.startsWith('workspace-') ? event.stream.slice('workspace-'.length) : (event.data as { workspaceId?: unknown }).workspaceId;
-    const belongs = typeof workspaceId === 'string' && org.workspaces.has(workspaceId);
+    const workspaceId = workspaceOfEvent(event);
+    const belongs = workspaceId !== undefined && org.workspaces.has(workspaceId);
     // (the envelope is this page's own: read for it)
     if (belongs) (event as { organizationId?: string }).organizationId = org.organizationId;
     return belongs;

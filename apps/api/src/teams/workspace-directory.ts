@@ -33,6 +33,15 @@ export class WorkspaceDirectory {
     return { organizationId, workspaceId };
   }
 
+  /** the workspace's organization; undefined when the log has no such workspace */
+  async organizationOf(workspaceId: string): Promise<string | undefined> {
+    try {
+      return (await this.resolve(workspaceId)).organizationId;
+    } catch {
+      return undefined;
+    }
+  }
+
   private async catchUp(): Promise<void> {
     const events = this.store.readAll({ ...(this.after !== undefined && { fromPosition: this.after }), filter: { eventTypes: ['WorkspaceCreated'] } });
     for await (const e of events) {
