@@ -204,9 +204,15 @@ describe('the invite → accept → change access → revoke story, over HTTP, f
     expect(asked.body.emailChange).toMatchObject({ status: 'pending_confirmation' });
     // jane reads her own entry, the change awaiting confirmation in it; not joe's, nor the list (probe 97 F4)
     const users0 = `/v1/organizations/${o.organizationId}/users`;
-    expect((await api.request('GET', `${users0}/${jane}`, { key: o.key, actor: jane })).body).toMatchObject({ userId: jane, pendingEmail: { email: 'joe@acme.test' } });
+    // — without whether another user holds the address (joe does): that is the org admins' to know (probe 98 F1)
+    expect((await api.request('GET', `${users0}/${jane}`, { key: o.key, actor: jane })).body).toMatchObject({ userId: jane, pendingEmail: { email: 'joe@acme.test', taken: null } });
     expectProblem(await api.request('GET', `${users0}/${joe}`, { key: o.key, actor: jane }), 403, 'INSUFFICIENT_AUTHORITY');
     expectProblem(await api.request('GET', users0, { key: o.key, actor: jane }), 403, 'INSUFFICIENT_AUTHORITY');
+    // a user revoked from every workspace reads nothing, their own entry included (probe 98 F3)
+    const gone = await api.member(as, 'gone.self@acme.test');
+    expect((await api.request('GET', `${users0}/${gone}`, { key: o.key, actor: gone })).status).toBe(200);
+    expect((await api.request('DELETE', `/v1/workspaces/${o.workspaceId}/members/${gone}`, as)).status).toBe(200);
+    expectProblem(await api.request('GET', `${users0}/${gone}`, { key: o.key, actor: gone }), 403, 'INSUFFICIENT_AUTHORITY');
     // an org admin reads that change as taken, in her detail and the list (probe 94 F4: read as pending until it expired)
     const users = `/v1/organizations/${o.organizationId}/users`;
     expect((await api.request('GET', `${users}/${jane}`, { key: o.key, actor: o.admin })).body.pendingEmail).toMatchObject({ email: 'joe@acme.test', expired: false, taken: true });

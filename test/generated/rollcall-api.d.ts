@@ -1278,13 +1278,13 @@ export interface components {
        */
       plan?: 'standard' | 'advanced' | 'enterprise';
       /**
-       * @description added_to_team, removed_from_team: why (a team command, or as a consequence of a revoke, a user deletion or the team deleted); org_admin_revoked: `deletion` when the org admin was deleted; org_admin_granted: `workspace_created` for each org admin when the workspace was created; invitation_cancelled: `command` (a member manager's cancel), `deletion` (the user it was bound to, or whose address it went to, deleted: rule 12) or `address_erased` (its address erased), since permission_history version 9
+       * @description added_to_team, removed_from_team: why (a team command, or as a consequence of a revoke, a user deletion or the team deleted); org_admin_revoked: `deletion` when the org admin was deleted; org_admin_granted: `workspace_created` for each org admin when the workspace was created; joined: `workspace_created` for its creator (since permission_history version 11); invitation_cancelled: `command` (a member manager's cancel), `deletion` (the user it was bound to, or whose address it went to, deleted: rule 12) or `address_erased` (its address erased), since permission_history version 9
        * @example command
        * @enum {string}
        */
       reason?: 'command' | 'revoke' | 'deletion' | 'team_deleted' | 'workspace_created' | 'address_erased';
       /**
-       * @description joined: who sent the invitation (its `invited` entry's actorId): the joiner is the entry's actor, as they used the link; null when the system key sent it (since permission_history version 11)
+       * @description joined: who sent the invitation (its `invited` entry's actorId; a resend by another member is its own `invitation_resent` entry, with their key): the joiner is the entry's actor, as they used the link; null when the system key sent it (since permission_history version 11)
        * @example e2d1c0b9-a8f7-5e6d-9c4b-3a2f1e0d9c8b
        */
       invitedBy?: string | null;
@@ -1632,10 +1632,10 @@ export interface components {
        */
       expired: boolean;
       /**
-       * @description another user of the organization holds that address since (they confirmed it first): its link can only answer EMAIL_TAKEN; withdraw it, or ask for another address (probe 94 F4)
+       * @description another user of the organization holds that address since (they confirmed it first): its link can only answer EMAIL_TAKEN; withdraw it, or ask for another address (probe 94 F4). null to the user reading their own entry: which addresses are the organization's users is the org admins' to know (probe 98 F1; the link's EMAIL_TAKEN tells the user once they open it)
        * @example false
        */
-      taken: boolean;
+      taken: boolean | null;
     };
     OrgUser: {
       /** @example e2d1c0b9-a8f7-5e6d-9c4b-3a2f1e0d9c8b */
@@ -7337,18 +7337,7 @@ export interface operations {
         /** @description comma-separated: pending, active, revoked (default pending,active) */
         status?: ('pending' | 'active' | 'revoked')[];
         /** @description comma-separated: members holding any of these roles (the workspace's preset names which exist there): agent, analyst, content_manager, developer, environment_manager, manager, member, operator, owner, producer */
-        role?: (
-          | 'agent'
-          | 'analyst'
-          | 'content_manager'
-          | 'developer'
-          | 'environment_manager'
-          | 'manager'
-          | 'member'
-          | 'operator'
-          | 'owner'
-          | 'producer'
-        )[];
+        role?: string;
         team?: string;
         /** @description members with this presence (pending invitations have none: left out) */
         presence?: 'online' | 'away' | 'offline';
@@ -10742,18 +10731,7 @@ export interface operations {
         /** @description comma-separated: pending, active, revoked (default pending,active) */
         status?: ('pending' | 'active' | 'revoked')[];
         /** @description comma-separated: members holding any of these roles (the workspace's preset names which exist there): agent, analyst, content_manager, developer, environment_manager, manager, member, operator, owner, producer */
-        role?: (
-          | 'agent'
-          | 'analyst'
-          | 'content_manager'
-          | 'developer'
-          | 'environment_manager'
-          | 'manager'
-          | 'member'
-          | 'operator'
-          | 'owner'
-          | 'producer'
-        )[];
+        role?: string;
         team?: string;
         /** @description members with this presence (pending invitations have none: left out) */
         presence?: 'online' | 'away' | 'offline';
@@ -10960,18 +10938,7 @@ export interface operations {
         /** @description comma-separated: pending, active, revoked (default pending,active) */
         status?: ('pending' | 'active' | 'revoked')[];
         /** @description comma-separated: members holding any of these roles (the workspace's preset names which exist there): agent, analyst, content_manager, developer, environment_manager, manager, member, operator, owner, producer */
-        role?: (
-          | 'agent'
-          | 'analyst'
-          | 'content_manager'
-          | 'developer'
-          | 'environment_manager'
-          | 'manager'
-          | 'member'
-          | 'operator'
-          | 'owner'
-          | 'producer'
-        )[];
+        role?: string;
         team?: string;
         /** @description members with this presence (pending invitations have none: left out) */
         presence?: 'online' | 'away' | 'offline';

@@ -74,7 +74,7 @@ export class HistoryController {
         csv.destroy();
         throw error;
       });
-      return new StreamableFile(csv, { type: 'text/csv; charset=utf-8', disposition: downloadDisposition('permission-history', workspaceName, new Date(), 'csv') });
+      return new StreamableFile(csv, { type: 'text/csv; charset=utf-8', disposition: downloadDisposition('permission-history', { name: workspaceName, id: ws }, new Date(), 'csv') });
     }
     refuseBomOnJson({ bom });
     return toHistoryPage(await listHistory(this.store, ws, { ...filters, limit, cursor }).catch(badQuery));

@@ -26,11 +26,11 @@ export class HistoryDetails {
   @ApiPropertyOptional({
     enum: ['command', 'revoke', 'deletion', 'team_deleted', 'workspace_created', 'address_erased'],
     description:
-      "added_to_team, removed_from_team: why (a team command, or as a consequence of a revoke, a user deletion or the team deleted); org_admin_revoked: `deletion` when the org admin was deleted; org_admin_granted: `workspace_created` for each org admin when the workspace was created; invitation_cancelled: `command` (a member manager's cancel), `deletion` (the user it was bound to, or whose address it went to, deleted: rule 12) or `address_erased` (its address erased), since permission_history version 9",
+      "added_to_team, removed_from_team: why (a team command, or as a consequence of a revoke, a user deletion or the team deleted); org_admin_revoked: `deletion` when the org admin was deleted; org_admin_granted: `workspace_created` for each org admin when the workspace was created; joined: `workspace_created` for its creator (since permission_history version 11); invitation_cancelled: `command` (a member manager's cancel), `deletion` (the user it was bound to, or whose address it went to, deleted: rule 12) or `address_erased` (its address erased), since permission_history version 9",
     example: 'command',
   })
   reason?: string;
-  @ApiPropertyOptional({ type: String, nullable: true, description: "joined: who sent the invitation (its `invited` entry's actorId): the joiner is the entry's actor, as they used the link; null when the system key sent it (since permission_history version 11)", example: 'e2d1c0b9-a8f7-5e6d-9c4b-3a2f1e0d9c8b' })
+  @ApiPropertyOptional({ type: String, nullable: true, description: "joined: who sent the invitation (its `invited` entry's actorId; a resend by another member is its own `invitation_resent` entry, with their key): the joiner is the entry's actor, as they used the link; null when the system key sent it (since permission_history version 11)", example: 'e2d1c0b9-a8f7-5e6d-9c4b-3a2f1e0d9c8b' })
   invitedBy?: string | null;
   @ApiPropertyOptional({ type: String, nullable: true, description: "joined: the organization API key the invitation was sent with (its `invited` entry's apiKeyId); null for the system key (since permission_history version 11)", example: 'k_2f9c1d7e' })
   invitedWithKey?: string | null;

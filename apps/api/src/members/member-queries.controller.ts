@@ -82,7 +82,7 @@ export class MemberQueriesController {
     // recorded before the first byte (probe 69 F9: "who downloaded our user list?")
     await this.exports.record(principal, actorId, 'members', { workspaceId: ws }, download);
     const { bom: _bom, ...filters } = query;
-    return new StreamableFile(exportMembersCsv(this.store, ws, filters, (docs) => this.withLiveLastSeen(ws, orgAdmin ? docs : docs.map(withoutInviteeDoc)), csvOptions(query)), { type: 'text/csv; charset=utf-8', disposition: downloadDisposition('members', workspaceName, new Date(), 'csv') });
+    return new StreamableFile(exportMembersCsv(this.store, ws, filters, (docs) => this.withLiveLastSeen(ws, orgAdmin ? docs : docs.map(withoutInviteeDoc)), csvOptions(query)), { type: 'text/csv; charset=utf-8', disposition: downloadDisposition('members', { name: workspaceName, id: ws }, new Date(), 'csv') });
   }
 
   @Get(':userId')

@@ -50,6 +50,6 @@ export class OrgMembersCsvController {
       csv.destroy();
       throw error;
     });
-    return new StreamableFile(csv, { type: 'text/csv; charset=utf-8', disposition: downloadDisposition('organization-members', organizationName, new Date(), 'csv') });
+    return new StreamableFile(csv, { type: 'text/csv; charset=utf-8', disposition: downloadDisposition('organization-members', { name: organizationName, id: org }, new Date(), 'csv') });
   }
 }

@@ -202,7 +202,7 @@ export class OrganizationQueriesController {
       csv.destroy();
       throw error;
     });
-    return new StreamableFile(csv, { type: 'text/csv; charset=utf-8', disposition: downloadDisposition('users', organizationName, new Date(), 'csv') });
+    return new StreamableFile(csv, { type: 'text/csv; charset=utf-8', disposition: downloadDisposition('users', { name: organizationName, id: org }, new Date(), 'csv') });
   }
 
   @Get('users/:userId')

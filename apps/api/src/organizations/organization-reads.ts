@@ -1,5 +1,5 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { DEFAULT_QUOTAS, type Invitation, type OrganizationState, type Restrictions, type UserProfile, type WorkspaceInfo, type WorkspaceState, domainError, emailKey, isOrgAdmin } from '@rollcall/domain';
+import { DEFAULT_QUOTAS, type Invitation, type OrganizationState, type Restrictions, type UserProfile, type WorkspaceInfo, type WorkspaceState, activeMember, domainError, emailKey, isOrgAdmin } from '@rollcall/domain';
 import type { Config } from '../config';
 import { APP_CONFIG } from '../shared/tokens';
 import { ProblemException, problem } from '../shared/problem';
@@ -23,7 +23,7 @@ export interface OrgUserView {
   deletedBy: string | null;
   joinedAt: string;
   /** an email change requested and not confirmed yet (rule 10): the address it would move to, and until when the link works */
-  pendingEmail: { email: string; expiresAt: string; expired: boolean; taken: boolean } | null;
+  pendingEmail: { email: string; expiresAt: string; expired: boolean; taken: boolean | null } | null;
   /** the last day (UTC) a request made in their name succeeded (docs/adr/0036); null: never since session 54 */
   lastActiveOn: string | null;
 }
@@ -124,8 +124,20 @@ export class OrganizationReads {
    */
   private async readableBy(organizationId: string, actorId: string | undefined, userId: string): Promise<OrganizationState> {
     const { state } = await this.states.organization(organizationId);
-    if (actorId !== undefined && actorId === userId && state.exists && state.users.get(userId)?.deleted === false) return state;
+    if (actorId !== undefined && actorId === userId && !isOrgAdmin(state, actorId) && state.users.get(userId)?.deleted === false && (await this.activeSomewhere(state, userId))) return state;
     return checkedOrgAdmin(state, organizationId, actorId);
+  }
+
+  /**
+   * an active member of one of the organization's workspaces: a user revoked from every one reads nothing, as they can
+   * edit nothing (rule 10), and a read of theirs would mark them active (probe 98 F3)
+   */
+  private async activeSomewhere(org: OrganizationState, userId: string): Promise<boolean> {
+    for (const workspaceId of org.workspaces.keys()) {
+      const ws = (await this.states.workspace(org, workspaceId))?.state;
+      if (ws && activeMember({ org, ws }, userId)) return true;
+    }
+    return false;
   }
 
   /** The organization's state once `actorId` may read it as its org admin (undefined: the system key, the operator). */
@@ -196,6 +208,9 @@ export class OrganizationReads {
     if (!user) throw new DomainException(domainError('USER_NOT_FOUND', `User ${userId} is not a user of this organization.`));
     const all = inCreationOrder(org);
     const view = userView(org, user, (await this.lastActive(organizationId, [userId], actorId)).get(userId) ?? null);
+    // whether another user holds the address asked for is the org admins' to know: a member asking for addresses and
+    // reading `taken` back would learn which are the organization's users (probe 98 F1; probe 83 F1's promise)
+    if (view.pendingEmail && actorId === userId && !isOrgAdmin(org, actorId)) view.pendingEmail.taken = null;
     const workspaces: OrgUserWorkspaceView[] = [];
     const invitations: OrgUserInvitationView[] = [];
     const now = Date.now();

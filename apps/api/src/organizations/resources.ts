@@ -25,8 +25,14 @@ class PendingEmailChange {
   expiresAt!: string;
   @ApiProperty({ description: 'its link has expired (as of the read): the change is requested again to send a link that works (probe 89 F4)', example: false })
   expired!: boolean;
-  @ApiProperty({ description: 'another user of the organization holds that address since (they confirmed it first): its link can only answer EMAIL_TAKEN; withdraw it, or ask for another address (probe 94 F4)', example: false })
-  taken!: boolean;
+  @ApiProperty({
+    type: Boolean,
+    nullable: true,
+    description:
+      "another user of the organization holds that address since (they confirmed it first): its link can only answer EMAIL_TAKEN; withdraw it, or ask for another address (probe 94 F4). null to the user reading their own entry: which addresses are the organization's users is the org admins' to know (probe 98 F1; the link's EMAIL_TAKEN tells the user once they open it)",
+    example: false,
+  })
+  taken!: boolean | null;
 }
 
 /** An organization's user, as its org admins see them (rule 5); a deleted user's personal fields are null (rule 12). */

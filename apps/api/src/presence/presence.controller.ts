@@ -227,7 +227,7 @@ export class PresenceController {
         yield* first.value.items.map(shown);
         for await (const { items } of days) yield* items.map(shown);
       }
-      return new StreamableFile(presenceReportCsv(rows(), csvOptions(query)), { type: 'text/csv; charset=utf-8', disposition: downloadDisposition('presence', context.ws.info.name, new Date(), 'csv') });
+      return new StreamableFile(presenceReportCsv(rows(), csvOptions(query)), { type: 'text/csv; charset=utf-8', disposition: downloadDisposition('presence', { name: context.ws.info.name, id: ws }, new Date(), 'csv') });
     }
     refuseBomOnJson(query);
     const report = await presenceReport(this.readStore, ws, range, { limit: query.limit, cursor: query.cursor }).catch(badQuery);

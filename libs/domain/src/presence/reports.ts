@@ -15,9 +15,9 @@ export function checkReportRead(ctx: WorkspaceContext, actorId: string, csv = fa
   if (!actor) return domainError('INSUFFICIENT_AUTHORITY', 'You are not an active member of this workspace.');
   const model = modelOf(ctx);
   if (!holds(actor, model.readReports)) return domainError('INSUFFICIENT_AUTHORITY', `Reports need ${whyNotHeld(ctx, actor, model.readReports)}`);
-  const missing = csv ? [model.manageMembers, model.exportMembers].find((permission) => !holds(actor, permission)) : undefined;
-  if (missing !== undefined)
-    return domainError('INSUFFICIENT_AUTHORITY', `The report's CSV holds members' addresses: it needs ${whyNotHeld(ctx, actor, missing)}`);
+  const needed = [model.manageMembers, model.exportMembers];
+  if (csv && !needed.every((permission) => holds(actor, permission)))
+    return domainError('INSUFFICIENT_AUTHORITY', `The report's CSV holds members' addresses: it needs ${whyNotHeld(ctx, actor, needed)}`);
   return undefined;
 }
 

@@ -263,6 +263,18 @@ describe('rule 14: only active members are in teams, and a member can be in seve
     expect(why(add('del'))).toMatch(/deleted/);
     expectError(add('stranger'), 'NOT_A_MEMBER');
     expectError(add('kept', WS, 'no-such-team'), 'TEAM_NOT_FOUND');
+    // a pending invitation's id (the user list shows it beside members): said, as every member command says it (probe 98 F6)
+    const pending = w.invited(WS, 'new.person@org-1.test');
+    expect(why(add(pending))).toMatch(new RegExp(`^${pending} is a pending invitation, not a member`));
+  });
+  it("a deleted user who was never a member of this workspace is no one here: NOT_A_MEMBER, not 'was deleted' (probe 98 F6)", () => {
+    const w = new World();
+    w.workspace('org-1', 'ws-2');
+    w.member('ws-2', 'elsewhere').givenDeleted('org-1', 'elsewhere');
+    const sales = w.team(WS, 'Sales');
+    const added = w.teams({ type: 'AddTeamMember', ...at(w), workspaceId: WS, teamId: sales, userId: 'elsewhere' });
+    expectError(added, 'NOT_A_MEMBER');
+    expect(added.ok ? '' : added.error.message).toBe('User elsewhere is not a member of this workspace.');
   });
 
   it('removes a member (reason command); removing someone not in the team changes nothing', () => {

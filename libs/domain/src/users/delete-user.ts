@@ -7,7 +7,7 @@ import type { InvitationCancelled, UserDeletedFromWorkspace } from '../workspace
 import type { TeamMemberRemoved } from '../teams/events';
 import { removalsFromTeams } from '../teams/state';
 import { activeUser, isOrgAdmin, type OrganizationState, userNotFound } from '../organization/state';
-import { anotherOwnerFirst, hasAddress, isLastOwner, onlyActiveMember, type WorkspaceState } from '../workspace/state';
+import { anotherOwnerFirst, hasAddress, isLastOwner, ownerWayOut, type WorkspaceState } from '../workspace/state';
 
 export interface DeleteUser {
   type: 'DeleteUser';
@@ -50,15 +50,15 @@ export function decideDeleteUser(
   const ownerless = org.closingSince === undefined ? ctx.workspaces.filter((ws) => isLastOwner({ org, ws }, user.userId)) : [];
   if (ownerless.length > 0) {
     const named = ownerless.map((ws) => `${ws.info.name} (${ws.info.workspaceId})`);
-    // the only active member of one of them: another owner there first takes an invitation (probe 97 F1)
-    const alone = ownerless.some((ws) => onlyActiveMember({ org, ws }, user.userId));
+    // where no one the actor may make owner is active, another owner first takes an invitation (probes 97 F1, 98 F4)
+    const ways = ownerless.map((ws) => ownerWayOut({ org, ws }, user.userId, command.actorId));
     return reject(
       withFacts(
         domainError(
           'LAST_OWNER',
           ownerless.length === 1
-            ? `This user is the last owner of workspace ${named[0]}; ${anotherOwnerFirst(alone, ' there')}`
-            : `This user is the last owner of ${ownerless.length} workspaces: ${named.join(', ')}; ${anotherOwnerFirst(alone, ' in each')}`,
+            ? `This user is the last owner of workspace ${named[0]}; ${anotherOwnerFirst(ways, ' there')}`
+            : `This user is the last owner of ${ownerless.length} workspaces: ${named.join(', ')}; ${anotherOwnerFirst(ways, ' in each')}`,
         ),
         { workspaceIds: ownerless.map((ws) => ws.info.workspaceId) },
       ),

@@ -2,6 +2,7 @@ import { ADMIN, ORG, Scenario, WS, by, expectError, expectEvents } from '../test
 import { decideDeleteUser } from '../users/delete-user';
 import { invitationLink } from './decider';
 import { checkRead } from './authority';
+import { checkReportRead } from '../presence/reports';
 
 const invite = (s: Scenario, actorId: string, email: string, access: { roles?: string[]; grants?: string[]; restrictions?: Record<string, true | string> } = {}) =>
   s.when({ type: 'InviteMember', ...by(s, actorId), invitationId: `inv-${email}`, email, ttlSeconds: 3600, ...access });
@@ -156,8 +157,15 @@ describe('rule 2: rank (levels) and no privilege escalation (other presets)', ()
     const grant = invite(giosg, 'um', 'rep@acme.test', { grants: ['reporting', 'users'] });
     expectError(grant, 'INSUFFICIENT_AUTHORITY');
     expect(!grant.ok && grant.error.message).toBe(
-      'You can only give access you hold yourself: you do not hold the reporting permission (reporting). Ask someone who does, or an org admin.',
+      'You can only give access you hold yourself: you do not hold the reporting permission. Ask someone who does, or an org admin.',
     );
+  });
+  it("rule 1, preset permissions: whom to ask for a grant is a member who holds the member-management one and that one (no escalation, rule 2: probe 98 F5)", () => {
+    const giosg = new Scenario('permissions').member('gina', {}).member('uma', { grants: ['users'] });
+    expect(checkReportRead(giosg.ctx, 'gina')?.message).toBe(
+      'Reports need the reporting permission, which you do not hold. Ask a member who holds both the users and the reporting permissions here, or an org admin, to give it to you.',
+    );
+    expect(checkReportRead(giosg.ctx, 'uma')?.message).toContain('Ask a member who holds both the users and the reporting permissions here');
   });
 
   it('rule 1: a refusal for a missing permission names the roles that give it, and to ask an owner or an org admin (probe 71 F4, probe 72 F3)', () => {
@@ -184,6 +192,14 @@ describe('rule 2: rank (levels) and no privilege escalation (other presets)', ()
       'Managing members needs the settings.users permission (given by the owner or manager role), which your workspace_settings restriction takes away. Ask an owner of this workspace, or an org admin, to lift it.',
     );
     expect(checkRead(sc.ctx, 'mia', 'members')?.message).toMatch(/^This needs the settings\.users permission .*, which your workspace_settings restriction takes away\. .* to lift it\.$/);
+    // both restrictions in the way of the CSV: named together, not one refusal each (probe 98 F7)
+    const both = new Scenario('levels').member('mia', { roles: ['manager'], restrictions: { workspace_settings: true, data_export: true } });
+    expect(checkRead(both.ctx, 'mia', 'export')?.message).toBe(
+      'This needs the settings.users permission (given by the owner or manager role) and the data.export permission (given by the owner or manager role), which your workspace_settings and data_export restrictions take away. Ask an owner of this workspace, or an org admin, to lift them.',
+    );
+    // under permissions the list's and the export's permission are one: named once
+    const giosg = new Scenario('permissions').member('gina', {});
+    expect(checkRead(giosg.ctx, 'gina', 'export')?.message).toBe('This needs the users permission, which you do not hold. Ask a member who holds the users permission here, or an org admin, to give it to you.');
     const exporter = new Scenario('levels').member('max', { roles: ['manager'], restrictions: { data_export: true } });
     expect(checkRead(exporter.ctx, 'max', 'export')?.message).toBe(
       'This needs the data.export permission (given by the owner or manager role), which your data_export restriction takes away. Ask an owner of this workspace, or an org admin, to lift it.',
@@ -330,12 +346,22 @@ describe('rule 4: the last owner can be neither demoted, revoked nor deleted', (
   it("rule 4: the last owner who is the workspace's only active member: the refusal names the way out, an invitation (probe 97 F1: it asked for a member who did not exist)", () => {
     const sc = new Scenario('levels').member('owner', { roles: ['owner'] });
     sc.given({ type: 'RevokeAccess', ...by(sc, 'owner'), userId: ADMIN });
-    const invite = /no other member is active, invite someone with an owner's access \(no one may invite their own address: another org admin can invite you\)/;
+    const invite = /no other active member you could make owner, invite someone with an owner's access, or have one invited already accept \(no one may invite their own address: another org admin can invite you\)/;
     expect(expectError(revoke(sc, ADMIN, 'owner'), 'LAST_OWNER').message).toMatch(invite);
     expect(expectError(change(sc, ADMIN, 'owner', { roles: ['manager'] }), 'LAST_OWNER').message).toMatch(invite);
-    expect(expectError(sc.whenDelete('owner'), 'LAST_OWNER').message).toMatch(/^This user is the last owner of workspace .*; make another member owner there first: where no other member is active, invite/);
+    expect(expectError(sc.whenDelete('owner'), 'LAST_OWNER').message).toMatch(/^This user is the last owner of workspace .*; make another member owner there first: where there is no other active member you could make owner, invite/);
     // with another active member, the plain advice
     expect(expectError(revoke(lastOwner('levels'), ADMIN, 'owner'), 'LAST_OWNER').message).toBe('This is the last owner of the workspace and cannot be revoked; make another member owner first.');
+  });
+  it('rule 4: the actor is no way out of their own refusal (they cannot make themself owner), and a pending invitation with an owner\'s access is named (probe 98 F4)', () => {
+    // the org admin is a member here, demoted to agent by the last owner: the only other active member is the actor
+    const sc = new Scenario('levels').member('owner', { roles: ['owner'] });
+    sc.given({ type: 'ChangeAccess', ...by(sc, 'owner'), userId: ADMIN, roles: ['agent'] });
+    expect(expectError(revoke(sc, ADMIN, 'owner'), 'LAST_OWNER').message).toMatch(/no other active member you could make owner, invite someone/);
+    sc.given({ type: 'InviteMember', ...by(sc, 'owner'), invitationId: 'inv-owner', email: 'next.owner@acme.test', ttlSeconds: 3600, roles: ['owner'] });
+    expect(expectError(revoke(sc, ADMIN, 'owner'), 'LAST_OWNER').message).toBe(
+      'This is the last owner of the workspace and cannot be revoked; make another member owner first: an invitation with an owner\'s access is pending there (inv-owner; resend it if its link expired); once it is accepted, try again.',
+    );
   });
   it('an owner who is not the last one can be demoted, revoked and deleted', () => {
     const sc = new Scenario('levels').member('owner', { roles: ['owner'] });

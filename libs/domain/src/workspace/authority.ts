@@ -42,25 +42,40 @@ const refused = (message: string) => domainError('INSUFFICIENT_AUTHORITY', messa
  * the one who can give any permission of it — under `levels` a manager cannot give a manager's (probe 72 F3) — named
  * as the preset names it: no `permissions` workspace has an "owner" (probe 97 F2)
  */
-const askAnOwner = (model: AccessModel): string =>
+const askAnOwner = (model: AccessModel, permission: string): string =>
   'role' in model.owner
     ? `Ask ${/^[aeiou]/.test(model.owner.role) ? 'an' : 'a'} ${model.owner.role} of this workspace, or an org admin,`
-    : `Ask a member who holds the ${model.owner.permission} permission here, or an org admin,`;
+    : // no escalation (rule 2): a holder of the member-management permission gives only what they hold themself (probe 98 F5)
+      permission === model.owner.permission
+      ? `Ask a member who holds the ${permission} permission here, or an org admin,`
+      : `Ask a member who holds both the ${model.owner.permission} and the ${permission} permissions here, or an org admin,`;
 
 /**
  * The end of a refusal for a permission the actor lacks: `${what} needs ${whyNotHeld(…)}`. A restriction that takes it
  * away from a role they hold is named, with whom to ask to lift it (probe 97 F2: "given by the owner or manager role,
  * which you do not hold", said to a manager whose `workspace_settings` restriction was the cause).
  */
-export function whyNotHeld(ctx: WorkspaceContext, actor: Actor, permission: string): string {
+export function whyNotHeld(ctx: WorkspaceContext, actor: Actor, permissions: string | readonly string[]): string {
   const model = modelOf(ctx);
-  const removed =
-    actor.kind === 'member' ? explainPermissions(actor.access, model, planOf(ctx)).missing.find((m) => m.permission === permission && m.reason === 'removed') : undefined;
-  if (removed?.reason === 'removed') {
-    const names = removed.by.map((source) => source.slice(source.indexOf(':') + 1));
-    return `${permissionWords(model, permission)}, which your ${names.join(' and ')} restriction${names.length > 1 ? 's take' : ' takes'} away. ${askAnOwner(model)} to lift it.`;
+  // every permission the operation needs and the actor lacks, named in one refusal: not one at a time, a round with an
+  // owner each (probe 98 F7: a manager refused for workspace_settings, then again for data_export once it was lifted)
+  const lacking = [...new Set(typeof permissions === 'string' ? [permissions] : permissions)].filter((p) => !holds(actor, p));
+  const missing = actor.kind === 'member' ? explainPermissions(actor.access, model, planOf(ctx)).missing : [];
+  const restrictions = new Set<string>();
+  let notGiven = false;
+  for (const permission of lacking) {
+    const removed = missing.find((m) => m.permission === permission && m.reason === 'removed');
+    if (removed?.reason === 'removed') for (const source of removed.by) restrictions.add(source.slice(source.indexOf(':') + 1));
+    else notGiven = true;
   }
-  return `${permissionWords(model, permission)}, which you do not hold. ${askAnOwner(model)} to give it to you.`;
+  const what = lacking.map((p) => permissionWords(model, p)).join(' and ');
+  const ask = askAnOwner(model, lacking.find((p) => !('permission' in model.owner) || p !== model.owner.permission) ?? lacking[0]!);
+  const them = lacking.length > 1 ? 'them' : 'it';
+  const names = [...restrictions].join(' and ');
+  const takes = `your ${names} restriction${restrictions.size > 1 ? 's take' : ' takes'} away`;
+  if (restrictions.size > 0 && !notGiven) return `${what}, which ${takes}. ${ask} to lift ${restrictions.size > 1 ? 'them' : 'it'}.`;
+  if (restrictions.size > 0) return `${what}, which you do not hold or ${takes}. ${ask} to give ${them} to you and lift the restriction${restrictions.size > 1 ? 's' : ''}.`;
+  return `${what}, which you do not hold. ${ask} to give ${them} to you.`;
 }
 
 /**
@@ -124,7 +139,11 @@ const checkNoEscalation = (ctx: WorkspaceContext, actor: Actor, current: Access 
     ...next.roles.filter((role) => (roleOf(model, role)?.permissions ?? []).some((p) => notHeld.includes(p))).map((role) => `the ${role} role`),
     ...next.grants.filter((grant) => notHeld.includes(grant)).map((grant) => `the ${grant} permission`),
   ];
-  const what = carriers.length > 0 ? `${carriers.join(' and ')} (${notHeld.join(', ')})` : notHeld.join(', ');
+  // the permissions in brackets only when the carriers' names do not say them already ("the reporting permission
+  // (reporting)": probe 98 F5)
+  const named = next.grants.filter((grant) => notHeld.includes(grant));
+  const unnamed = notHeld.filter((p) => !named.includes(p));
+  const what = carriers.length > 0 ? `${carriers.join(' and ')}${unnamed.length > 0 ? ` (${unnamed.join(', ')})` : ''}` : notHeld.join(', ');
   return refused(`You can only give access you hold yourself: you do not hold ${what}. Ask someone who does, or an org admin.`);
 };
 
@@ -166,6 +185,5 @@ export function checkRead(ctx: WorkspaceContext, actorId: string, scope: ReadSco
   const model = modelOf(ctx);
   // the export is the user list (rule 18): the permission to read it (rule 1), and the export's own
   const needed = scope === 'export' || scope === 'historyExport' ? [model.manageMembers, model.exportMembers] : [model.manageMembers];
-  const missing = needed.find((permission) => !holds(actor, permission));
-  return missing === undefined ? undefined : refused(`This needs ${whyNotHeld(ctx, actor, missing)}`);
+  return needed.every((permission) => holds(actor, permission)) ? undefined : refused(`This needs ${whyNotHeld(ctx, actor, needed)}`);
 }

@@ -123,12 +123,24 @@ describe('rule 10: edit access changes roles, restrictions and grants; profile i
     const s = new Scenario('levels');
     const message = (d: { ok: boolean; error?: { message: string } }) => (d.ok ? '' : d.error!.message);
     s.given({ type: 'InviteMember', ...by(s, ADMIN), invitationId: 'inv-p', email: 'pete@acme.test', ttlSeconds: 3600 });
-    expect(message(change(s, ADMIN, 'inv-p', { roles: ['manager'] }))).toBe(
-      'inv-p is a pending invitation, not a member: to change the access it gives, cancel it (DELETE …/invitations/inv-p) and invite again.',
-    );
-    expect(message(s.when({ type: 'RevokeAccess', ...by(s, ADMIN), userId: 'inv-p' }))).toContain('is a pending invitation, not a member');
+    const pending = 'inv-p is a pending invitation, not a member: it can be resent or cancelled (DELETE …/invitations/inv-p); the access it gives changes by cancelling it and inviting again.';
+    expect(message(change(s, ADMIN, 'inv-p', { roles: ['manager'] }))).toBe(pending);
+    expect(message(s.when({ type: 'RevokeAccess', ...by(s, ADMIN), userId: 'inv-p' }))).toBe(pending);
     s.given({ type: 'CancelInvitation', ...by(s, ADMIN), invitationId: 'inv-p' });
     expect(message(change(s, ADMIN, 'inv-p', { roles: ['manager'] }))).toBe('inv-p is an invitation (cancelled), not a member: a member is named by their user id.');
+    // accepted: who accepted it is the member (probe 98 F6)
+    s.given({ type: 'InviteMember', ...by(s, ADMIN), invitationId: 'inv-a', email: 'ann@acme.test', ttlSeconds: 3600 });
+    s.accepted('inv-a', 'ann');
+    expect(message(change(s, ADMIN, 'inv-a', { roles: ['manager'] }))).toBe('inv-a is an invitation, accepted by user ann: a member is named by their user id.');
+  });
+  it('NOT_A_MEMBER for a user deleted who was never a member here says no more than for anyone unknown (probe 98 F6)', () => {
+    const s = new Scenario('levels').member('b');
+    const deleted = s.whenDelete('b');
+    if (deleted.ok) s.applyOrg(deleted.events);
+    // the deletion's own workspace events are not applied here: this workspace never had 'b' as far as it knows
+    s.ctx.ws.members.delete('b');
+    const message = (d: { ok: boolean; error?: { message: string } }) => (d.ok ? '' : d.error!.message);
+    expect(message(change(s, ADMIN, 'b', { roles: ['manager'] }))).toBe('User b is not a member of this workspace.');
   });
   it('rule 10: a name sent back as it is stored is no change, not checked again: one stored before a rule that refuses it now does not block saving the rest of the form (probe 74 F4)', () => {
     const s = new Scenario().member('jane');

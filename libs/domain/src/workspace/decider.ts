@@ -20,7 +20,7 @@ import type { ContactsDisposition, WorkspaceEvent } from './events';
 import { expiredLinkMessage } from './expiry';
 import { removalsFromTeams } from '../teams/state';
 import { addresseeErased, alreadyInvited, alreadyInvitedElsewhere, invitationNotFound, inviteeAddressChanged, movedAddress, notAMember, notPending } from './refusals';
-import { activeMember, addressKeyFields, anotherOwnerFirst, hasAddress, isLastOwner, modelOf, onlyActiveMember, planOf, type Invitation, type WorkspaceContext } from './state';
+import { activeMember, addressKeyFields, anotherOwnerFirst, hasAddress, isLastOwner, modelOf, ownerWayOut, planOf, type Invitation, type WorkspaceContext } from './state';
 
 interface Base {
   workspaceId: string;
@@ -309,7 +309,7 @@ function changeAccess(cmd: ChangeAccess, ctx: WorkspaceContext): Decision<Worksp
   const authority = checkAssignment(ctx, actor, current, next);
   if (authority) return reject(authority);
   if (isLastOwner(ctx, cmd.userId) && !isOwner(next, model, planOf(ctx)))
-    return reject(domainError('LAST_OWNER', `This is the last owner of the workspace; ${anotherOwnerFirst(onlyActiveMember(ctx, cmd.userId), '')}`));
+    return reject(domainError('LAST_OWNER', `This is the last owner of the workspace; ${anotherOwnerFirst([ownerWayOut(ctx, cmd.userId, cmd.actorId)], '')}`));
 
   const base = { workspaceId: cmd.workspaceId, userId: cmd.userId, changedAt: cmd.now };
   const events: WorkspaceEvent[] = [];
@@ -341,7 +341,7 @@ function revoke(cmd: RevokeAccess, ctx: WorkspaceContext): Decision<WorkspaceEve
   const authority = checkAssignment(ctx, actor, member.access, undefined);
   if (authority) return reject(authority);
   if (isLastOwner(ctx, cmd.userId))
-    return reject(domainError('LAST_OWNER', `This is the last owner of the workspace and cannot be revoked; ${anotherOwnerFirst(onlyActiveMember(ctx, cmd.userId), '')}`));
+    return reject(domainError('LAST_OWNER', `This is the last owner of the workspace and cannot be revoked; ${anotherOwnerFirst([ownerWayOut(ctx, cmd.userId, cmd.actorId)], '')}`));
   let contacts: ContactsDisposition = { mode: 'unassigned' };
   if (cmd.reassignContactsTo !== undefined) {
     if (cmd.reassignContactsTo === cmd.userId || !activeMember(ctx, cmd.reassignContactsTo))

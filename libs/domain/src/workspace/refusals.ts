@@ -30,16 +30,19 @@ export const inviteeAddressChanged = (inv: Invitation) =>
 /** a sentence a console user can act on: what became of the member, not only their id (probe 71 F4) */
 export const notAMember = (ctx: WorkspaceContext, userId: string) => {
   const member = ctx.ws.members.get(userId);
-  const user = ctx.org.users.get(userId);
-  // (a deleted user's membership is gone from the workspace: the organization still names them: probe 97 F3)
+  // a deleted member of this workspace, and when (probe 97 F3); of another workspace only, this one's managers are
+  // not told that the id was a user, nor when they were deleted (probe 98 F6)
+  const user = member ? ctx.org.users.get(userId) : undefined;
   if (user?.deleted)
     return domainError('NOT_A_MEMBER', `This user was deleted from the organization${user.deletedAt ? ` on ${user.deletedAt}` : ''}: they are no longer a member.`);
   if (member?.status === 'revoked') return domainError('NOT_A_MEMBER', "This member's access to the workspace was already revoked.");
   // the user list shows pending invitations beside members, each with its own id: a member's action sent with an
-  // invitation's id says what to do with an invitation instead (probe 97 F3)
+  // invitation's id says what to do with an invitation instead (probe 97 F3), whatever the action (probe 98 F6)
   const inv = ctx.ws.invitations.get(userId);
   if (inv?.status === 'pending')
-    return domainError('NOT_A_MEMBER', `${userId} is a pending invitation, not a member: to change the access it gives, cancel it (DELETE …/invitations/${userId}) and invite again.`);
+    return domainError('NOT_A_MEMBER', `${userId} is a pending invitation, not a member: it can be resent or cancelled (DELETE …/invitations/${userId}); the access it gives changes by cancelling it and inviting again.`);
+  if (inv?.status === 'accepted' && inv.inviteeUserId)
+    return domainError('NOT_A_MEMBER', `${userId} is an invitation, accepted by user ${inv.inviteeUserId}: a member is named by their user id.`);
   if (inv) return domainError('NOT_A_MEMBER', `${userId} is an invitation (${inv.status}), not a member: a member is named by their user id.`);
   return domainError('NOT_A_MEMBER', `User ${userId} is not a member of this workspace.`);
 };

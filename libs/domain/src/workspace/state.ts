@@ -193,19 +193,31 @@ export const activeMember = (ctx: WorkspaceContext, userId: string): Member | un
 };
 
 /**
- * Rule 4's way out, for the LAST_OWNER refusals: "make another member owner" — and where the last owner is the only
- * active member there, that first takes an invitation, which no one may send to their own address (rule 3): an org
- * admin clearing out a leaver asks another org admin, or invites a colleague (probe 97 F1: the sentence asked for a
- * member who did not exist).
+ * Rule 4's way out of a LAST_OWNER refusal, in one workspace: another active member the actor may make owner
+ * (`promote`); an invitation with an owner's access already pending, to be accepted (`accept`); or none of them, so an
+ * invitation first (`invite`), which no one may send to their own address (rule 3): an org admin clearing out a leaver
+ * asks another org admin, or invites a colleague. The actor never counts: no one makes themself owner (probe 97 F1:
+ * the sentence asked for a member who did not exist; probe 98 F4: the only other member was the actor).
  */
-export const anotherOwnerFirst = (alone: boolean, where: '' | ' there' | ' in each'): string =>
-  alone
-    ? `make another member owner${where} first: where no other member is active, invite someone with an owner's access (no one may invite their own address: another org admin can invite you) and, once they have joined, try again.`
-    : `make another member owner${where} first.`;
+export type OwnerWayOut = { kind: 'promote' } | { kind: 'accept'; invitationId: string } | { kind: 'invite' };
 
-/** whether this user is the only active member of the workspace */
-export const onlyActiveMember = (ctx: WorkspaceContext, userId: string): boolean =>
-  ![...ctx.ws.members.values()].some((m) => m.userId !== userId && activeMember(ctx, m.userId));
+export function ownerWayOut(ctx: WorkspaceContext, lastOwnerId: string, actorId: string): OwnerWayOut {
+  const model = modelOf(ctx);
+  const plan = planOf(ctx);
+  if ([...ctx.ws.members.values()].some((m) => m.userId !== lastOwnerId && m.userId !== actorId && activeMember(ctx, m.userId))) return { kind: 'promote' };
+  for (const inv of ctx.ws.invitations.values()) if (inv.status === 'pending' && isOwner(inv.access, model, plan)) return { kind: 'accept', invitationId: inv.invitationId };
+  return { kind: 'invite' };
+}
+
+/** the LAST_OWNER refusal's advice for the ways out of its workspaces (`where`: " there", " in each" for a deletion's) */
+export function anotherOwnerFirst(ways: readonly OwnerWayOut[], where: '' | ' there' | ' in each'): string {
+  const first = `make another member owner${where} first`;
+  if (ways.every((w) => w.kind === 'promote')) return `${first}.`;
+  const [only] = ways;
+  if (ways.length === 1 && only?.kind === 'accept')
+    return `${first}: an invitation with an owner's access is pending there (${only.invitationId}; resend it if its link expired); once it is accepted, try again.`;
+  return `${first}: where there is no other active member you could make owner, invite someone with an owner's access, or have one invited already accept (no one may invite their own address: another org admin can invite you); once they have joined, try again.`;
+}
 
 /** Rule 4: is this user the only owner left? (Stops at the second owner it finds.) */
 export const isLastOwner = (ctx: WorkspaceContext, userId: string): boolean => {

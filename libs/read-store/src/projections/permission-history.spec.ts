@@ -57,8 +57,8 @@ describe('permission_history projection (rule 17)', () => {
     expect(list[5]).toMatchObject({ actorId: 'admin', at: '2026-03-01T09:03:00.000Z' });
     // the joiner acted (they used the link); who let them in is the invitation's sender (probe 82 F7), no key here
     expect(list[4]!.details).toEqual({ invitedBy: 'admin', invitedWithKey: null });
-    // the workspace's creator joined by no invitation
-    expect(list[0]!.details).toBeNull();
+    // the workspace's creator joined by no invitation: by creating it (probe 98 F8)
+    expect(list[0]!.details).toEqual({ reason: 'workspace_created' });
   });
 
   it('rule 17: records a deletion in each workspace the user was a member of, also one they were revoked from (no access before it there), and erases every email they had from the invitations to it (rule 12)', async () => {

@@ -117,6 +117,9 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
         change: 'joined',
         before: null,
         after: access,
+        // joined by creating the workspace, no one's invitation: a check for "who granted themselves access?" tells it
+        // from a self-granted one (probe 98 F8)
+        details: { reason: 'workspace_created' },
       });
       const known = await read.get<OrganizationWorkspaces>(S, organizationKey(d.organizationId));
       // applied again (at-least-once: the same event after a later one), the org admins are those of now, not of the
@@ -331,7 +334,7 @@ async function applyHistory(e: ProjectedEvent, read: ProjectionReader): Promise<
 export const permissionHistoryProjection: Projection = {
   name: 'permission_history',
   // 11: a `joined` entry names who sent the invitation and with which key (`details.invitedBy`, `invitedWithKey`: probe
-  // 82 F7);
+  // 82 F7), the workspace creator's says `details.reason: workspace_created` (probe 98 F8);
   // 10: a user's deletion names them on the entries of the invitations bound to them only, not on those to an address
   // of theirs that admitted nobody (probe 86 F1);
   // 9: an invitation's cancel says why in `details.reason`: `command`, or `deletion` / `address_erased` when a user's
