@@ -212,7 +212,9 @@ describe('the invite → accept → change access → revoke story, over HTTP, f
     const gone = await api.member(as, 'gone.self@acme.test');
     expect((await api.request('GET', `${users0}/${gone}`, { key: o.key, actor: gone })).status).toBe(200);
     expect((await api.request('DELETE', `/v1/workspaces/${o.workspaceId}/members/${gone}`, as)).status).toBe(200);
-    expectProblem(await api.request('GET', `${users0}/${gone}`, { key: o.key, actor: gone }), 403, 'INSUFFICIENT_AUTHORITY');
+    const refused = await api.request('GET', `${users0}/${gone}`, { key: o.key, actor: gone });
+    expectProblem(refused, 403, 'INSUFFICIENT_AUTHORITY');
+    expect(refused.body.detail).toBe('You are not an active member of any workspace of this organization: your own entry is read while you are one, or by an org admin.');
     // an org admin reads that change as taken, in her detail and the list (probe 94 F4: read as pending until it expired)
     const users = `/v1/organizations/${o.organizationId}/users`;
     expect((await api.request('GET', `${users}/${jane}`, { key: o.key, actor: o.admin })).body.pendingEmail).toMatchObject({ email: 'joe@acme.test', expired: false, taken: true });

@@ -128,9 +128,9 @@ describe('the user list over HTTP', () => {
     expect(await names('role=manager,owner')).toEqual([...owners, 'Zoe Zebra'].sort((a, b) => a.localeCompare(b)));
     expect(await names('role=owner,environment_manager')).toEqual(owners);
     expect((await get(`${ws}?role=manager,god`, o)).body).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ field: 'role', message: expect.stringContaining('must list roles only') }] });
-    // repeated, the same as comma-separated; a list longer than every role there is is refused (probe 98 F9: 2,500 passed)
+    // repeated, the same as comma-separated; a role named twice counts once (probe 98 F9, probe 99 F7)
     expect(await names('role=manager&role=owner')).toEqual(await names('role=manager,owner'));
-    expect((await get(`${ws}?role=${Array(200).fill('owner').join(',')}`, o)).body).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ field: 'role', message: expect.stringMatching(/^must name at most \d+ roles$/) }] });
+    expect(await names(`role=${Array(200).fill('owner').join(',')}`)).toEqual(owners);
     expect((await get(`${ws}?q=MANGO`, o, o.last)).body.items.map((m: { displayName: string }) => m.displayName)).toEqual(['Mia Mango']);
     expect((await get(`${ws}?q=user3%40acme`, o, o.last)).body.items.map((m: { displayName: string }) => m.displayName)).toEqual(['Ben Berry']);
     // "Éva" typed with a combining accent finds the name stored composed; a control character is refused (a NUL matched everyone)

@@ -9064,7 +9064,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): NOT_FOUND, USER_NOT_FOUND, WORKSPACE_NOT_FOUND */
+      /** @description Problem (RFC 9457): NOT_A_MEMBER, NOT_FOUND, USER_NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -9076,7 +9076,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 404;
             /** @enum {string} */
-            code?: 'NOT_FOUND' | 'USER_NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
+            code?: 'NOT_A_MEMBER' | 'NOT_FOUND' | 'USER_NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
           };
         };
       };

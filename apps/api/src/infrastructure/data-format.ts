@@ -25,10 +25,12 @@ import { type LeaseJob, lapsed } from './lease';
  * `OrganizationClosed` (docs/adr/0035), past which an earlier version would still decide in a closed organization,
  * and `DataExported` (a download recorded), whose organization's changes an earlier version could not list. 7 (session 56):
 `InvitationLinkCopied` (a copied link recorded on the mail stream: probe 83 F4), at which an earlier version's projector
-would stop. Each format's event types and schema versions are pinned
+would stop. 8 (session 61): the email-change mails counted in api.sqlite (`email_change_mails`, docs/adr/0038), which an
+earlier version ignores: beside this one it kept its own count in memory and let a user past the limit, its mails
+counted nowhere (probe 99 F2). Each format's event types and schema versions are pinned
  * by data-format.spec.ts, which fails when one is added without a new format.
  */
-export const DATA_FORMAT = 7;
+export const DATA_FORMAT = 8;
 
 const FILE = 'data-format.sqlite';
 const JOBS: readonly LeaseJob[] = ['projector', 'notary', 'publisher', 'publisher_tcp', 'mail'];

@@ -116,7 +116,7 @@ export class MemberQueriesController {
   })
   @ApiHeader(READ_ACTOR_HEADER)
   @ApiResponse({ status: 200, type: ExplainedAccessAsOf, description: 'AccessAsOf' })
-  @ApiProblems(...AUTH_PROBLEMS, ...NO_BODY_PROBLEMS, 'WORKSPACE_NOT_FOUND', 'USER_NOT_FOUND')
+  @ApiProblems(...AUTH_PROBLEMS, ...NO_BODY_PROBLEMS, 'WORKSPACE_NOT_FOUND', 'USER_NOT_FOUND', 'NOT_A_MEMBER')
   async accessAsOf(
     @CurrentPrincipal() principal: Principal,
     @ActorId() actorId: string,
@@ -125,7 +125,11 @@ export class MemberQueriesController {
     @Query() query: AccessAsOfParams,
   ) {
     // a member may read their own access at any time (rule 1); another member's needs the history's permission
-    const ref = await this.access.prepare(principal, ws, actorId, 'history', undefined, userId);
+    const { ref, orgAdmin } = await this.access.prepareAs(principal, ws, actorId, 'history', undefined, userId);
+    // to anyone but an org admin, an id never a member here is NOT_A_MEMBER, a user of the organization or not (probe 99
+    // F3: `status: none` for one, 404 for an unknown id, told a workspace's managers which ids are the organization's
+    // users — which are the org admins' to know, rule 5), an invitation's id said as one
+    if (!orgAdmin && principal.kind !== 'system' && !(await this.access.memberEver(ref, userId))) throw await this.access.whyNotAMember(ref, userId);
     // an id that names no user of the organization, ever, is 404 as on every route with a user id; a user who was no
     // member at T is `status: none` (probe 36 F4: a mistyped or re-cased id was told it held no access then)
     if (!(await this.access.userOfOrganization(ref, userId)))

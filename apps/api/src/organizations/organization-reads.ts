@@ -124,7 +124,11 @@ export class OrganizationReads {
    */
   private async readableBy(organizationId: string, actorId: string | undefined, userId: string): Promise<OrganizationState> {
     const { state } = await this.states.organization(organizationId);
-    if (actorId !== undefined && actorId === userId && !isOrgAdmin(state, actorId) && state.users.get(userId)?.deleted === false && (await this.activeSomewhere(state, userId))) return state;
+    if (actorId !== undefined && actorId === userId && !isOrgAdmin(state, actorId) && state.users.get(userId)?.deleted === false) {
+      if (await this.activeSomewhere(state, userId)) return state;
+      // said as it is: not "only an org admin" (probe 99 F6), an active member reads their own
+      throw new DomainException(domainError('INSUFFICIENT_AUTHORITY', 'You are not an active member of any workspace of this organization: your own entry is read while you are one, or by an org admin.'));
+    }
     return checkedOrgAdmin(state, organizationId, actorId);
   }
 

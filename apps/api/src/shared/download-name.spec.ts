@@ -36,5 +36,9 @@ describe("a download's file name (probe 82 F2: every workspace's download was me
     const cjk = parsed(downloadDisposition('members', of('日本語'.repeat(30)), at, 'csv')).filename!;
     expect(cjk).toBe(`members-${'日本語'.repeat(11)}-2026-12-07.csv`);
     for (const name of [emoji, cjk]) expect(Buffer.byteLength(name)).toBeLessThan(160);
+    // a family of four (7 code points, 25 bytes) is kept whole or not at all: never cut after a joiner (probe 99 F8)
+    const family = '👨‍👩‍👧‍👦';
+    const families = parsed(downloadDisposition('members', of(family.repeat(10)), at, 'csv')).filename!;
+    expect(families).toBe(`members-${family.repeat(4)}-2026-12-07.csv`);
   });
 });

@@ -10,16 +10,19 @@ const NOT_IN_A_FILE_NAME = /[\u0000-\u001f\u007f<>:"/\\|?*]+/gu;
  */
 const NAME_BYTES = 100;
 
+/** what a reader sees as one character: a letter with its accents, an emoji of several code points (ICU's rules) */
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
 /** a workspace's or organization's name as part of a file name: none of what a file system refuses, cut at a character */
 const fileNamePart = (name: string): string => {
   const cleaned = name.normalize('NFC').replace(NOT_IN_A_FILE_NAME, '_').replace(/\s+/gu, ' ').trim();
   let kept = '';
   let bytes = 0;
-  // by code points, never half of one (a surrogate pair's half is no character)
-  for (const c of cleaned) {
-    bytes += Buffer.byteLength(c);
+  // by what a reader sees as characters, never part of one (probe 99 F8: a family emoji cut after its joiner)
+  for (const { segment } of graphemes.segment(cleaned)) {
+    bytes += Buffer.byteLength(segment);
     if (bytes > NAME_BYTES) break;
-    kept += c;
+    kept += segment;
   }
   return kept.replace(/^[. ]+|[. ]+$/gu, '');
 };

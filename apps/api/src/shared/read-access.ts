@@ -168,6 +168,12 @@ export class ReadAccess {
     return new DomainException(notAMember(context, userId));
   }
 
+  /** whether `userId` was ever a member of the workspace (active, revoked, or deleted since) */
+  async memberEver(ref: WorkspaceRef, userId: string): Promise<boolean> {
+    const { context } = await loadWorkspace(this.states, ref);
+    return context.ws.members.has(userId);
+  }
+
   /** whether `userId` names a user of the workspace's organization, now or before (a deleted user stays named) */
   async userOfOrganization(ref: WorkspaceRef, userId: string): Promise<boolean> {
     const { context } = await loadWorkspace(this.states, ref);

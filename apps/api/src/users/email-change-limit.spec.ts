@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProblemException } from '../shared/problem';
 import { EmailChangeLimit } from './email-change-limit';
-import { type EmailChangeMails, SqliteEmailChangeMails } from './email-change-mails';
+import { type EmailChangeMails, ProcessEmailChangeMails, SqliteEmailChangeMails } from './email-change-mails';
 import { emailChangeMailsContract } from './testing/email-change-mails.contract';
 
 const T0 = Date.parse('2026-03-01T10:00:00Z');
@@ -26,9 +26,9 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const refusal = async (check: Promise<void>): Promise<ProblemException> => {
+const refusal = async (taking: Promise<unknown>): Promise<ProblemException> => {
   try {
-    await check;
+    await taking;
   } catch (error) {
     if (error instanceof ProblemException) return error;
     throw error;
@@ -38,10 +38,9 @@ const refusal = async (check: Promise<void>): Promise<ProblemException> => {
 
 it("probe 83: a user's confirmations are limited per hour, counted from each mail; another user or organization is apart", async () => {
   const limit = new EmailChangeLimit(2, store());
-  await limit.check('org', 'ann', T0);
-  await limit.mailedFor('org', 'ann', T0);
-  await limit.mailedFor('org', 'ann', T0 + 10 * MINUTE);
-  const refused = await refusal(limit.check('org', 'ann', T0 + 30 * MINUTE));
+  await limit.take('org', 'ann', T0);
+  await limit.take('org', 'ann', T0 + 10 * MINUTE);
+  const refused = await refusal(limit.take('org', 'ann', T0 + 30 * MINUTE));
   expect(refused.problem).toMatchObject({
     status: 429,
     code: 'TOO_MANY_EMAIL_CHANGES',
@@ -50,55 +49,69 @@ it("probe 83: a user's confirmations are limited per hour, counted from each mai
   // its Retry-After: until then (probe 92 F2: a fixed 60 s)
   expect(refused.retryAfterSeconds).toBe(30 * 60);
   // others are counted apart
-  await limit.check('org', 'bob', T0 + 30 * MINUTE);
-  await limit.check('other-org', 'ann', T0 + 30 * MINUTE);
+  await limit.take('org', 'bob', T0 + 30 * MINUTE);
+  await limit.take('other-org', 'ann', T0 + 30 * MINUTE);
   // an hour after the first mail, one more may be asked; a moment before, not yet
-  await refusal(limit.check('org', 'ann', T0 + 60 * MINUTE - 1));
-  await limit.check('org', 'ann', T0 + 60 * MINUTE);
+  await refusal(limit.take('org', 'ann', T0 + 60 * MINUTE - 1));
+  await limit.take('org', 'ann', T0 + 60 * MINUTE);
 });
 
-it('the limit holds across the API processes of a data dir: what one mailed counts in another (it was per process: N replicas let N times it through)', async () => {
+it('the limit holds across the API processes of a data dir: what one took counts in another (it was per process: N replicas let N times it through)', async () => {
   const [a, b] = [new EmailChangeLimit(2, store()), new EmailChangeLimit(2, store())];
-  await a.mailedFor('org', 'ann', T0);
-  await b.mailedFor('org', 'ann', T0 + MINUTE);
-  await refusal(a.check('org', 'ann', T0 + 2 * MINUTE));
-  await refusal(b.check('org', 'ann', T0 + 2 * MINUTE));
+  await a.take('org', 'ann', T0);
+  await b.take('org', 'ann', T0 + MINUTE);
+  await refusal(a.take('org', 'ann', T0 + 2 * MINUTE));
+  await refusal(b.take('org', 'ann', T0 + 2 * MINUTE));
   // and a restart does not forget them
-  await refusal(new EmailChangeLimit(2, store()).check('org', 'ann', T0 + 2 * MINUTE));
+  await refusal(new EmailChangeLimit(2, store()).take('org', 'ann', T0 + 2 * MINUTE));
 });
 
-it('two replicas that both let one more through (a race): the next is refused until enough of them are an hour old', async () => {
-  const limit = new EmailChangeLimit(2, store());
-  for (const at of [T0, T0 + MINUTE, T0 + 2 * MINUTE]) await limit.mailedFor('org', 'ann', at);
-  // three in the hour, two allowed: the first two must leave the window, the second at T0 + 61 min
-  expect((await refusal(limit.check('org', 'ann', T0 + 3 * MINUTE))).retryAfterSeconds).toBe(58 * 60);
-  await refusal(limit.check('org', 'ann', T0 + 61 * MINUTE - 1));
-  await limit.check('org', 'ann', T0 + 61 * MINUTE);
+it('requests taken at the same moment by two processes: no more than the limit get through (probe 99 F1: 15 of 20 did, counted after their mails)', async () => {
+  const [a, b] = [new EmailChangeLimit(5, store()), new EmailChangeLimit(5, store())];
+  const outcomes = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).take('org', 'ann', T0 + i)));
+  expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(5);
+  expect(outcomes.filter((o) => o.status === 'rejected').every((o) => (o as PromiseRejectedResult).reason instanceof ProblemException)).toBe(true);
+});
+
+it('a slot given back (no mail went out: refused, replayed, a withdrawal) frees its place', async () => {
+  const limit = new EmailChangeLimit(1, store());
+  const slot = await limit.take('org', 'ann', T0);
+  await refusal(limit.take('org', 'ann', T0 + MINUTE));
+  await limit.giveBack(slot);
+  await limit.giveBack(undefined);
+  await limit.take('org', 'ann', T0 + 2 * MINUTE);
 });
 
 it('a store that cannot answer lets the change through and says so in the log: the limit is no reason to refuse an email change', async () => {
   const broken: EmailChangeMails = {
-    since: () => Promise.reject(new Error('disk I/O error')),
-    mailed: () => Promise.reject(new Error('database or disk is full')),
+    take: () => Promise.reject(new Error('database or disk is full')),
+    giveBack: () => Promise.reject(new Error('disk I/O error')),
     close: () => Promise.resolve(),
   };
   const warned: string[] = [];
   const limit = new EmailChangeLimit(1, broken, { warn: (message: string) => void warned.push(message) } as never);
-  await limit.check('org', 'ann', T0);
-  await limit.mailedFor('org', 'ann', T0);
+  await expect(limit.take('org', 'ann', T0)).resolves.toBeUndefined();
+  await limit.giveBack('7');
   expect(warned).toEqual([
-    'The email changes mailed for user ann could not be read (Error: disk I/O error); the limit is not checked for this one.',
-    'A confirmation mailed for user ann could not be counted (Error: database or disk is full).',
+    'The email changes mailed for user ann could not be counted (Error: database or disk is full); the limit is not checked for this one.',
+    'A slot of the email-change limit could not be given back (Error: disk I/O error): it counts for the hour.',
   ]);
 });
 
-it('keeps no more than the last hour of mails (the table stays as small as the last hour)', async () => {
-  const mails = store();
-  const limit = new EmailChangeLimit(5, mails);
-  await limit.mailedFor('org', 'old', T0);
-  await limit.mailedFor('org', 'new', T0 + 61 * MINUTE);
-  expect(await mails.since('org', 'old', 0)).toEqual([]);
-  expect(await mails.since('org', 'new', 0)).toEqual([T0 + 61 * MINUTE]);
+it('keeps no more than the last hour of slots (the table stays as small as the last hour)', async () => {
+  const limit = new EmailChangeLimit(5, store());
+  await limit.take('org', 'old', T0);
+  await limit.take('org', 'new', T0 + 61 * MINUTE);
+  const db = new (await import('node:sqlite')).DatabaseSync(join(dir, 'api.sqlite'), { readOnly: true });
+  try {
+    expect(db.prepare('SELECT user_id FROM email_change_mails').all()).toEqual([{ user_id: 'new' }]);
+  } finally {
+    db.close();
+  }
 });
 
 emailChangeMailsContract('SQLite', () => ({ one: store(), other: store() }));
+emailChangeMailsContract('in-process memory (a handler built alone)', () => {
+  const shared = new ProcessEmailChangeMails();
+  return { one: shared, other: shared };
+});

@@ -13,9 +13,10 @@ const HOUR_MS = 3_600_000;
  * made (the same Idempotency-Key) is answered as before.
  *
  * Counted in `mails`, which every API process of the deployment shares (docs/adr/0038, amended in session 61: counted
- * per process, N replicas let N times the limit through). Two replicas checking the same user at the same moment may
- * both let one more through: a limit on abuse, not a count to the unit. A store that cannot answer lets the change
- * through (logged): the limit is no reason to refuse a user their email change while api.sqlite or MongoDB is out.
+ * per process, N replicas let N times the limit through). A request takes its mail's slot before it is decided, in one
+ * step with the count, and gives it back when no mail goes out (probe 99 F1: counted after the mail, requests sent
+ * together all went through). A store that cannot answer lets the change through (logged): the limit is no reason to
+ * refuse a user their email change while api.sqlite or MongoDB is out.
  */
 export class EmailChangeLimit {
   constructor(
@@ -24,16 +25,20 @@ export class EmailChangeLimit {
     private readonly logger = new Logger('EmailChangeLimit'),
   ) {}
 
-  /** refuses (ProblemException 429) when the user's confirmations of the last hour reached the limit */
-  async check(organizationId: string, userId: string, now = Date.now()): Promise<void> {
-    let recent: number[];
+  /**
+   * A slot for one confirmation mail of the user's, to give back if none goes out; refused (ProblemException 429) when
+   * the hour's are taken; undefined when the store could not answer (the change goes through, uncounted)
+   */
+  async take(organizationId: string, userId: string, now = Date.now()): Promise<string | undefined> {
+    let took: { slot: string } | { taken: number[] };
     try {
-      recent = await this.mails.since(organizationId, userId, now - HOUR_MS + 1);
+      took = await this.mails.take(organizationId, userId, now, now - HOUR_MS + 1, this.perHour);
     } catch (error) {
-      this.logger.warn(`The email changes mailed for user ${userId} could not be read (${String(error)}); the limit is not checked for this one.`);
-      return;
+      this.logger.warn(`The email changes mailed for user ${userId} could not be counted (${String(error)}); the limit is not checked for this one.`);
+      return undefined;
     }
-    if (recent.length < this.perHour) return;
+    if ('slot' in took) return took.slot;
+    const recent = took.taken;
     const nextAt = recent[recent.length - this.perHour]! + HOUR_MS;
     throw new ProblemException(
       problem(
@@ -46,12 +51,13 @@ export class EmailChangeLimit {
     );
   }
 
-  /** a confirmation was mailed for the user now (a failure to note it is logged: the change is made, and mailed) */
-  async mailedFor(organizationId: string, userId: string, now = Date.now()): Promise<void> {
+  /** no mail went out for this slot after all (the change refused, replayed or withdrawn): it counts no more */
+  async giveBack(slot: string | undefined): Promise<void> {
+    if (slot === undefined) return;
     try {
-      await this.mails.mailed(organizationId, userId, now, now - HOUR_MS);
+      await this.mails.giveBack(slot);
     } catch (error) {
-      this.logger.warn(`A confirmation mailed for user ${userId} could not be counted (${String(error)}).`);
+      this.logger.warn(`A slot of the email-change limit could not be given back (${String(error)}): it counts for the hour.`);
     }
   }
 }

@@ -3,16 +3,23 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { openDatabase } from '@rollcall/event-store';
 
 /**
- * When confirmation links were mailed for a user's email changes: what the limit of docs/adr/0038 counts. Kept beside
- * the log, where every API process of the deployment reads it (amended in session 61: counted per process, a user
- * behind a balancer over N replicas could be asked about N times the limit), as the last days of use are (ADR 0036): a
- * mail is no decision, and its time in the organization's state would grow every snapshot.
+ * The confirmation links mailed for users' email changes: what the limit of docs/adr/0038 counts. Kept beside the log,
+ * where every API process of the deployment reads it (amended in session 61: counted per process, a user behind a
+ * balancer over N replicas could be asked about N times the limit), as the last days of use are (ADR 0036): a mail is
+ * no decision, and its time in the organization's state would grow every snapshot.
+ *
+ * A mail's slot is taken before the change is decided, in one step with the count (probe 99 F1: a count read first and
+ * a mail noted once sent let requests sent together through, 15 of 20 at a limit of 5), and given back when no mail
+ * goes out after all (the change refused, replayed, or a withdrawal).
  */
 export interface EmailChangeMails {
-  /** the times (epoch ms) of the confirmations mailed for the user at or after `since`, oldest first */
-  since(organizationId: string, userId: string, since: number): Promise<number[]>;
-  /** one mailed at `at`; any mailed before `forgetBefore` (for anyone) may be forgotten now */
-  mailed(organizationId: string, userId: string, at: number, forgetBefore: number): Promise<void>;
+  /**
+   * One of the user's `limit` slots since `since` taken at `at`: its id, to give it back; or, when `limit` are taken
+   * already, the times (epoch ms) of those, oldest first. Slots older than `since` (anyone's) may be forgotten now.
+   */
+  take(organizationId: string, userId: string, at: number, since: number, limit: number): Promise<{ slot: string } | { taken: number[] }>;
+  /** a slot taken for a mail that did not go out */
+  giveBack(slot: string): Promise<void>;
   close(): Promise<void>;
 }
 export const EMAIL_CHANGE_MAILS = Symbol('EmailChangeMails');
@@ -22,27 +29,37 @@ export const EMAIL_CHANGE_MAILS = Symbol('EmailChangeMails');
  * module); the API's module always provides the shared store (app.module.ts).
  */
 export class ProcessEmailChangeMails implements EmailChangeMails {
-  private readonly mails: { key: string; at: number }[] = [];
+  private readonly slots = new Map<string, { key: string; at: number }>();
+  private next = 0;
 
-  async since(organizationId: string, userId: string, since: number): Promise<number[]> {
+  async take(organizationId: string, userId: string, at: number, since: number, limit: number): Promise<{ slot: string } | { taken: number[] }> {
+    for (const [slot, s] of this.slots) if (s.at < since) this.slots.delete(slot);
     const key = `${organizationId}\n${userId}`;
-    return this.mails.filter((m) => m.key === key && m.at >= since).map((m) => m.at);
+    const taken = [...this.slots.values()].filter((s) => s.key === key).map((s) => s.at).sort((a, b) => a - b);
+    if (taken.length >= limit) return { taken };
+    const slot = String(++this.next);
+    this.slots.set(slot, { key, at });
+    return { slot };
   }
 
-  async mailed(organizationId: string, userId: string, at: number, forgetBefore: number): Promise<void> {
-    this.mails.splice(0, this.mails.filter((m) => m.at < forgetBefore).length);
-    this.mails.push({ key: `${organizationId}\n${userId}`, at });
+  async giveBack(slot: string): Promise<void> {
+    this.slots.delete(slot);
   }
 
   async close(): Promise<void> {}
 }
 
-/** Embedded: a table in `${dataDir}/api.sqlite` (WAL: the replicas on the data dir share it). */
+/**
+ * Embedded: a table in `${dataDir}/api.sqlite` (WAL: the replicas on the data dir share it). A take is one write
+ * transaction (`BEGIN IMMEDIATE`: the count and the new row under the database's write lock, so two replicas never both
+ * take the last slot); the table holds the last hour's slots only.
+ */
 export class SqliteEmailChangeMails implements EmailChangeMails {
   private readonly db: DatabaseSync;
   private readonly select: StatementSync;
   private readonly insert: StatementSync;
   private readonly forget: StatementSync;
+  private readonly remove: StatementSync;
 
   constructor(dataDir: string) {
     this.db = openDatabase(join(dataDir, 'api.sqlite'), {
@@ -52,25 +69,27 @@ export class SqliteEmailChangeMails implements EmailChangeMails {
     });
     this.select = this.db.prepare('SELECT mailed_at FROM email_change_mails WHERE organization_id = ? AND user_id = ? AND mailed_at >= ? ORDER BY mailed_at');
     this.insert = this.db.prepare('INSERT INTO email_change_mails (organization_id, user_id, mailed_at) VALUES (?, ?, ?)');
-    // an hour's mails at most are kept: the table stays as small as the last hour's email changes
     this.forget = this.db.prepare('DELETE FROM email_change_mails WHERE mailed_at < ?');
+    this.remove = this.db.prepare('DELETE FROM email_change_mails WHERE rowid = ?');
   }
 
-  async since(organizationId: string, userId: string, since: number): Promise<number[]> {
-    return (this.select.all(organizationId, userId, since) as { mailed_at: number }[]).map((row) => Number(row.mailed_at));
-  }
-
-  async mailed(organizationId: string, userId: string, at: number, forgetBefore: number): Promise<void> {
+  async take(organizationId: string, userId: string, at: number, since: number, limit: number): Promise<{ slot: string } | { taken: number[] }> {
     this.db.exec('BEGIN IMMEDIATE');
     try {
-      this.insert.run(organizationId, userId, at);
-      this.forget.run(forgetBefore);
+      this.forget.run(since);
+      const taken = (this.select.all(organizationId, userId, since) as { mailed_at: number }[]).map((row) => Number(row.mailed_at));
+      const slot = taken.length < limit ? String(this.insert.run(organizationId, userId, at).lastInsertRowid) : undefined;
       this.db.exec('COMMIT');
+      return slot === undefined ? { taken } : { slot };
     } catch (error) {
       // SQLite may have rolled back itself (a full disk): a ROLLBACK then fails and hides the cause (probe 96 F8)
       if (this.db.isTransaction) this.db.exec('ROLLBACK');
       throw error;
     }
+  }
+
+  async giveBack(slot: string): Promise<void> {
+    this.remove.run(Number(slot));
   }
 
   async close(): Promise<void> {

@@ -1,17 +1,19 @@
-import type { Collection, MongoClient, MongoClientOptions } from 'mongodb';
+import type { Collection, MongoClient, MongoClientOptions, ObjectId } from 'mongodb';
 import { mongoDriver } from '@rollcall/event-store';
 import type { EmailChangeMails } from './email-change-mails';
 
-type MailDocument = { organizationId: string; userId: string; mailedAt: Date };
+type MailDocument = { _id?: ObjectId; organizationId: string; userId: string; mailedAt: Date };
 
-/** how long MongoDB keeps a mail's record: the limit's window (an hour), and a margin for the clocks of the replicas */
+/** how long MongoDB keeps a slot: the limit's window (an hour), and a margin for the clocks of the replicas */
 const KEPT_SECONDS = 2 * 3600;
 
 /**
- * Production: the collection `email_change_mails`, one document per confirmation mailed, `{ organizationId, userId,
- * mailedAt }`, read by the index `(organizationId, userId, mailedAt)`; MongoDB's TTL monitor removes a document two
- * hours after its `mailedAt` (its index on `mailedAt`), so `forgetBefore` is not needed here. The indexes are made on
- * first use, once per process (createIndex of an existing index is a no-op).
+ * Production: the collection `email_change_mails`, one document per slot taken, `{ organizationId, userId, mailedAt }`,
+ * read by the index `(organizationId, userId, mailedAt)`; MongoDB's TTL monitor removes a document two hours after its
+ * `mailedAt`. A take inserts its slot first, then reads the user's slots of the hour in order (`mailedAt`, then `_id`):
+ * the first `limit` are the ones that stand, and a slot past them is deleted again and refused — so replicas taking
+ * slots at the same moment never let more than `limit` through (at worst one of them is refused a slot a given-back
+ * one freed meanwhile). The indexes are made on first use, once per process.
  */
 export class MongoEmailChangeMails implements EmailChangeMails {
   private readonly client: MongoClient;
@@ -35,18 +37,21 @@ export class MongoEmailChangeMails implements EmailChangeMails {
     return this.indexed;
   }
 
-  async since(organizationId: string, userId: string, since: number): Promise<number[]> {
+  /** (`since` bounds the read; the TTL index forgets old slots) */
+  async take(organizationId: string, userId: string, at: number, since: number, limit: number): Promise<{ slot: string } | { taken: number[] }> {
     await this.indexes();
-    const docs = await this.collection
-      .find({ organizationId, userId, mailedAt: { $gte: new Date(since) } }, { projection: { _id: 0, mailedAt: 1 }, sort: { mailedAt: 1 } })
+    const { insertedId } = await this.collection.insertOne({ organizationId, userId, mailedAt: new Date(at) });
+    const slots = await this.collection
+      .find({ organizationId, userId, mailedAt: { $gte: new Date(since) } }, { projection: { mailedAt: 1 }, sort: { mailedAt: 1, _id: 1 } })
       .toArray();
-    return docs.map((d) => d.mailedAt.getTime());
+    const standing = slots.slice(0, limit);
+    if (standing.some((s) => s._id.equals(insertedId))) return { slot: insertedId.toHexString() };
+    await this.collection.deleteOne({ _id: insertedId });
+    return { taken: standing.map((s) => s.mailedAt.getTime()) };
   }
 
-  /** (`forgetBefore` unused: the TTL index forgets) */
-  async mailed(organizationId: string, userId: string, at: number, _forgetBefore?: number): Promise<void> {
-    await this.indexes();
-    await this.collection.insertOne({ organizationId, userId, mailedAt: new Date(at) });
+  async giveBack(slot: string): Promise<void> {
+    await this.collection.deleteOne({ _id: new (mongoDriver().ObjectId)(slot) });
   }
 
   async close(): Promise<void> {

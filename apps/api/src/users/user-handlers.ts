@@ -105,26 +105,33 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
   async execute({ organizationId, ctx, userId, changes }: UpdateProfileCommand): Promise<ProfileAnswer> {
     // the request names the user's data: its retry after their deletion is refused, also when nothing was written
     ctx.aboutUsers = [userId];
-    if (changes.email !== undefined && (await this.mayMail(organizationId, ctx.actorId, userId, changes.email))) await this.emailChanges.check(organizationId, userId);
+    // its mail's slot taken before it is decided, given back below if no mail goes out (probe 99 F1)
+    const slot = changes.email !== undefined && (await this.mayMail(organizationId, ctx.actorId, userId, changes.email)) ? await this.emailChanges.take(organizationId, userId) : undefined;
     // the workspaces hold the pending invitations an email change is checked against, and the memberships that let a
     // user edit their own profile (an org admin's edits need neither)
     const self = ctx.actorId === userId;
     const target = changes.email !== undefined || self ? organizationWide(organizationId) : organizationAlone(organizationId);
-    const done = await this.streams.handle(
-      target,
-      ctx,
-      (c) =>
-        decideOrganization(
-          { type: 'UpdateProfile', organizationId, actorId: ctx.actorId, now: ctx.now, userId, changes, confirmationTtlSeconds: this.config.invitationTtlSeconds },
-          c.org,
-          {
-            ...pendingInvitations(c.workspaces),
-            ...(self && { activeMemberSomewhere: (user: string) => c.workspaces.some((ws) => activeMember({ org: c.org, ws }, user) !== undefined) }),
-          },
-        ),
-      // decided on every workspace's pending invitations: one written meanwhile sends it back (docs/rules.md#email-change)
-      { checkLoaded: changes.email !== undefined },
-    );
+    const done = await this.streams
+      .handle(
+        target,
+        ctx,
+        (c) =>
+          decideOrganization(
+            { type: 'UpdateProfile', organizationId, actorId: ctx.actorId, now: ctx.now, userId, changes, confirmationTtlSeconds: this.config.invitationTtlSeconds },
+            c.org,
+            {
+              ...pendingInvitations(c.workspaces),
+              ...(self && { activeMemberSomewhere: (user: string) => c.workspaces.some((ws) => activeMember({ org: c.org, ws }, user) !== undefined) }),
+            },
+          ),
+        // decided on every workspace's pending invitations: one written meanwhile sends it back (docs/rules.md#email-change)
+        { checkLoaded: changes.email !== undefined },
+      )
+      // refused, or not written: no mail goes out for its slot
+      .catch(async (error: unknown) => {
+        await this.emailChanges.giveBack(slot);
+        throw error;
+      });
     const updated = done.events.find((e): e is UserProfileUpdated => e.type === 'UserProfileUpdated');
     const requested = done.events.find((e): e is EmailChangeRequested => e.type === 'EmailChangeRequested');
     const withdrawn = done.events.some((e) => e.type === 'EmailChangeWithdrawn');
@@ -132,7 +139,8 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
     // the first attempt's process may have died between the commit and the mail (probe 28)
     const pending = requested && emailChangeLinkCurrent(done.context.org, userId, requested.data.version, Date.now());
     const stillPending = pending && pending.email === requested.data.email;
-    if (requested && !done.replayed) await this.emailChanges.mailedFor(organizationId, userId);
+    // no new mail (refused, withdrawn, a replay's mail is its first one's): the slot counts no more
+    if (!requested || done.replayed) await this.emailChanges.giveBack(slot);
     if (requested && (!done.replayed || stillPending))
       await mailEmailConfirmation(
         this.mailer,

@@ -181,12 +181,14 @@ const addMember: Decide<AddTeamMember> = (cmd, ctx, team) => {
 
 /**
  * DELETE semantics: removing someone who is not in the team changes nothing (a retry, a member revoked or deleted
- * since). An id the workspace and its organization never knew is 404, as adding it is (probe 36 F4: 200 "unchanged").
+ * since). An id the workspace never had as a member is 404, as adding it is (probe 36 F4: 200 "unchanged"), whether
+ * or not it names a user of the organization (probe 99 F3: that told a workspace's managers which ids are the
+ * organization's users), an invitation's id said as one.
  */
 const removeMember: Decide<RemoveTeamMember> = (cmd, ctx, team) => {
   if (!team) return reject(teamNotFound(cmd.teamId));
   if (!team.members.has(cmd.userId))
-    return ctx.ws.members.has(cmd.userId) || ctx.org.users.has(cmd.userId) ? accept([]) : reject(domainError('NOT_A_MEMBER', `User ${cmd.userId} is not a member of this workspace.`));
+    return ctx.ws.members.has(cmd.userId) ? accept([]) : reject(notAMember(ctx, cmd.userId));
   return accept([
     { type: 'TeamMemberRemoved', version: 1, data: { workspaceId: cmd.workspaceId, teamId: team.teamId, userId: cmd.userId, reason: 'command', removedAt: cmd.now } },
   ]);

@@ -51,7 +51,7 @@ export function decideDeleteUser(
   if (ownerless.length > 0) {
     const named = ownerless.map((ws) => `${ws.info.name} (${ws.info.workspaceId})`);
     // where no one the actor may make owner is active, another owner first takes an invitation (probes 97 F1, 98 F4)
-    const ways = ownerless.map((ws) => ownerWayOut({ org, ws }, user.userId, command.actorId));
+    const ways = ownerless.map((ws) => ({ ...ownerWayOut({ org, ws }, user.userId, command.actorId), workspace: ws.info.name }));
     return reject(
       withFacts(
         domainError(

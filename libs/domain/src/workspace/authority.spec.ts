@@ -157,7 +157,7 @@ describe('rule 2: rank (levels) and no privilege escalation (other presets)', ()
     const grant = invite(giosg, 'um', 'rep@acme.test', { grants: ['reporting', 'users'] });
     expectError(grant, 'INSUFFICIENT_AUTHORITY');
     expect(!grant.ok && grant.error.message).toBe(
-      'You can only give access you hold yourself: you do not hold the reporting permission. Ask someone who does, or an org admin.',
+      'You can only give access you hold yourself: you do not hold the reporting permission. Ask a member who holds both the users permission and this one, or an org admin.',
     );
   });
   it("rule 1, preset permissions: whom to ask for a grant is a member who holds the member-management one and that one (no escalation, rule 2: probe 98 F5)", () => {
@@ -343,13 +343,24 @@ describe('rule 4: the last owner can be neither demoted, revoked nor deleted', (
     expect(refused.facts).toEqual({ workspaceIds: [WS, 'ws-2'] });
     expect(refused.message).toBe(`This user is the last owner of 2 workspaces: ${sc.ctx.ws.info.name} (${WS}), Sales (ws-2); make another member owner in each first.`);
   });
+  it('rule 4: a deletion blocked in several workspaces says the way out of each that needs more than a promotion (probe 99 F4)', () => {
+    const sc = new Scenario('levels').member('owner', { roles: ['owner'] });
+    sc.given({ type: 'RevokeAccess', ...by(sc, 'owner'), userId: ADMIN });
+    const pending = structuredClone(sc.ctx.ws);
+    pending.info = { ...pending.info, workspaceId: 'ws-2', name: 'Sales' };
+    pending.invitations.set('inv-o', { invitationId: 'inv-o', email: 'o@acme.test', access: { roles: ['owner'], restrictions: {}, grants: [] }, status: 'pending', linkVersion: 1, invitedAt: sc.now, expiresAt: sc.now, inviteeUserId: null });
+    const refused = expectError(decideDeleteUser({ type: 'DeleteUser', organizationId: ORG, actorId: ADMIN, now: sc.now, userId: 'owner' }, { org: sc.org, workspaces: [sc.ctx.ws, pending] }), 'LAST_OWNER');
+    expect(refused.message).toBe(
+      `This user is the last owner of 2 workspaces: ${sc.ctx.ws.info.name} (${WS}), Sales (ws-2); make another member owner in each first; in ${sc.ctx.ws.info.name}, no other active member you could make owner is there: invite someone with an owner's access (no one may invite their own address: another org admin can invite you) and, once they have joined, try again; in Sales, an invitation with an owner's access is pending there (inv-o; resend it if its link expired): once it is accepted, try again.`,
+    );
+  });
   it("rule 4: the last owner who is the workspace's only active member: the refusal names the way out, an invitation (probe 97 F1: it asked for a member who did not exist)", () => {
     const sc = new Scenario('levels').member('owner', { roles: ['owner'] });
     sc.given({ type: 'RevokeAccess', ...by(sc, 'owner'), userId: ADMIN });
-    const invite = /no other active member you could make owner, invite someone with an owner's access, or have one invited already accept \(no one may invite their own address: another org admin can invite you\)/;
+    const invite = /first: no other active member you could make owner is there: invite someone with an owner's access \(no one may invite their own address: another org admin can invite you\) and, once they have joined, try again\.$/;
     expect(expectError(revoke(sc, ADMIN, 'owner'), 'LAST_OWNER').message).toMatch(invite);
     expect(expectError(change(sc, ADMIN, 'owner', { roles: ['manager'] }), 'LAST_OWNER').message).toMatch(invite);
-    expect(expectError(sc.whenDelete('owner'), 'LAST_OWNER').message).toMatch(/^This user is the last owner of workspace .*; make another member owner there first: where there is no other active member you could make owner, invite/);
+    expect(expectError(sc.whenDelete('owner'), 'LAST_OWNER').message).toMatch(/^This user is the last owner of workspace .*; make another member owner there first: no other active member you could make owner is there: invite/);
     // with another active member, the plain advice
     expect(expectError(revoke(lastOwner('levels'), ADMIN, 'owner'), 'LAST_OWNER').message).toBe('This is the last owner of the workspace and cannot be revoked; make another member owner first.');
   });
@@ -357,10 +368,10 @@ describe('rule 4: the last owner can be neither demoted, revoked nor deleted', (
     // the org admin is a member here, demoted to agent by the last owner: the only other active member is the actor
     const sc = new Scenario('levels').member('owner', { roles: ['owner'] });
     sc.given({ type: 'ChangeAccess', ...by(sc, 'owner'), userId: ADMIN, roles: ['agent'] });
-    expect(expectError(revoke(sc, ADMIN, 'owner'), 'LAST_OWNER').message).toMatch(/no other active member you could make owner, invite someone/);
+    expect(expectError(revoke(sc, ADMIN, 'owner'), 'LAST_OWNER').message).toMatch(/no other active member you could make owner is there: invite someone/);
     sc.given({ type: 'InviteMember', ...by(sc, 'owner'), invitationId: 'inv-owner', email: 'next.owner@acme.test', ttlSeconds: 3600, roles: ['owner'] });
     expect(expectError(revoke(sc, ADMIN, 'owner'), 'LAST_OWNER').message).toBe(
-      'This is the last owner of the workspace and cannot be revoked; make another member owner first: an invitation with an owner\'s access is pending there (inv-owner; resend it if its link expired); once it is accepted, try again.',
+      'This is the last owner of the workspace and cannot be revoked; make another member owner first: an invitation with an owner\'s access is pending there (inv-owner; resend it if its link expired): once it is accepted, try again.',
     );
   });
   it('an owner who is not the last one can be demoted, revoked and deleted', () => {

@@ -144,7 +144,9 @@ const checkNoEscalation = (ctx: WorkspaceContext, actor: Actor, current: Access 
   const named = next.grants.filter((grant) => notHeld.includes(grant));
   const unnamed = notHeld.filter((p) => !named.includes(p));
   const what = carriers.length > 0 ? `${carriers.join(' and ')}${unnamed.length > 0 ? ` (${unnamed.join(', ')})` : ''}` : notHeld.join(', ');
-  return refused(`You can only give access you hold yourself: you do not hold ${what}. Ask someone who does, or an org admin.`);
+  // who can: someone who holds it and may manage members (probe 99 F5: a holder of the grant alone cannot give it)
+  const who = 'permission' in model.owner ? `a member who holds both the ${model.manageMembers} permission and ${notHeld.length > 1 ? 'these' : 'this one'}` : 'someone who does';
+  return refused(`You can only give access you hold yourself: you do not hold ${what}. Ask ${who}, or an org admin.`);
 };
 
 /** Rule 2 for every kind of access model: may `actor` move a target from `current` to `next` access? */

@@ -209,14 +209,21 @@ export function ownerWayOut(ctx: WorkspaceContext, lastOwnerId: string, actorId:
   return { kind: 'invite' };
 }
 
-/** the LAST_OWNER refusal's advice for the ways out of its workspaces (`where`: " there", " in each" for a deletion's) */
-export function anotherOwnerFirst(ways: readonly OwnerWayOut[], where: '' | ' there' | ' in each'): string {
+const wayOutClause = (way: Exclude<OwnerWayOut, { kind: 'promote' }>): string =>
+  way.kind === 'accept'
+    ? `an invitation with an owner's access is pending there (${way.invitationId}; resend it if its link expired): once it is accepted, try again`
+    : "no other active member you could make owner is there: invite someone with an owner's access (no one may invite their own address: another org admin can invite you) and, once they have joined, try again";
+
+/**
+ * the LAST_OWNER refusal's advice, from the way out of each workspace (`where`: " there", " in each" for a deletion's,
+ * whose ways name their workspace: probe 99 F4, one sentence for all did not say which needed what)
+ */
+export function anotherOwnerFirst(ways: readonly (OwnerWayOut & { workspace?: string })[], where: '' | ' there' | ' in each'): string {
   const first = `make another member owner${where} first`;
-  if (ways.every((w) => w.kind === 'promote')) return `${first}.`;
-  const [only] = ways;
-  if (ways.length === 1 && only?.kind === 'accept')
-    return `${first}: an invitation with an owner's access is pending there (${only.invitationId}; resend it if its link expired); once it is accepted, try again.`;
-  return `${first}: where there is no other active member you could make owner, invite someone with an owner's access, or have one invited already accept (no one may invite their own address: another org admin can invite you); once they have joined, try again.`;
+  const blocked = ways.filter((w): w is Exclude<OwnerWayOut, { kind: 'promote' }> & { workspace?: string } => w.kind !== 'promote');
+  if (blocked.length === 0) return `${first}.`;
+  if (ways.length === 1) return `${first}: ${wayOutClause(blocked[0]!)}.`;
+  return `${first}; ${blocked.map((w) => `in ${w.workspace ?? 'one of them'}, ${wayOutClause(w)}`).join('; ')}.`;
 }
 
 /** Rule 4: is this user the only owner left? (Stops at the second owner it finds.) */

@@ -6,22 +6,31 @@ import type { EmailChangeMails } from '../email-change-mails';
  * replicas see it. Each test uses organizations of its own.
  */
 export function emailChangeMailsContract(name: string, open: () => { one: EmailChangeMails; other: EmailChangeMails }): void {
-  it(`${name}: every replica counts the mails of every other, per organization and user, oldest first, from a time on`, async () => {
+  it(`${name}: every replica counts the slots of every other, per organization and user, and never lets more than the limit through, also taken together`, async () => {
     const { one, other } = open();
     const org = (n: string) => `${name.length}-${n}-${Math.random().toString(36).slice(2, 8)}`;
     const [o1, o2] = [org('o1'), org('o2')];
     // now-ish times: MongoDB's TTL index would remove a document dated long ago
     const t0 = Date.now() - 30 * 60_000;
+    const since = t0 - 3_600_000;
+    const slot = (took: { slot: string } | { taken: number[] }) => ('slot' in took ? took.slot : undefined);
     try {
-      await one.mailed(o1, 'ann', t0 + 2_000, t0 - 3_600_000);
-      await other.mailed(o1, 'ann', t0 + 1_000, t0 - 3_600_000);
-      await other.mailed(o1, 'bob', t0 + 3_000, t0 - 3_600_000);
-      await one.mailed(o2, 'ann', t0 + 4_000, t0 - 3_600_000);
-      expect(await one.since(o1, 'ann', t0)).toEqual([t0 + 1_000, t0 + 2_000]);
-      expect(await other.since(o1, 'ann', t0 + 1_500)).toEqual([t0 + 2_000]);
-      expect(await other.since(o1, 'bob', t0)).toEqual([t0 + 3_000]);
-      expect(await one.since(o2, 'ann', t0)).toEqual([t0 + 4_000]);
-      expect(await one.since(o2, 'nobody', t0)).toEqual([]);
+      expect(slot(await one.take(o1, 'ann', t0 + 1_000, since, 2))).toEqual(expect.any(String));
+      const second = slot(await other.take(o1, 'ann', t0 + 2_000, since, 2));
+      expect(second).toEqual(expect.any(String));
+      // the third is refused with the times of the two, oldest first; another user and organization are apart
+      expect(await one.take(o1, 'ann', t0 + 3_000, since, 2)).toEqual({ taken: [t0 + 1_000, t0 + 2_000] });
+      expect(slot(await other.take(o1, 'bob', t0 + 3_000, since, 2))).toEqual(expect.any(String));
+      expect(slot(await one.take(o2, 'ann', t0 + 3_000, since, 2))).toEqual(expect.any(String));
+      // a slot given back (no mail went out) frees its place
+      await other.giveBack(second!);
+      expect(slot(await one.take(o1, 'ann', t0 + 4_000, since, 2))).toEqual(expect.any(String));
+      expect(await other.take(o1, 'ann', t0 + 5_000, since, 2)).toEqual({ taken: [t0 + 1_000, t0 + 4_000] });
+      // slots older than `since` no longer count
+      expect(slot(await one.take(o1, 'ann', t0 + 6_000, t0 + 1_500, 2))).toEqual(expect.any(String));
+      // taken together by both replicas: exactly the limit gets through
+      const together = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? one : other).take(o1, 'cat', t0 + 7_000 + i, since, 3)));
+      expect(together.filter((took) => 'slot' in took)).toHaveLength(3);
     } finally {
       await one.close();
       await other.close();
