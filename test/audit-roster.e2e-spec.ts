@@ -90,6 +90,18 @@ describe('rule 17: every member\'s access at a time T, by replay', () => {
     const before = await at(bob, times.beforeBob);
     expect({ status: before.status, memberStatus: before.body.status }).toEqual({ status: 200, memberStatus: 'none' });
   });
+
+  it("to a manager, a user of the organization who was never a member here is NOT_A_MEMBER, as an unknown id: which ids are the organization's users is the org admins' to know (probe 99 F3)", async () => {
+    const as = { key: org.key, actor: org.admin };
+    const elsewhere = (await app.api.request('POST', `/v1/organizations/${org.organizationId}/workspaces`, { ...as, body: { name: 'Elsewhere' } })).body.workspaceId as string;
+    const stranger = await app.api.member({ ...as, workspaceId: elsewhere }, `stranger-${Math.random()}@acme.test`);
+    const read = (userId: string, actor: string) => app.api.request('GET', `/v1/workspaces/${org.workspaceId}/members/${userId}/access`, { key: org.key, actor });
+    const toManager = await read(stranger, ann);
+    expectProblem(toManager, 404, 'NOT_A_MEMBER');
+    expect(toManager.body.detail).toBe((await read('0'.repeat(8) + '-0000-4000-8000-' + '0'.repeat(12), ann)).body.detail.replace('00000000-0000-4000-8000-000000000000', stranger));
+    // an org admin, who knows the organization's users, reads `status: none`
+    expect((await read(stranger, org.admin)).body).toMatchObject({ status: 'none' });
+  });
 });
 
 describe("rule 17: a member's access at T with explain=true", () => {
