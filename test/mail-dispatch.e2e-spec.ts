@@ -95,4 +95,15 @@ describe('a mail the SMTP server refused is sent again by the mail dispatcher', 
     const metrics = await app.api.request('GET', '/metrics', { key: METRICS_TOKEN });
     expect(metrics.body).toMatch(/rollcall_mails_handed_over_total\{kind="invitation",outcome="refused"\} 1/);
   });
+
+  it('probe 100 F2: an email change whose link the relay refuses for good uses up none of the hour\'s email changes', async () => {
+    const o = await app.api.organization();
+    const ask = (email: string) => app.api.request('PATCH', `/v1/organizations/${o.organizationId}/users/${o.admin}`, { key: o.key, actor: o.admin, body: { email } });
+    // six addresses the relay refuses for good (550), one past the limit of 5: no mail went out for any, none counts
+    for (let n = 1; n <= 6; n++) expect((await ask(`unknown${n}.limit@acme.test`)).body.emailChange).toMatchObject({ status: 'pending_confirmation' });
+    // five the relay takes, then the sixth is refused for the limit
+    for (let n = 1; n <= 5; n++) expect((await ask(`taken${n}.limit@acme.test`)).status).toBe(200);
+    expect((await ask('taken6.limit@acme.test')).body).toMatchObject({ code: 'TOO_MANY_EMAIL_CHANGES' });
+    expect(sink.received.filter((m) => m.to.some((to) => to.startsWith('taken'))).length).toBe(5);
+  });
 });

@@ -170,6 +170,17 @@ describe('the invite → accept → change access → revoke story, over HTTP, f
     expect(outbox(app).filter((m) => m.to.startsWith('guess')).map((m) => m.to)).toEqual([1, 2, 3, 4, 5].map((n) => `guess${n}.limit@acme.test`));
     // the same request again (its Idempotency-Key) is its first answer, not a sixth change
     expect((await ask(5)).body.emailChange).toMatchObject({ status: 'pending_confirmation', email: 'guess5.limit@acme.test' });
+    // also when its answer is not kept yet (another replica still mailing it: probe 100 F1): found by its key in the log
+    const answers = new DatabaseSync(join(app.dataDir, 'api.sqlite'));
+    try {
+      // (the kept answer of the fifth change: the organization's latest pending one; answers hold no address)
+      const fifth = "SELECT rowid FROM idempotency WHERE key LIKE ? AND body LIKE '%pending_confirmation%' ORDER BY created_at DESC LIMIT 1";
+      expect(answers.prepare(`DELETE FROM idempotency WHERE rowid = (${fifth})`).run(`org:${o.organizationId}:%`).changes).toBe(1);
+    } finally {
+      answers.close();
+    }
+    const again = await ask(5);
+    expect([again.status, again.headers.get('idempotency-replayed'), again.body.emailChange?.email]).toEqual([200, 'true', 'guess5.limit@acme.test']);
     // withdrawing the pending change (her own address) mails nothing and is not refused (probe 92 F1); nor is anyone
     // without the authority told of the limit: their refusal is theirs (probe 92 F3)
     expect((await api.request('PATCH', `/v1/organizations/${o.organizationId}/users/${jane}`, { key: o.key, actor: jane, body: { email: 'jane.limit@acme.test' } })).body.emailChange).toMatchObject({ status: 'withdrawn' });

@@ -105,8 +105,16 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
   async execute({ organizationId, ctx, userId, changes }: UpdateProfileCommand): Promise<ProfileAnswer> {
     // the request names the user's data: its retry after their deletion is refused, also when nothing was written
     ctx.aboutUsers = [userId];
-    // its mail's slot taken before it is decided, given back below if no mail goes out (probe 99 F1)
-    const slot = changes.email !== undefined && (await this.mayMail(organizationId, ctx.actorId, userId, changes.email)) ? await this.emailChanges.take(organizationId, userId) : undefined;
+    // its mail's slot taken before it is decided, given back below if no mail goes out (probe 99 F1). At the limit, the
+    // refusal is made where the decision would be: a retry whose first attempt's events are in the log (answered by
+    // another replica, its stored answer not written yet) is found by its key before that, and answered as the first
+    // (probe 100 F1: a keyed retry was refused 429 for the change it had made)
+    let refusal: unknown;
+    const slot =
+      changes.email !== undefined && (await this.mayMail(organizationId, ctx.actorId, userId, changes.email))
+        ? await this.emailChanges.take(organizationId, userId).catch((error: unknown) => void (refusal = error))
+        : undefined;
+    if (refusal !== undefined && ctx.generatedKey) throw refusal;
     // the workspaces hold the pending invitations an email change is checked against, and the memberships that let a
     // user edit their own profile (an org admin's edits need neither)
     const self = ctx.actorId === userId;
@@ -115,15 +123,17 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
       .handle(
         target,
         ctx,
-        (c) =>
-          decideOrganization(
+        (c) => {
+          if (refusal !== undefined) throw refusal;
+          return decideOrganization(
             { type: 'UpdateProfile', organizationId, actorId: ctx.actorId, now: ctx.now, userId, changes, confirmationTtlSeconds: this.config.invitationTtlSeconds },
             c.org,
             {
               ...pendingInvitations(c.workspaces),
               ...(self && { activeMemberSomewhere: (user: string) => c.workspaces.some((ws) => activeMember({ org: c.org, ws }, user) !== undefined) }),
             },
-          ),
+          );
+        },
         // decided on every workspace's pending invitations: one written meanwhile sends it back (docs/rules.md#email-change)
         { checkLoaded: changes.email !== undefined },
       )
@@ -153,7 +163,13 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
         // the new address is sealed under the user's key: a deletion that forgot it after this change is not mailed past
         async () => (await this.erasure?.userErasedAfter(userId, BigInt(done.position))) ?? false,
         undefined,
-        (outcome) => this.ledger?.emailConfirmationHandedOff(outcome, { organizationId, userId, version: requested.data.version }, mailRequestOf(ctx)),
+        async (outcome) => {
+          // refused for good by the relay (a 5xx) or erased: no mail goes out for it, now or later (the dispatcher does
+          // not retry those): its slot counts no more (probe 100 F2: a mistyped address the relay refused locked the
+          // user out for an hour with no mail sent)
+          if (!done.replayed && (outcome === 'refused' || outcome === 'erased')) await this.emailChanges.giveBack(slot);
+          await this.ledger?.emailConfirmationHandedOff(outcome, { organizationId, userId, version: requested.data.version }, mailRequestOf(ctx));
+        },
       );
     return {
       userId,

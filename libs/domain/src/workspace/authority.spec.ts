@@ -149,6 +149,11 @@ describe('rule 2: rank (levels) and no privilege escalation (other presets)', ()
       expectEvents(change(sc, actor, 'agent', { restrictions: {} }), ['RestrictionsChanged']);
     });
   });
+  it('rule 2: a rank refusal says who can do it instead (probe 100 F5: the only refusals that named no one)', () => {
+    const message = (d: { ok: boolean; error?: { message: string } }) => (d.ok ? '' : d.error!.message);
+    expect(message(invite(levels(), 'manager', 'x@acme.test', { roles: ['owner'] }))).toBe('Your access level cannot give the owner access level. An owner of this workspace, or an org admin, can.');
+    expect(message(revoke(levels(), 'manager', 'owner'))).toBe('Your access level can only manage members below it (owner is not). An owner of this workspace, or an org admin, can.');
+  });
   it('a manager may revoke an agent', () => {
     expectEvents(revoke(levels(), 'manager', 'agent'), ['AccessRevoked']);
   });
@@ -343,6 +348,14 @@ describe('rule 4: the last owner can be neither demoted, revoked nor deleted', (
     expect(refused.facts).toEqual({ workspaceIds: [WS, 'ws-2'] });
     expect(refused.message).toBe(`This user is the last owner of 2 workspaces: ${sc.ctx.ws.info.name} (${WS}), Sales (ws-2); make another member owner in each first.`);
   });
+  it('rule 4: a deletion blocked where a promotion is the way out beside where it is not names that too (probe 100 F4)', () => {
+    const sc = lastOwner('levels');
+    const alone = structuredClone(sc.ctx.ws);
+    alone.info = { ...alone.info, workspaceId: 'ws-2', name: 'Sales' };
+    alone.members.delete('helper');
+    const refused = expectError(decideDeleteUser({ type: 'DeleteUser', organizationId: ORG, actorId: ADMIN, now: sc.now, userId: 'owner' }, { org: sc.org, workspaces: [sc.ctx.ws, alone] }), 'LAST_OWNER');
+    expect(refused.message).toMatch(new RegExp(`; first, in ${sc.ctx.ws.info.name}, make another active member owner; in Sales, no other active member you could make owner: invite someone`));
+  });
   it('rule 4: a deletion blocked in several workspaces says the way out of each that needs more than a promotion (probe 99 F4)', () => {
     const sc = new Scenario('levels').member('owner', { roles: ['owner'] });
     sc.given({ type: 'RevokeAccess', ...by(sc, 'owner'), userId: ADMIN });
@@ -351,7 +364,7 @@ describe('rule 4: the last owner can be neither demoted, revoked nor deleted', (
     pending.invitations.set('inv-o', { invitationId: 'inv-o', email: 'o@acme.test', access: { roles: ['owner'], restrictions: {}, grants: [] }, status: 'pending', linkVersion: 1, invitedAt: sc.now, expiresAt: sc.now, inviteeUserId: null });
     const refused = expectError(decideDeleteUser({ type: 'DeleteUser', organizationId: ORG, actorId: ADMIN, now: sc.now, userId: 'owner' }, { org: sc.org, workspaces: [sc.ctx.ws, pending] }), 'LAST_OWNER');
     expect(refused.message).toBe(
-      `This user is the last owner of 2 workspaces: ${sc.ctx.ws.info.name} (${WS}), Sales (ws-2); make another member owner in each first; in ${sc.ctx.ws.info.name}, no other active member you could make owner is there: invite someone with an owner's access (no one may invite their own address: another org admin can invite you) and, once they have joined, try again; in Sales, an invitation with an owner's access is pending there (inv-o; resend it if its link expired): once it is accepted, try again.`,
+      `This user is the last owner of 2 workspaces: ${sc.ctx.ws.info.name} (${WS}), Sales (ws-2); first, in ${sc.ctx.ws.info.name}, no other active member you could make owner: invite someone with an owner's access (no one may invite their own address: another org admin can invite you) and, once they have joined, try again; in Sales, an invitation with an owner's access is pending (inv-o; resend it if its link expired): once it is accepted, try again.`,
     );
   });
   it("rule 4: the last owner who is the workspace's only active member: the refusal names the way out, an invitation (probe 97 F1: it asked for a member who did not exist)", () => {

@@ -114,9 +114,9 @@ const checkRank = (ctx: WorkspaceContext, actor: Actor, current: Access | undefi
   const topRank = Math.max(...Object.values(model.roles).map((r) => r.rank ?? 0));
   if (actorRank === topRank) return undefined;
   if (current && rankOf(current, model) >= actorRank)
-    return refused(`Your access level can only manage members below it (${current.roles.join(', ')} is not).`);
+    return refused(`Your access level can only manage members below it (${current.roles.join(', ')} is not). ${RANK_ABOVE}`);
   if (next && rankOf(next, model) >= actorRank)
-    return refused(`Your access level cannot give the ${next.roles.join(', ')} access level.`);
+    return refused(`Your access level cannot give the ${next.roles.join(', ')} access level. ${RANK_ABOVE}`);
   // what a restriction holds back "can be allowed by Owner" (seed 003's legend): below the top rank, restrictions are
   // added or tightened, never lifted (probe 39b F4: a manager unmasked contacts an owner had masked)
   const lifted = current && next ? liftedRestrictions(model, current, next) : [];
@@ -124,6 +124,9 @@ const checkRank = (ctx: WorkspaceContext, actor: Actor, current: Access | undefi
     return refused(`Only an owner or an org admin can lift or loosen a restriction (${lifted.join(', ')}); your access level can add restrictions or tighten them.`);
   return undefined;
 };
+
+/** who can do what a rank refusal under `levels` refuses (probe 100 F5: the only refusals that named no one) */
+const RANK_ABOVE = 'An owner of this workspace, or an org admin, can.';
 
 /** Rule 2, other presets: an actor may grant only permissions it holds itself (no privilege escalation). */
 const checkNoEscalation = (ctx: WorkspaceContext, actor: Actor, current: Access | undefined, next: Access | undefined): Check => {

@@ -209,21 +209,24 @@ export function ownerWayOut(ctx: WorkspaceContext, lastOwnerId: string, actorId:
   return { kind: 'invite' };
 }
 
-const wayOutClause = (way: Exclude<OwnerWayOut, { kind: 'promote' }>): string =>
-  way.kind === 'accept'
-    ? `an invitation with an owner's access is pending there (${way.invitationId}; resend it if its link expired): once it is accepted, try again`
-    : "no other active member you could make owner is there: invite someone with an owner's access (no one may invite their own address: another org admin can invite you) and, once they have joined, try again";
+/** one workspace's way out, said of it (`there`) or, in a deletion's list, after its name */
+const wayOutClause = (way: OwnerWayOut, there: string): string =>
+  way.kind === 'promote'
+    ? `make another active member owner${there}`
+    : way.kind === 'accept'
+      ? `an invitation with an owner's access is pending${there} (${way.invitationId}; resend it if its link expired): once it is accepted, try again`
+      : `no other active member you could make owner${there ? ` is${there}` : ''}: invite someone with an owner's access (no one may invite their own address: another org admin can invite you) and, once they have joined, try again`;
 
 /**
  * the LAST_OWNER refusal's advice, from the way out of each workspace (`where`: " there", " in each" for a deletion's,
- * whose ways name their workspace: probe 99 F4, one sentence for all did not say which needed what)
+ * whose ways name their workspace: probe 99 F4, one sentence for all did not say which needed what; probe 100 F4, a
+ * lead of "make another member owner in each" contradicted the workspaces where no one could be)
  */
 export function anotherOwnerFirst(ways: readonly (OwnerWayOut & { workspace?: string })[], where: '' | ' there' | ' in each'): string {
   const first = `make another member owner${where} first`;
-  const blocked = ways.filter((w): w is Exclude<OwnerWayOut, { kind: 'promote' }> & { workspace?: string } => w.kind !== 'promote');
-  if (blocked.length === 0) return `${first}.`;
-  if (ways.length === 1) return `${first}: ${wayOutClause(blocked[0]!)}.`;
-  return `${first}; ${blocked.map((w) => `in ${w.workspace ?? 'one of them'}, ${wayOutClause(w)}`).join('; ')}.`;
+  if (ways.every((w) => w.kind === 'promote')) return `${first}.`;
+  if (ways.length === 1) return `make another member owner${where} first: ${wayOutClause(ways[0]!, ' there')}.`;
+  return `first, ${ways.map((w) => `in ${w.workspace ?? 'one of them'}, ${wayOutClause(w, '')}`).join('; ')}.`;
 }
 
 /** Rule 4: is this user the only owner left? (Stops at the second owner it finds.) */
