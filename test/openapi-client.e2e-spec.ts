@@ -87,7 +87,7 @@ describe('partner teams and email changes through the typed client (probe 45 F1,
     expect(done.teams.items).toContainEqual(expect.objectContaining({ teamId: done.team.teamId, partner }));
     expect(done.invitees.partner).toEqual(partner);
     expect(done.workspace.partners).toEqual([{ workspaceId: done.partner.workspaceId, name: 'Partner support' }]);
-    expect(done.asked.emailChange).toEqual({ status: 'pending_confirmation', email: 'joe.new@acme.test', expiresAt: expect.any(String) });
+    expect(done.asked.emailChange).toEqual({ status: 'pending_confirmation', email: 'joe.new@acme.test', expiresAt: expect.any(String), mail: 'handed_over' });
     expect(done.joeBefore.pendingEmail).toEqual({ email: 'joe.new@acme.test', expiresAt: done.asked.emailChange!.expiresAt, expired: false, taken: false });
     expect(done.withdrawn.emailChange).toEqual({ status: 'withdrawn', email: done.joeBefore.email });
   });

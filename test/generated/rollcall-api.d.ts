@@ -2283,7 +2283,7 @@ export interface components {
     };
     EmailChangeOutcome: {
       /**
-       * @description `pending_confirmation`: a link was mailed to `email` (asking again for the address pending mails a new one); `withdrawn`: the address asked for is the user's own, and the change that was pending is dropped (its link no longer works)
+       * @description `pending_confirmation`: a link is mailed to `email` (`mail` says what became of it; asking again for the address pending mails a new one); `withdrawn`: the address asked for is the user's own, and the change that was pending is dropped (its link no longer works)
        * @enum {string}
        */
       status: 'pending_confirmation' | 'withdrawn';
@@ -2299,6 +2299,12 @@ export interface components {
        * @example 2026-03-03T09:00:00.000Z
        */
       expiresAt?: string;
+      /**
+       * @description pending only: what became of the link's mail by the answer, as an invitation's `mail` (docs/adr/0018): `handed_over` to the mail relay; `refused` by it for good (a 5xx reply: the address takes no mail — it counts in no limit, ask for another address); `pending`: not handed over yet, the mail dispatcher tries again; `not_sent`: the user was deleted meanwhile. Absent on a replay (probe 101 F4: a refused link read as mailed)
+       * @example handed_over
+       * @enum {string}
+       */
+      mail?: 'handed_over' | 'refused' | 'pending' | 'not_sent';
     };
     ProfileUpdated: {
       /**

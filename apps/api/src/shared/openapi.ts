@@ -98,7 +98,8 @@ export const EXAMPLE_DETAIL: Record<ProblemCode, string> = {
   IDEMPOTENCY_KEY_ERASED: 'The request sent under this Idempotency-Key was about a user since deleted or an address since erased: it is no longer replayed nor compared; use a new key.',
   EVENT_STORE_UNAVAILABLE: `The event store did not confirm the change to workspace-${WORKSPACE}; retry the request with the same Idempotency-Key.`,
   READ_MODEL_BEHIND: 'The read models have not reached position 42 yet; retry shortly.',
-  TOO_MANY_EMAIL_CHANGES: "This user's email was asked to change 5 times in the last hour, each mailing a confirmation link, and 5 an hour is the limit: the next can be asked at 2026-03-01T10:12:00.000Z.",
+  TOO_MANY_EMAIL_CHANGES:
+    "This user's email was asked to change 5 times in the last hour, each sending a confirmation link to the address asked for, and 5 an hour is the limit: the next can be asked at 2026-03-01T10:12:00.000Z at the latest (earlier if the mail relay refuses one of those links for good).",
   TOO_MANY_HEAVY_READS: 'Your organization runs 2 downloads or point-in-time reads on this server already, its limit: retry once one has ended.',
   TOO_MANY_STREAMS: 'Your organization holds 2000 presence streams open on this server, its limit: close one (an EventSource per console page and workspace is enough) or retry later.',
   STREAMS_AT_CAPACITY: 'This server holds 10000 presence streams open, its limit: retry later, or on another replica.',

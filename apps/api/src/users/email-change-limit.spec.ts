@@ -44,7 +44,8 @@ it("probe 83: a user's confirmations are limited per hour, counted from each mai
   expect(refused.problem).toMatchObject({
     status: 429,
     code: 'TOO_MANY_EMAIL_CHANGES',
-    detail: "This user's email was asked to change 2 times in the last hour, each mailing a confirmation link, and 2 an hour is the limit: the next can be asked at 2026-03-01T11:00:00.000Z.",
+    detail:
+      "This user's email was asked to change 2 times in the last hour, each sending a confirmation link to the address asked for, and 2 an hour is the limit: the next can be asked at 2026-03-01T11:00:00.000Z at the latest (earlier if the mail relay refuses one of those links for good).",
   });
   // its Retry-After: until then (probe 92 F2: a fixed 60 s)
   expect(refused.retryAfterSeconds).toBe(30 * 60);

@@ -44,7 +44,9 @@ export class EmailChangeLimit {
       problem(
         429,
         'TOO_MANY_EMAIL_CHANGES',
-        `This user's email was asked to change ${recent.length} times in the last hour, each mailing a confirmation link, and ${this.perHour} an hour is the limit: the next can be asked at ${new Date(nextAt).toISOString()}.`,
+        // (each change sends a link, or is about to: a link the relay refuses for good frees its place earlier, and older
+        // links a later one replaced before they went out still count: probe 101 F2, F3)
+        `This user's email was asked to change ${recent.length} times in the last hour, each sending a confirmation link to the address asked for, and ${this.perHour} an hour is the limit: the next can be asked at ${new Date(nextAt).toISOString()} at the latest (earlier if the mail relay refuses one of those links for good).`,
       ),
       // when that is, not a fixed wait (probe 92 F2: Retry-After 60 led a client to retry an hour long)
       Math.max(1, Math.ceil((nextAt - now) / 1000)),

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { WriteAnswer } from '../shared/openapi';
 import { ADDRESS_FORMAT } from '../shared/resources';
+import type { MailStatus } from '../shared/mailer';
 
 const USER_ID = { example: 'b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b' };
 const ORGANIZATION_ID = { example: '1b671a64-40d5-591e-99b1-2c3b3a4f2d10' };
@@ -10,13 +11,20 @@ export class EmailChangeOutcome {
   @ApiProperty({
     enum: ['pending_confirmation', 'withdrawn'],
     description:
-      '`pending_confirmation`: a link was mailed to `email` (asking again for the address pending mails a new one); `withdrawn`: the address asked for is the user\'s own, and the change that was pending is dropped (its link no longer works)',
+      '`pending_confirmation`: a link is mailed to `email` (`mail` says what became of it; asking again for the address pending mails a new one); `withdrawn`: the address asked for is the user\'s own, and the change that was pending is dropped (its link no longer works)',
   })
   status!: 'pending_confirmation' | 'withdrawn';
   @ApiProperty({ format: ADDRESS_FORMAT, description: 'the new address (pending: it becomes the user\'s once the link mailed to it is opened); withdrawn: the address the user keeps', example: 'jane.doe@acme.test' })
   email!: string;
   @ApiPropertyOptional({ format: 'date-time', description: 'pending only: when the link expires', example: '2026-03-03T09:00:00.000Z' })
   expiresAt?: string;
+  @ApiPropertyOptional({
+    enum: ['handed_over', 'refused', 'pending', 'not_sent'],
+    description:
+      "pending only: what became of the link's mail by the answer, as an invitation's `mail` (docs/adr/0018): `handed_over` to the mail relay; `refused` by it for good (a 5xx reply: the address takes no mail — it counts in no limit, ask for another address); `pending`: not handed over yet, the mail dispatcher tries again; `not_sent`: the user was deleted meanwhile. Absent on a replay (probe 101 F4: a refused link read as mailed)",
+    example: 'handed_over',
+  })
+  mail?: MailStatus;
 }
 
 /** A profile change (rule 10): the fields changed now, and the email change waiting for confirmation, if any. */

@@ -26,7 +26,7 @@ import { erasureMetadata } from '../shared/erasure-metadata';
 import { refreshSnapshotsAfterErasure } from '../shared/snapshot-refresh';
 import { AddressErasure } from '../shared/address-erasure';
 import type { CommandContext } from '../shared/command-context';
-import { INVITATION_MAILER, type InvitationMailer, mailEmailConfirmation } from '../shared/mailer';
+import { INVITATION_MAILER, type InvitationMailer, type MailStatus, mailEmailConfirmation } from '../shared/mailer';
 import { emailChangeLinkCurrent } from '../mail/current-links';
 import { MailLedger, mailRequestOf } from '../mail/mail-ledger';
 import { EmailChangeLimit } from './email-change-limit';
@@ -56,7 +56,7 @@ const pendingInvitations = (workspaces: WorkspaceState[]): Required<Pick<Pending
 export interface ProfileAnswer {
   userId: string;
   changed: string[];
-  emailChange?: { status: 'pending_confirmation' | 'withdrawn'; email: string; expiresAt?: string };
+  emailChange?: { status: 'pending_confirmation' | 'withdrawn'; email: string; expiresAt?: string; mail?: MailStatus };
   position: string;
 }
 
@@ -151,8 +151,10 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
     const stillPending = pending && pending.email === requested.data.email;
     // no new mail (refused, withdrawn, a replay's mail is its first one's): the slot counts no more
     if (!requested || done.replayed) await this.emailChanges.giveBack(slot);
+    // what became of the link's mail, said in the answer (probe 101 F4: one the relay refused read as mailed)
+    let mail: MailStatus | undefined;
     if (requested && (!done.replayed || stillPending))
-      await mailEmailConfirmation(
+      mail = await mailEmailConfirmation(
         this.mailer,
         {
           to: requested.data.email,
@@ -174,7 +176,7 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
     return {
       userId,
       changed: Object.keys(updated?.data.changes ?? {}),
-      ...(requested && { emailChange: { status: 'pending_confirmation', email: requested.data.email, expiresAt: requested.data.expiresAt } }),
+      ...(requested && { emailChange: { status: 'pending_confirmation', email: requested.data.email, expiresAt: requested.data.expiresAt, ...(mail !== undefined && !done.replayed && { mail }) } }),
       ...(withdrawn && { emailChange: { status: 'withdrawn', email: normalizeEmail(changes.email ?? '') } }),
       position: done.position,
     };

@@ -364,13 +364,13 @@ describe('rule 4: the last owner can be neither demoted, revoked nor deleted', (
     pending.invitations.set('inv-o', { invitationId: 'inv-o', email: 'o@acme.test', access: { roles: ['owner'], restrictions: {}, grants: [] }, status: 'pending', linkVersion: 1, invitedAt: sc.now, expiresAt: sc.now, inviteeUserId: null });
     const refused = expectError(decideDeleteUser({ type: 'DeleteUser', organizationId: ORG, actorId: ADMIN, now: sc.now, userId: 'owner' }, { org: sc.org, workspaces: [sc.ctx.ws, pending] }), 'LAST_OWNER');
     expect(refused.message).toBe(
-      `This user is the last owner of 2 workspaces: ${sc.ctx.ws.info.name} (${WS}), Sales (ws-2); first, in ${sc.ctx.ws.info.name}, no other active member you could make owner: invite someone with an owner's access (no one may invite their own address: another org admin can invite you) and, once they have joined, try again; in Sales, an invitation with an owner's access is pending (inv-o; resend it if its link expired): once it is accepted, try again.`,
+      `This user is the last owner of 2 workspaces: ${sc.ctx.ws.info.name} (${WS}), Sales (ws-2); first, in ${sc.ctx.ws.info.name}, no other active member you could make owner: invite someone with an owner's access (no one may invite their own address: another org admin, or the owner still there, can invite you) and, once they have joined, try again; in Sales, an invitation with an owner's access is pending (inv-o; resend it if its link expired): once it is accepted, try again.`,
     );
   });
   it("rule 4: the last owner who is the workspace's only active member: the refusal names the way out, an invitation (probe 97 F1: it asked for a member who did not exist)", () => {
     const sc = new Scenario('levels').member('owner', { roles: ['owner'] });
     sc.given({ type: 'RevokeAccess', ...by(sc, 'owner'), userId: ADMIN });
-    const invite = /first: no other active member you could make owner is there: invite someone with an owner's access \(no one may invite their own address: another org admin can invite you\) and, once they have joined, try again\.$/;
+    const invite = /first: no other active member you could make owner is there: invite someone with an owner's access \(no one may invite their own address: another org admin, or the owner still there, can invite you\) and, once they have joined, try again\.$/;
     expect(expectError(revoke(sc, ADMIN, 'owner'), 'LAST_OWNER').message).toMatch(invite);
     expect(expectError(change(sc, ADMIN, 'owner', { roles: ['manager'] }), 'LAST_OWNER').message).toMatch(invite);
     expect(expectError(sc.whenDelete('owner'), 'LAST_OWNER').message).toMatch(/^This user is the last owner of workspace .*; make another member owner there first: no other active member you could make owner is there: invite/);

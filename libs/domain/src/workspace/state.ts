@@ -215,7 +215,7 @@ const wayOutClause = (way: OwnerWayOut, there: string): string =>
     ? `make another active member owner${there}`
     : way.kind === 'accept'
       ? `an invitation with an owner's access is pending${there} (${way.invitationId}; resend it if its link expired): once it is accepted, try again`
-      : `no other active member you could make owner${there ? ` is${there}` : ''}: invite someone with an owner's access (no one may invite their own address: another org admin can invite you) and, once they have joined, try again`;
+      : `no other active member you could make owner${there ? ` is${there}` : ''}: invite someone with an owner's access (no one may invite their own address: another org admin, or the owner still there, can invite you) and, once they have joined, try again`;
 
 /**
  * the LAST_OWNER refusal's advice, from the way out of each workspace (`where`: " there", " in each" for a deletion's,
