@@ -55,7 +55,7 @@ export class HistoryController {
   ) {
     const { format, limit, cursor, bom, ...filters } = query;
     // the CSV is a download of members' addresses: the export permission too, as for the user list (rule 18)
-    const { workspaceName } = await this.access.prepareAs(principal, ws, actorId, format === 'csv' ? 'historyExport' : 'history', minPosition);
+    const { context } = await this.access.prepareAs(principal, ws, actorId, format === 'csv' ? 'historyExport' : 'history', minPosition);
     if (format === 'csv') {
       // the CSV is the whole range in one stream: a page size or a cursor would be ignored, so they are refused
       const paging = (['limit', 'cursor'] as const).filter((name) => query[name] !== undefined);
@@ -74,7 +74,7 @@ export class HistoryController {
         csv.destroy();
         throw error;
       });
-      return new StreamableFile(csv, { type: 'text/csv; charset=utf-8', disposition: downloadDisposition('permission-history', { name: workspaceName, id: ws }, new Date(), 'csv') });
+      return new StreamableFile(csv, { type: 'text/csv; charset=utf-8', disposition: downloadDisposition('permission-history', { name: context.ws.info.name, id: ws }, new Date(), 'csv') });
     }
     refuseBomOnJson({ bom });
     return toHistoryPage(await listHistory(this.store, ws, { ...filters, limit, cursor }).catch(badQuery));

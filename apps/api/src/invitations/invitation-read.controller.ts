@@ -7,8 +7,6 @@ import { IdPipe } from '../shared/path-params';
 import { READ_ACTOR_HEADER, ReadAccess } from '../shared/read-access';
 import { ADDRESS_FORMAT, Access, nullableString } from '../shared/resources';
 import { DomainException } from '../shared/stream-handler';
-import { StreamStates } from '../shared/stream-states';
-import { loadWorkspace } from '../shared/targets';
 
 export class InvitationDetail extends Access {
   @ApiProperty({ example: '0b7e2d5c-1f4a-5e6b-8c9d-0e1f2a3b4c5d' })
@@ -46,10 +44,7 @@ export class InvitationDetail extends Access {
 @ApiBearerAuth()
 @Controller('v1/workspaces/:ws/invitations')
 export class InvitationReadController {
-  constructor(
-    @Inject(ReadAccess) private readonly access: ReadAccess,
-    @Inject(StreamStates) private readonly states: StreamStates,
-  ) {}
+  constructor(@Inject(ReadAccess) private readonly access: ReadAccess) {}
 
   @Get(':id')
   @ApiOperation({
@@ -60,8 +55,9 @@ export class InvitationReadController {
   @ApiRead(InvitationDetail)
   @ApiProblems('WORKSPACE_NOT_FOUND', 'INVITATION_NOT_FOUND')
   async one(@CurrentPrincipal() principal: Principal, @ActorId() actorId: string, @Param('ws', IdPipe) ws: string, @Param('id', IdPipe) id: string): Promise<InvitationDetail> {
-    const { ref, orgAdmin } = await this.access.prepareAs(principal, ws, actorId, 'members');
-    const inv = (await loadWorkspace(this.states, ref)).context.ws.invitations.get(id);
+    // (from the states the access check loaded)
+    const { orgAdmin, context } = await this.access.prepareAs(principal, ws, actorId, 'members');
+    const inv = context.ws.invitations.get(id);
     if (!inv) throw new DomainException(invitationNotFound(id));
     return {
       invitationId: inv.invitationId,

@@ -4,7 +4,7 @@ import { HeavyRead } from '../shared/heavy-reads';
 import { Controller, Get, Headers, Inject, Param, Query, StreamableFile } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { domainError } from '@rollcall/domain';
+import { domainError, notAMember } from '@rollcall/domain';
 import { MEMBER_CSV_COLUMNS, type ReadStore, exportMembersCsv, getMember, listMembers } from '@rollcall/read-store';
 import { ActorId, CurrentPrincipal, type Principal } from '../shared/auth';
 import { csvOptions } from '../shared/dtos';
@@ -78,11 +78,11 @@ export class MemberQueriesController {
     @Download() download: DownloadRequest,
     @Headers(MIN_POSITION_HEADER.name) minPosition?: string,
   ) {
-    const { orgAdmin, workspaceName } = await this.access.prepareAs(principal, ws, actorId, 'export', minPosition);
+    const { orgAdmin, context } = await this.access.prepareAs(principal, ws, actorId, 'export', minPosition);
     // recorded before the first byte (probe 69 F9: "who downloaded our user list?")
     await this.exports.record(principal, actorId, 'members', { workspaceId: ws }, download);
     const { bom: _bom, ...filters } = query;
-    return new StreamableFile(exportMembersCsv(this.store, ws, filters, (docs) => this.withLiveLastSeen(ws, orgAdmin ? docs : docs.map(withoutInviteeDoc)), csvOptions(query)), { type: 'text/csv; charset=utf-8', disposition: downloadDisposition('members', { name: workspaceName, id: ws }, new Date(), 'csv') });
+    return new StreamableFile(exportMembersCsv(this.store, ws, filters, (docs) => this.withLiveLastSeen(ws, orgAdmin ? docs : docs.map(withoutInviteeDoc)), csvOptions(query)), { type: 'text/csv; charset=utf-8', disposition: downloadDisposition('members', { name: context.ws.info.name, id: ws }, new Date(), 'csv') });
   }
 
   @Get(':userId')
@@ -125,14 +125,14 @@ export class MemberQueriesController {
     @Query() query: AccessAsOfParams,
   ) {
     // a member may read their own access at any time (rule 1); another member's needs the history's permission
-    const { ref, orgAdmin } = await this.access.prepareAs(principal, ws, actorId, 'history', undefined, userId);
+    const { ref, orgAdmin, context } = await this.access.prepareAs(principal, ws, actorId, 'history', undefined, userId);
     // to anyone but an org admin, an id never a member here is NOT_A_MEMBER, a user of the organization or not (probe 99
     // F3: `status: none` for one, 404 for an unknown id, told a workspace's managers which ids are the organization's
     // users — which are the org admins' to know, rule 5), an invitation's id said as one
-    if (!orgAdmin && principal.kind !== 'system' && !(await this.access.memberEver(ref, userId))) throw await this.access.whyNotAMember(ref, userId);
+    if (!orgAdmin && principal.kind !== 'system' && !context.ws.members.has(userId)) throw new DomainException(notAMember(context, userId));
     // an id that names no user of the organization, ever, is 404 as on every route with a user id; a user who was no
     // member at T is `status: none` (probe 36 F4: a mistyped or re-cased id was told it held no access then)
-    if (!(await this.access.userOfOrganization(ref, userId)))
+    if (!context.org.users.has(userId))
       throw new DomainException(domainError('USER_NOT_FOUND', `There is no user ${userId} in this workspace's organization.`));
     return this.queries.execute(new AccessAsOfQuery(ref.organizationId, ws, userId, asOfInstant(query.asOf), query.explain === 'true'));
   }

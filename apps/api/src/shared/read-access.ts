@@ -1,6 +1,6 @@
 import { ACTOR_ID_SCHEMA, POSITION_HEADER_SCHEMA } from './headers';
 import { Inject, Injectable } from '@nestjs/common';
-import { type ReadScope, activeMember, checkRead, isOrgAdmin, notAMember, organizationClosed } from '@rollcall/domain';
+import { type ReadScope, type WorkspaceContext, activeMember, checkRead, isOrgAdmin, notAMember, organizationClosed } from '@rollcall/domain';
 import type { EventStore } from '@rollcall/event-store';
 import { InvalidQueryError } from '@rollcall/read-store';
 import { READ_SIDE, type ReadSide } from '../infrastructure/read-side';
@@ -127,7 +127,7 @@ export class ReadAccess {
    * from the user list which addresses are the organization's users, and their ids, by inviting them). From the states
    * the check loaded: no second load.
    */
-  async prepareAs(principal: Principal, ws: string, actorId: string, scope: ReadScope, minPosition?: MinPosition, target?: string): Promise<{ ref: WorkspaceRef; orgAdmin: boolean; workspaceName: string }> {
+  async prepareAs(principal: Principal, ws: string, actorId: string, scope: ReadScope, minPosition?: MinPosition, target?: string): Promise<{ ref: WorkspaceRef; orgAdmin: boolean; context: WorkspaceContext }> {
     const ref = await resolveWorkspace(this.states, principal, ws);
     const { context } = await loadWorkspace(this.states, ref);
     // a closed organization's keys are revoked; a stream ticket taken before is refused as what it is (probe 77 F8)
@@ -135,7 +135,7 @@ export class ReadAccess {
     const refused = checkRead(context, actorId, scope, target);
     if (refused) throw new DomainException(refused);
     if (minPosition !== undefined) await this.caughtUp(minPosition);
-    return { ref, orgAdmin: isOrgAdmin(context.org, actorId), workspaceName: context.ws.info.name };
+    return { ref, orgAdmin: isOrgAdmin(context.org, actorId), context };
   }
 
   /** a position asked of a read answered from the decision states: checked (400 when malformed or past the log's end), not waited for */
@@ -168,15 +168,4 @@ export class ReadAccess {
     return new DomainException(notAMember(context, userId));
   }
 
-  /** whether `userId` was ever a member of the workspace (active, revoked, or deleted since) */
-  async memberEver(ref: WorkspaceRef, userId: string): Promise<boolean> {
-    const { context } = await loadWorkspace(this.states, ref);
-    return context.ws.members.has(userId);
-  }
-
-  /** whether `userId` names a user of the workspace's organization, now or before (a deleted user stays named) */
-  async userOfOrganization(ref: WorkspaceRef, userId: string): Promise<boolean> {
-    const { context } = await loadWorkspace(this.states, ref);
-    return context.org.users.has(userId);
-  }
 }
