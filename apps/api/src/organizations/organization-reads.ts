@@ -119,17 +119,18 @@ export class OrganizationReads {
   }
 
   /**
-   * The organization's state once `actorId` may read this user's entry: their own (a user not deleted: probe 97 F4, the
-   * email change they asked for, awaiting confirmation, had no read but an org admin's), or as an org admin.
+   * The organization's state once `actorId` may read this user's entry: their own (`self`: a user not deleted, no org
+   * admin: probe 97 F4, the email change they asked for, awaiting confirmation, had no read but an org admin's), or as
+   * an org admin.
    */
-  private async readableBy(organizationId: string, actorId: string | undefined, userId: string): Promise<OrganizationState> {
+  private async readableBy(organizationId: string, actorId: string | undefined, userId: string): Promise<{ org: OrganizationState; self: boolean }> {
     const { state } = await this.states.organization(organizationId);
     if (actorId !== undefined && actorId === userId && !isOrgAdmin(state, actorId) && state.users.get(userId)?.deleted === false) {
-      if (await this.activeSomewhere(state, userId)) return state;
+      if (await this.activeSomewhere(state, userId)) return { org: state, self: true };
       // said as it is: not "only an org admin" (probe 99 F6), an active member reads their own
       throw new DomainException(domainError('INSUFFICIENT_AUTHORITY', 'You are not an active member of any workspace of this organization: your own entry is read while you are one, or by an org admin.'));
     }
-    return checkedOrgAdmin(state, organizationId, actorId);
+    return { org: checkedOrgAdmin(state, organizationId, actorId), self: false };
   }
 
   /**
@@ -207,14 +208,14 @@ export class OrganizationReads {
     userId: string,
     page: { after?: string; limit?: number } = {},
   ): Promise<OrgUserView & { workspaces: OrgUserWorkspaceView[]; workspacesNext: string | null; invitations: OrgUserInvitationView[] }> {
-    const org = await this.readableBy(organizationId, actorId, userId);
+    const { org, self } = await this.readableBy(organizationId, actorId, userId);
     const user = org.users.get(userId);
     if (!user) throw new DomainException(domainError('USER_NOT_FOUND', `User ${userId} is not a user of this organization.`));
     const all = inCreationOrder(org);
     const view = userView(org, user, (await this.lastActive(organizationId, [userId], actorId)).get(userId) ?? null);
     // whether another user holds the address asked for is the org admins' to know: a member asking for addresses and
     // reading `taken` back would learn which are the organization's users (probe 98 F1; probe 83 F1's promise)
-    if (view.pendingEmail && actorId === userId && !isOrgAdmin(org, actorId)) view.pendingEmail.taken = null;
+    if (view.pendingEmail && self) view.pendingEmail.taken = null;
     const workspaces: OrgUserWorkspaceView[] = [];
     const invitations: OrgUserInvitationView[] = [];
     const now = Date.now();
