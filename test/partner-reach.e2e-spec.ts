@@ -42,10 +42,11 @@ describe('rule 16 at T: the roster at T lists the partner teams visible in the w
     const experts = (await api.request('POST', `${B}/teams`, { ...asB, body: { name: 'Experts' } })).body.teamId as string;
     const hidden = (await api.request('POST', `${B}/teams`, { ...asB, body: { name: 'Hidden' } })).body.teamId as string;
     for (const [team, user] of [[experts, bea], [hidden, bob]]) expect((await api.request('PUT', `${B}/teams/${team}/members/${user}`, asB)).status).toBe(200);
-    expect((await api.request('PUT', `${B}/teams/${experts}/sharing`, { ...asB, body: { shared: true } })).status).toBe(200);
-    expect((await api.request('PUT', `${B}/teams/${hidden}/sharing`, { ...asB, body: { shared: true } })).status).toBe(200);
     const beforeLink = await instant();
     expect((await api.request('POST', `${A}/network`, { key: SYSTEM_KEY, body: { partnerWorkspaceId: b.workspaceId } })).status).toBe(201);
+    // (shared once linked: a team is shared with partners linked at the time, docs/adr/0040)
+    expect((await api.request('PUT', `${B}/teams/${experts}/sharing`, { ...asB, body: { shared: true } })).status).toBe(200);
+    expect((await api.request('PUT', `${B}/teams/${hidden}/sharing`, { ...asB, body: { shared: true } })).status).toBe(200);
     const linkedNotChosen = await instant();
     expect((await api.request('PUT', `${A}/partner-teams/${experts}/visibility`, { ...asA, body: { visible: true } })).status).toBe(200);
     const chosen = await instant();

@@ -93,8 +93,8 @@ describe('teams and networked workspaces over HTTP, across two organizations (ru
     expect(list.status).toBe(200);
     expect(list.body).toEqual({
       items: [
-        { teamId: day, name: 'Day', memberCount: 1, shared: false },
-        { teamId: nightId, name: 'Night shift', memberCount: 1, shared: false },
+        { teamId: day, name: 'Day', memberCount: 1, shared: false, sharedWith: [] },
+        { teamId: nightId, name: 'Night shift', memberCount: 1, shared: false, sharedWith: [] },
       ],
       quota: { used: 2, limit: 1000 },
     });
@@ -129,7 +129,7 @@ describe('teams and networked workspaces over HTTP, across two organizations (ru
     await api.request('PUT', `${B}/teams/${experts}/members/${bea}`, asB);
     await api.request('PUT', `${B}/teams/${secret}/members/${bea}`, asB);
     const shared = await api.request('PUT', `${B}/teams/${experts}/sharing`, { ...asB, body: { shared: true } });
-    expect(shared.body).toMatchObject({ teamId: experts, shared: true, changed: true });
+    expect(shared.body).toMatchObject({ teamId: experts, shared: true, changed: true, partnerWorkspaceIds: [a.workspaceId] });
     expectProblem(await api.request('PUT', `${B}/teams/${experts}/sharing`, { key: b.key, actor: bea, body: { shared: false } }), 403, 'INSUFFICIENT_AUTHORITY');
     const waitB = { 'x-min-position': shared.body.position };
     expect((await api.request('GET', `${A}/teams`, { ...asA, headers: waitB })).body.items.map((t: { name: string }) => t.name)).toEqual(['Day', 'Night shift']);
@@ -244,6 +244,59 @@ describe('teams and networked workspaces over HTTP, across two organizations (ru
     expect(received.filter((e) => e.type === 'WorkspacesNetworked' && e.data.partnerWorkspaceId === b.workspaceId)).toHaveLength(1);
   });
 
+  it('rule 16: a team is shared per partner — another partner, one linked later, or one unlinked and linked again is not offered it (docs/adr/0040, probe 91 F2)', async () => {
+    const { api } = app;
+    const [a, b, c] = [await api.organization(), await api.organization({ accessModel: 'studio' }), await api.organization()];
+    const asB = { key: b.key, actor: b.admin };
+    const B = `/v1/workspaces/${b.workspaceId}`;
+    const link = (x: string, y: string) => api.request('POST', `/v1/workspaces/${x}/network`, { key: SYSTEM_KEY, body: { partnerWorkspaceId: y } });
+    const offeredTo = async (o: { key: string; admin: string; workspaceId: string }, position: string) =>
+      (await api.request('GET', `/v1/workspaces/${o.workspaceId}/partner-teams`, { key: o.key, actor: o.admin, headers: { 'x-min-position': position } })).body.items.map((t: { name: string; shared: boolean }) => [t.name, t.shared]);
+    const share = (body: object) => api.request('PUT', `${B}/teams/${team}/sharing`, { ...asB, body });
+    const team = (await api.request('POST', `${B}/teams`, { ...asB, body: { name: 'Experts' } })).body.teamId as string;
+
+    // no partner yet: nothing to share with
+    expectProblem(await share({ shared: true }), 404, 'NOT_NETWORKED');
+    expect((await link(b.workspaceId, a.workspaceId)).status).toBe(201);
+    expect((await link(b.workspaceId, c.workspaceId)).status).toBe(201);
+    // with A only: C is not offered it, and B's list says whom it is shared with
+    const withA = await share({ shared: true, partnerWorkspaceId: a.workspaceId });
+    expect(withA.body).toMatchObject({ changed: true, shared: true, partnerWorkspaceIds: [a.workspaceId] });
+    expect(await offeredTo(a, withA.body.position)).toEqual([['Experts', true]]);
+    expect(await offeredTo(c, withA.body.position)).toEqual([]);
+    expectProblem(await api.request('PUT', `/v1/workspaces/${c.workspaceId}/partner-teams/${team}/visibility`, { key: c.key, actor: c.admin, body: { visible: true } }), 404, 'TEAM_NOT_FOUND');
+    const listed = await api.request('GET', `${B}/teams`, { ...asB, headers: { 'x-min-position': withA.body.position } });
+    expect(listed.body.items).toEqual([{ teamId: team, name: 'Experts', memberCount: 0, shared: true, sharedWith: [a.workspaceId] }]);
+    // a workspace that is no partner; an id that is none; the same again changes nothing
+    const stranger = await api.organization();
+    const notPartner = await share({ shared: true, partnerWorkspaceId: stranger.workspaceId });
+    expectProblem(notPartner, 404, 'NOT_NETWORKED');
+    expect(notPartner.body.detail).toContain('not a network partner of this workspace');
+    const bad = await share({ shared: true, partnerWorkspaceId: 'not an id' });
+    expectProblem(bad, 400, 'VALIDATION_FAILED');
+    expect(bad.body.errors).toEqual([expect.objectContaining({ field: 'partnerWorkspaceId' })]);
+    expect((await share({ shared: true, partnerWorkspaceId: a.workspaceId })).body).toMatchObject({ changed: false, partnerWorkspaceIds: [] });
+    // with every partner linked now: C gets it; a partner linked later (D) does not
+    expect((await share({ shared: true })).body.partnerWorkspaceIds).toEqual([c.workspaceId]);
+    const d = await api.organization();
+    const linkedD = await link(b.workspaceId, d.workspaceId);
+    expect(await offeredTo(d, linkedD.body.position)).toEqual([]);
+    // the unlink ends the sharing with C: linked again, C is offered nothing until B shares again
+    expect((await api.request('DELETE', `${B}/network/${c.workspaceId}`, { key: SYSTEM_KEY })).status).toBe(200);
+    const relinked = await link(b.workspaceId, c.workspaceId);
+    expect(await offeredTo(c, relinked.body.position)).toEqual([]);
+    expect(await offeredTo(a, relinked.body.position)).toEqual([['Experts', true]]);
+    // unsharing from A leaves no one; B's history names the partners each change reached
+    const unshared = await share({ shared: false, partnerWorkspaceId: a.workspaceId });
+    expect(unshared.body.partnerWorkspaceIds).toEqual([a.workspaceId]);
+    const history = await api.request('GET', `${B}/history?limit=500`, { ...asB, headers: { 'x-min-position': unshared.body.position } });
+    expect(history.body.items.filter((e: { change: string }) => e.change.startsWith('team_sh') || e.change.startsWith('team_un')).map((e: { change: string; details: { partnerWorkspaceIds: string[] } }) => [e.change, e.details.partnerWorkspaceIds])).toEqual([
+      ['team_shared', [a.workspaceId]],
+      ['team_shared', [c.workspaceId]],
+      ['team_unshared', [a.workspaceId]],
+    ]);
+  });
+
   it('rule 16 (probe 91 F3): a partner team chosen while its owner unshares it is either chosen before the unshare, in log order, or refused', async () => {
     const { api } = app;
     const [a, b] = [await api.organization(), await api.organization()];
@@ -282,12 +335,14 @@ describe('teams and networked workspaces over HTTP, across two organizations (ru
     const created = await send('teams.create', { ...base, name: 'Tier 1' });
     expect(created).toMatchObject({ teamId: expect.any(String), name: 'Tier 1', changed: true });
     await send('teams.addMember', { ...base, teamId: created.teamId, userId: a.admin });
-    const shared = await send('teams.setSharing', { ...base, teamId: created.teamId, shared: true });
-    expect(shared).toMatchObject({ shared: true, changed: true });
+    // sharing needs a partner (docs/adr/0040)
+    await expect(send('teams.setSharing', { ...base, teamId: created.teamId, shared: true })).rejects.toMatchObject({ status: 404, code: 'NOT_NETWORKED' });
     await expect(send('network.link', { apiKey: a.key, actorId: a.admin, workspaceId: b.workspaceId, partnerWorkspaceId: a.workspaceId })).rejects.toMatchObject({ code: 'INSUFFICIENT_AUTHORITY' });
     // without an actor too: the key is refused first, as over HTTP (it answered "name the acting user")
     await expect(send('network.link', { apiKey: a.key, workspaceId: b.workspaceId, partnerWorkspaceId: a.workspaceId })).rejects.toMatchObject({ status: 403, code: 'INSUFFICIENT_AUTHORITY' });
     expect(await send('network.link', { apiKey: SYSTEM_KEY, workspaceId: b.workspaceId, partnerWorkspaceId: a.workspaceId })).toMatchObject({ networked: true });
+    const shared = await send('teams.setSharing', { ...base, teamId: created.teamId, shared: true, partnerWorkspaceId: b.workspaceId.toUpperCase() });
+    expect(shared).toMatchObject({ shared: true, changed: true, partnerWorkspaceIds: [b.workspaceId] });
     const chosen = await send('teams.setPartnerTeamVisibility', { apiKey: b.key, actorId: b.admin, workspaceId: b.workspaceId, teamId: created.teamId, visible: true });
     const lookup = await send('teams.invitees', { apiKey: b.key, actorId: b.admin, workspaceId: b.workspaceId, teamId: created.teamId, minPosition: chosen.position });
     expect(lookup).toMatchObject({ name: 'Tier 1', partner: { workspaceId: a.workspaceId }, items: [{ userId: a.admin, displayName: 'Ada Admin' }] });

@@ -570,7 +570,7 @@ export interface paths {
       cookie?: never;
     };
     get?: never;
-    /** Share one of the workspace's teams with its network partners — every one, present and future: one the operator links later is offered it at once (rule 16) — or stop sharing it (hidden from them at once). */
+    /** Share one of the workspace's teams with a network partner (`partnerWorkspaceId`), or with every partner linked now — a partner the operator links later is not offered it until shared with — or stop sharing it with one or every partner (hidden from them at once). An unlink ends the sharing with that partner (rule 16). Sharing with a workspace that is no partner, or with every partner where there is none, is NOT_NETWORKED. */
     put: operations['teamsSetSharing'];
     post?: never;
     delete?: never;
@@ -3045,10 +3045,17 @@ export interface components {
        */
       userId?: string;
       /**
-       * @description sharing: shared now
+       * @description sharing: shared (true) or not (false) with the partners asked
        * @example true
        */
       shared?: boolean;
+      /**
+       * @description sharing: the partners this change reached (empty when nothing changed)
+       * @example [
+       *       "9b2e4c6d-8f1a-5b3c-9d5e-7f0a1b2c3d4e"
+       *     ]
+       */
+      partnerWorkspaceIds?: string[];
       /**
        * @description partner team visibility: visible now
        * @example true
@@ -3057,10 +3064,15 @@ export interface components {
     };
     TeamSharingDto: {
       /**
-       * @description offer the team to the workspace's network partners (true) or stop (false)
+       * @description offer the team to the partner named, or to every partner linked now (true), or stop (false)
        * @example true
        */
       shared: boolean;
+      /**
+       * @description the network partner to share it with or stop sharing it with; omitted: every partner linked now (a partner the operator links later is not offered it until shared with)
+       * @example 9b2e4c6d-8f1a-5b3c-9d5e-7f0a1b2c3d4e
+       */
+      partnerWorkspaceId?: string;
     };
     PartnerTeamVisibilityDto: {
       /**
@@ -3086,10 +3098,22 @@ export interface components {
       /** @example 12 */
       memberCount: number;
       /**
-       * @description own teams: offered to the network partners; partner teams: always true
+       * @description own teams: offered to at least one network partner; partner teams: always true
        * @example false
        */
       shared: boolean;
+      /**
+       * @description own teams only: the network partners' workspace ids it is offered to now (rule 16); never on a partner's team
+       * @example [
+       *       "9b2e4c6d-8f1a-5b3c-9d5e-7f0a1b2c3d4e"
+       *     ]
+       */
+      sharedWith?: string[];
+      /**
+       * @description own teams shared before session 62 with every partner, present and future: a partner linked later is offered it too, until its sharing is next changed
+       * @enum {boolean}
+       */
+      sharedWithEveryPartner?: true;
       /** @description present on a partner team */
       partner?: components['schemas']['PartnerWorkspace'];
     };
@@ -13068,7 +13092,7 @@ export interface operations {
           };
         };
       };
-      /** @description Problem (RFC 9457): NOT_FOUND, TEAM_NOT_FOUND, WORKSPACE_NOT_FOUND */
+      /** @description Problem (RFC 9457): NOT_FOUND, NOT_NETWORKED, TEAM_NOT_FOUND, WORKSPACE_NOT_FOUND */
       404: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -13080,7 +13104,7 @@ export interface operations {
             /** @enum {integer} */
             status?: 404;
             /** @enum {string} */
-            code?: 'NOT_FOUND' | 'TEAM_NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
+            code?: 'NOT_FOUND' | 'NOT_NETWORKED' | 'TEAM_NOT_FOUND' | 'WORKSPACE_NOT_FOUND';
           };
         };
       };

@@ -60,7 +60,7 @@ const upcastUserInvitedV1 = (e: UserInvitedV1): UserInvited => {
  * goes up must be named here in the same change, or this version refuses its own events as a later version's
  * (checkReadable below); every end-to-end suite writing one would answer 503 WRITTEN_BY_LATER_VERSION.
  */
-const NEWEST_VERSION: Readonly<Partial<Record<string, number>>> = { UserInvited: 2 };
+const NEWEST_VERSION: Readonly<Partial<Record<string, number>>> = { UserInvited: 2, TeamShared: 2, TeamUnshared: 2 };
 /** the newest schema version of `type` this code reads and writes (the data format pins them: data-format.spec.ts) */
 export const newestVersionOf = (type: string): number => NEWEST_VERSION[type] ?? 1;
 

@@ -27,10 +27,11 @@ import { type LeaseJob, lapsed } from './lease';
 `InvitationLinkCopied` (a copied link recorded on the mail stream: probe 83 F4), at which an earlier version's projector
 would stop. 8 (session 61): the email-change mails counted in api.sqlite (`email_change_mails`, docs/adr/0038), which an
 earlier version ignores: beside this one it kept its own count in memory and let a user past the limit, its mails
-counted nowhere (probe 99 F2). Each format's event types and schema versions are pinned
+counted nowhere (probe 99 F2). 9 (session 62): `TeamShared` and `TeamUnshared` at schema version 2, naming the partners
+(docs/adr/0040), which an earlier version would read as a sharing with every partner. Each format's event types and schema versions are pinned
  * by data-format.spec.ts, which fails when one is added without a new format.
  */
-export const DATA_FORMAT = 8;
+export const DATA_FORMAT = 9;
 
 const FILE = 'data-format.sqlite';
 const JOBS: readonly LeaseJob[] = ['projector', 'notary', 'publisher', 'publisher_tcp', 'mail'];

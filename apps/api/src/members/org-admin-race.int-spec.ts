@@ -101,8 +101,8 @@ async function orgAdminOutsideW() {
   await b.heartbeat.execute(new HeartbeatCommand(w, ctx(member), 'online'));
   // W2 shares a team with W, networked by the system (rule 16)
   const shared = (await b.team.execute(new TeamCommandRequest(w2, ctx(creator), { type: 'CreateTeam', name: 'Shared' }))).teamId;
-  await b.team.execute(new TeamCommandRequest(w2, ctx(creator), { type: 'SetTeamSharing', teamId: shared, shared: true }));
   await b.network.execute(new NetworkCommandRequest('NetworkWorkspaces', w, w2, ctx('system')));
+  await b.team.execute(new TeamCommandRequest(w2, ctx(creator), { type: 'SetTeamSharing', teamId: shared, shared: true }));
   return { a, b, before, org, creator, w, w2, member, x, pending, shared, n };
 }
 

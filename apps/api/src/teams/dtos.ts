@@ -13,9 +13,20 @@ export class TeamNameDto {
 }
 
 export class TeamSharingDto {
-  @ApiProperty({ description: "offer the team to the workspace's network partners (true) or stop (false)", example: true })
+  @ApiProperty({ description: 'offer the team to the partner named, or to every partner linked now (true), or stop (false)', example: true })
   @IsBoolean()
   shared!: boolean;
+
+  @ApiPropertyOptional({
+    description:
+      'the network partner to share it with or stop sharing it with; omitted: every partner linked now (a partner the operator links later is not offered it until shared with)',
+    example: '9b2e4c6d-8f1a-5b3c-9d5e-7f0a1b2c3d4e',
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(ID_PATTERN, { message: 'must be a workspace id' })
+  @FoldsIdCase()
+  partnerWorkspaceId?: string;
 }
 
 export class PartnerTeamVisibilityDto {

@@ -23,8 +23,19 @@ export class Team {
   name!: string;
   @ApiProperty({ type: 'integer', example: 12 })
   memberCount!: number;
-  @ApiProperty({ description: 'own teams: offered to the network partners; partner teams: always true', example: false })
+  @ApiProperty({ description: 'own teams: offered to at least one network partner; partner teams: always true', example: false })
   shared!: boolean;
+  @ApiPropertyOptional({
+    type: [String],
+    description: "own teams only: the network partners' workspace ids it is offered to now (rule 16); never on a partner's team",
+    example: ['9b2e4c6d-8f1a-5b3c-9d5e-7f0a1b2c3d4e'],
+  })
+  sharedWith?: string[];
+  @ApiPropertyOptional({
+    enum: [true],
+    description: 'own teams shared before session 62 with every partner, present and future: a partner linked later is offered it too, until its sharing is next changed',
+  })
+  sharedWithEveryPartner?: true;
   @ApiPropertyOptional({ type: PartnerWorkspace, description: 'present on a partner team' })
   partner?: PartnerWorkspace;
 }
@@ -112,8 +123,10 @@ export class TeamChanged extends WriteAnswer {
   name?: string;
   @ApiPropertyOptional({ description: 'member commands: the member', ...USER_ID })
   userId?: string;
-  @ApiPropertyOptional({ description: 'sharing: shared now', example: true })
+  @ApiPropertyOptional({ description: 'sharing: shared (true) or not (false) with the partners asked', example: true })
   shared?: boolean;
+  @ApiPropertyOptional({ type: [String], description: 'sharing: the partners this change reached (empty when nothing changed)', example: ['9b2e4c6d-8f1a-5b3c-9d5e-7f0a1b2c3d4e'] })
+  partnerWorkspaceIds?: string[];
   @ApiPropertyOptional({ description: 'partner team visibility: visible now', example: true })
   visible?: boolean;
 }

@@ -16,7 +16,7 @@ export type TeamAction =
   | { type: 'DeleteTeam'; teamId: string }
   | { type: 'AddTeamMember'; teamId: string; userId: string }
   | { type: 'RemoveTeamMember'; teamId: string; userId: string }
-  | { type: 'SetTeamSharing'; teamId: string; shared: boolean }
+  | { type: 'SetTeamSharing'; teamId: string; shared: boolean; partnerWorkspaceId?: string }
   | { type: 'SetPartnerTeamVisibility'; teamId: string; visible: boolean };
 
 export class TeamCommandRequest {
@@ -35,6 +35,8 @@ export interface TeamAnswer {
   name?: string;
   userId?: string;
   shared?: boolean;
+  /** sharing: the partners the change reached (none when nothing changed) */
+  partnerWorkspaceIds?: string[];
   visible?: boolean;
 }
 
@@ -58,8 +60,10 @@ function answerOf(action: TeamAction, teamId: string, done: Written<unknown, Tea
     case 'AddTeamMember':
     case 'RemoveTeamMember':
       return { ...base, userId: action.userId };
-    case 'SetTeamSharing':
-      return { ...base, shared: action.shared };
+    case 'SetTeamSharing': {
+      const change = eventOf(done.events, 'TeamShared') ?? eventOf(done.events, 'TeamUnshared');
+      return { ...base, shared: action.shared, partnerWorkspaceIds: change?.data.partnerWorkspaceIds ?? [] };
+    }
     case 'SetPartnerTeamVisibility':
       return { ...base, visible: action.visible };
   }

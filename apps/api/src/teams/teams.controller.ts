@@ -3,7 +3,7 @@ import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Payload } from '@nestjs/microservices';
 import { MessageRoute } from '../shared/message-route';
-import { IsBoolean, IsString, Matches } from 'class-validator';
+import { IsBoolean, IsOptional, IsString, Matches } from 'class-validator';
 import { FoldsIdCase, ID_PATTERN } from '../shared/dtos';
 import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
 import { Envelope, MessageWrites, withEnvelope } from '../shared/messages';
@@ -33,6 +33,7 @@ class TeamMemberMessage extends TeamMessage {
 }
 class TeamSharingMessage extends TeamMessage {
   @IsBoolean() shared!: boolean;
+  @IsOptional() @IsString() @Matches(ID_PATTERN, { message: 'must be a workspace id' }) @FoldsIdCase() partnerWorkspaceId?: string;
 }
 class PartnerTeamVisibilityMessage extends TeamMessage {
   @IsBoolean() visible!: boolean;
@@ -142,18 +143,21 @@ export class TeamsController {
   }
 
   @Put('teams/:teamId/sharing')
-  @ApiOperation({ summary: "Share one of the workspace's teams with its network partners — every one, present and future: one the operator links later is offered it at once (rule 16) — or stop sharing it (hidden from them at once)." })
+  @ApiOperation({
+    summary:
+      "Share one of the workspace's teams with a network partner (`partnerWorkspaceId`), or with every partner linked now — a partner the operator links later is not offered it until shared with — or stop sharing it with one or every partner (hidden from them at once). An unlink ends the sharing with that partner (rule 16). Sharing with a workspace that is no partner, or with every partner where there is none, is NOT_NETWORKED.",
+  })
   @ApiHeader(ACTOR_HEADER)
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiWrite(200, TeamChanged)
-  @ApiProblems(...TEAM_PROBLEMS)
+  @ApiProblems(...TEAM_PROBLEMS, 'NOT_NETWORKED')
   share(
     @ActingWrite() call: ActingWriteCall,
     @Param('ws', IdPipe) ws: string,
     @Param('teamId', IdPipe) teamId: string,
     @Body() dto: TeamSharingDto,
   ) {
-    return this.write(call, ws, 200, { type: 'SetTeamSharing', teamId, shared: dto.shared });
+    return this.write(call, ws, 200, { type: 'SetTeamSharing', teamId, shared: dto.shared, ...(dto.partnerWorkspaceId !== undefined && { partnerWorkspaceId: dto.partnerWorkspaceId }) });
   }
 
   @Put('partner-teams/:teamId/visibility')
@@ -207,7 +211,7 @@ export class TeamsController {
   @MessageRoute('teams.setSharing')
   @ApiExcludeEndpoint()
   shareMessage(@Payload() m: TeamSharingMessage) {
-    return this.message('teams.setSharing', m, { type: 'SetTeamSharing', teamId: m.teamId, shared: m.shared });
+    return this.message('teams.setSharing', m, { type: 'SetTeamSharing', teamId: m.teamId, shared: m.shared, ...(m.partnerWorkspaceId !== undefined && { partnerWorkspaceId: m.partnerWorkspaceId }) });
   }
 
   @MessageRoute('teams.setPartnerTeamVisibility')

@@ -7,7 +7,7 @@ import { type Actor, holds, resolveActor, whyNotHeld } from '../workspace/author
 import { activeMember, modelOf, type WorkspaceContext, type WorkspaceState } from '../workspace/state';
 import { notAMember } from '../workspace/refusals';
 import type { TeamEvent } from './events';
-import { type Team, teamNameKey } from './state';
+import { type Team, sharesWith, teamNameKey } from './state';
 import { sharedPartnerTeam } from './visibility';
 
 interface Base {
@@ -43,11 +43,15 @@ export interface RemoveTeamMember extends Base {
   teamId: string;
   userId: string;
 }
-/** Rule 16: offer one of the workspace's own teams to its network partners, or stop offering it. */
+/**
+ * Rule 16: offer one of the workspace's own teams to a network partner, or stop offering it (docs/adr/0040); without
+ * `partnerWorkspaceId`, to (or from) every partner linked now: one linked later is not offered it.
+ */
 export interface SetTeamSharing extends Base {
   type: 'SetTeamSharing';
   teamId: string;
   shared: boolean;
+  partnerWorkspaceId?: string;
 }
 /** Rule 16: see (or stop seeing) a team a partner shares. */
 export interface SetPartnerTeamVisibility extends Base {
@@ -194,11 +198,26 @@ const removeMember: Decide<RemoveTeamMember> = (cmd, ctx, team) => {
   ]);
 };
 
-const setSharing: Decide<SetTeamSharing> = (cmd, _ctx, team) => {
+/**
+ * Rule 16 (docs/adr/0040): sharing is per partner. PUT semantics: a team already shared (or not) with the partners
+ * named changes nothing. Sharing needs a partner linked now: with one that is not, or with "every partner" where there
+ * is none, it is NOT_NETWORKED (nothing would be offered to anyone, and no partner linked later gets it). Every event
+ * names the partners it reaches.
+ */
+const setSharing: Decide<SetTeamSharing> = (cmd, ctx, team) => {
   if (!team) return reject(teamNotFound(cmd.teamId));
-  if (team.shared === cmd.shared) return accept([]);
-  const base = { workspaceId: cmd.workspaceId, teamId: team.teamId };
-  return accept([cmd.shared ? { type: 'TeamShared', version: 1, data: { ...base, sharedAt: cmd.now } } : { type: 'TeamUnshared', version: 1, data: { ...base, unsharedAt: cmd.now } }]);
+  const teams = ctx.ws.teams;
+  const partner = cmd.partnerWorkspaceId;
+  if (cmd.shared && partner !== undefined && !teams.partners.has(partner))
+    return reject(domainError('NOT_NETWORKED', `Workspace ${partner} is not a network partner of this workspace: a team is shared only with a partner the operator linked.`));
+  if (cmd.shared && teams.partners.size === 0)
+    return reject(domainError('NOT_NETWORKED', `This workspace has no network partner to share team ${team.teamId} with: the operator links workspaces first.`));
+  const named = partner !== undefined ? [partner] : [...teams.partners.keys()];
+  const reached = named.filter((p) => sharesWith(teams, team, p) !== cmd.shared);
+  // unsharing a team shared before session 62 with every partner ends that too, even with no partner linked now
+  if (reached.length === 0 && !(!cmd.shared && partner === undefined && team.sharedWithEveryPartner)) return accept([]);
+  const base = { workspaceId: cmd.workspaceId, teamId: team.teamId, partnerWorkspaceIds: reached };
+  return accept([cmd.shared ? { type: 'TeamShared', version: 2, data: { ...base, sharedAt: cmd.now } } : { type: 'TeamUnshared', version: 2, data: { ...base, unsharedAt: cmd.now } }]);
 };
 
 /**

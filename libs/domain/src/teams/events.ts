@@ -26,9 +26,16 @@ export type TeamMemberRemoved = Event<
   { workspaceId: string; teamId: string; userId: string; reason: TeamMemberRemovalReason; removedAt: string }
 >;
 
-/** The team is offered to every network partner of its workspace, present and future (rule 16). */
-export type TeamShared = Event<'TeamShared', { workspaceId: string; teamId: string; sharedAt: string }>;
-export type TeamUnshared = Event<'TeamUnshared', { workspaceId: string; teamId: string; unsharedAt: string }>;
+/**
+ * The team is offered to these network partners of its workspace (rule 16; docs/adr/0040), each until the owner stops
+ * or the two are unlinked. Schema version 2 (session 62) names them, `partnerWorkspaceIds`; version 1 never did: to
+ * every partner, present and future, until the team's sharing is next changed. (A new version, not only a new field:
+ * an earlier Rollcall would read a sharing with one partner as one with all of them; it refuses a version it does not
+ * know instead.)
+ */
+export type TeamShared = Event<'TeamShared', { workspaceId: string; teamId: string; sharedAt: string; partnerWorkspaceIds?: string[] }, 1 | 2>;
+/** The team is no longer offered to these partners (version 2); version 1, naming none: to any. */
+export type TeamUnshared = Event<'TeamUnshared', { workspaceId: string; teamId: string; unsharedAt: string; partnerWorkspaceIds?: string[] }, 1 | 2>;
 
 /** The workspace chose to see (or stopped seeing) a team its partner shares (rule 16). */
 export type PartnerTeamVisibilityChanged = Event<

@@ -7,6 +7,7 @@ import { visiblePartnerTeam, visiblePartnerTeams } from './visibility';
 const PRESETS: AccessModelName[] = ['levels', 'permissions', 'studio'];
 const A = 'ws-a';
 const B = 'ws-b';
+const C = 'ws-c';
 const adminOf = (ws: string) => World.admin(ws === A ? 'org-a' : 'org-b');
 const at = (w: World, workspaceId: string, actorId = adminOf(workspaceId)) => ({ workspaceId, actorId, now: w.now });
 
@@ -78,7 +79,7 @@ describe.each(PRESETS)('rule 16: sharing teams and choosing partner teams (viewe
   it('sharing offers a team to the partners; unsharing stops it; setting the same value again changes nothing', () => {
     const { w, experts } = networked();
     const [shared] = expectEvents(share(w, experts, true), ['TeamShared']);
-    expect(shared!.data).toEqual({ workspaceId: B, teamId: experts, sharedAt: w.now });
+    expect(shared!.data).toEqual({ workspaceId: B, teamId: experts, sharedAt: w.now, partnerWorkspaceIds: [A] });
     w.givenTeams({ type: 'SetTeamSharing', ...at(w, B), teamId: experts, shared: true });
     expectEvents(share(w, experts, true), []);
     expectEvents(share(w, experts, false), ['TeamUnshared']);
@@ -112,7 +113,7 @@ describe.each(PRESETS)('rule 16: sharing teams and choosing partner teams (viewe
     expect(!notShared.ok && notShared.error.message).toContain('not a team a partner workspace shares');
     expectError(choose(w, 'no-such-team', true), 'TEAM_NOT_FOUND');
     expectError(choose(w, experts, false), 'TEAM_NOT_FOUND');
-    w.organization('org-c').workspace('org-c', 'ws-c');
+    w.organization('org-c').workspace('org-c', 'ws-c').givenNetwork('NetworkWorkspaces', 'ws-c', B);
     const foreign = w.team('ws-c', 'Foreign');
     w.givenTeams({ type: 'SetTeamSharing', workspaceId: 'ws-c', actorId: World.admin('org-c'), now: w.now, teamId: foreign, shared: true });
     expectError(choose(w, foreign, true), 'TEAM_NOT_FOUND');
@@ -131,7 +132,7 @@ describe.each(PRESETS)('rule 16: sharing teams and choosing partner teams (viewe
     expect(visibleTo(w, A)).toEqual([experts]);
   });
 
-  it('unlinking hides every partner team at once and forgets the choices: after linking again, nothing shows until chosen again', () => {
+  it('unlinking hides every partner team at once and ends the sharing and the choices: after linking again, nothing is offered until shared again, nothing shows until chosen again', () => {
     const { w, experts } = networked();
     w.givenTeams({ type: 'SetTeamSharing', ...at(w, B), teamId: experts, shared: true });
     w.givenTeams({ type: 'SetPartnerTeamVisibility', ...at(w, A), teamId: experts, visible: true });
@@ -140,7 +141,84 @@ describe.each(PRESETS)('rule 16: sharing teams and choosing partner teams (viewe
     expectError(choose(w, experts, true), 'TEAM_NOT_FOUND');
     w.givenNetwork('NetworkWorkspaces', A, B);
     expect(visibleTo(w, A)).toEqual([]);
+    expectError(choose(w, experts, true), 'TEAM_NOT_FOUND');
+    expect([...w.state(B).teams.teams.get(experts)!.sharedWith]).toEqual([]);
+    w.givenTeams({ type: 'SetTeamSharing', ...at(w, B), teamId: experts, shared: true });
     expectEvents(choose(w, experts, true), ['PartnerTeamVisibilityChanged']);
+  });
+
+  /** B linked with A and with C (org-c); B's team Experts */
+  function threeLinked() {
+    const { w, experts } = networked();
+    w.organization('org-c').workspace('org-c', C, model).givenNetwork('NetworkWorkspaces', B, C);
+    return { w, experts };
+  }
+  const chooseIn = (w: World, viewer: string, teamId: string) => w.teams({ type: 'SetPartnerTeamVisibility', workspaceId: viewer, actorId: viewer === C ? World.admin('org-c') : adminOf(viewer), now: w.now, teamId, visible: true });
+  const shareWith = (w: World, teamId: string, shared: boolean, partnerWorkspaceId: string) =>
+    w.teams({ type: 'SetTeamSharing', ...at(w, B), teamId, shared, partnerWorkspaceId });
+
+  it('a team shared with one partner is offered to that partner only: another partner of the owner does not see it (docs/adr/0040, probe 91 F2)', () => {
+    const { w, experts } = threeLinked();
+    const [shared] = expectEvents(shareWith(w, experts, true, A), ['TeamShared']);
+    expect(shared!.data.partnerWorkspaceIds).toEqual([A]);
+    w.givenTeams({ type: 'SetTeamSharing', ...at(w, B), teamId: experts, shared: true, partnerWorkspaceId: A });
+    expectEvents(chooseIn(w, A, experts), ['PartnerTeamVisibilityChanged']);
+    expectError(chooseIn(w, C, experts), 'TEAM_NOT_FOUND');
+    // sharing with A again changes nothing; with C as well reaches C
+    expectEvents(shareWith(w, experts, true, A), []);
+    w.givenTeams({ type: 'SetTeamSharing', ...at(w, B), teamId: experts, shared: true, partnerWorkspaceId: C });
+    expectEvents(chooseIn(w, C, experts), ['PartnerTeamVisibilityChanged']);
+  });
+
+  it('sharing with every partner reaches those linked now, not one the operator links later', () => {
+    const { w, experts } = networked();
+    expect(expectEvents(share(w, experts, true), ['TeamShared'])[0]!.data.partnerWorkspaceIds).toEqual([A]);
+    w.givenTeams({ type: 'SetTeamSharing', ...at(w, B), teamId: experts, shared: true });
+    w.organization('org-c').workspace('org-c', C, model).givenNetwork('NetworkWorkspaces', B, C);
+    expectError(chooseIn(w, C, experts), 'TEAM_NOT_FOUND');
+    // asked again: only the partner that did not have it
+    expect(expectEvents(share(w, experts, true), ['TeamShared'])[0]!.data.partnerWorkspaceIds).toEqual([C]);
+  });
+
+  it('unsharing from one partner leaves the others; unsharing from every partner ends them all', () => {
+    const { w, experts } = threeLinked();
+    w.givenTeams({ type: 'SetTeamSharing', ...at(w, B), teamId: experts, shared: true });
+    w.givenTeams({ type: 'SetPartnerTeamVisibility', workspaceId: A, actorId: adminOf(A), now: w.now, teamId: experts, visible: true });
+    expect(expectEvents(shareWith(w, experts, false, A), ['TeamUnshared'])[0]!.data.partnerWorkspaceIds).toEqual([A]);
+    w.givenTeams({ type: 'SetTeamSharing', ...at(w, B), teamId: experts, shared: false, partnerWorkspaceId: A });
+    expect(visibleTo(w, A)).toEqual([]);
+    expectEvents(chooseIn(w, C, experts), ['PartnerTeamVisibilityChanged']);
+    // unsharing from A again changes nothing; from every partner reaches C
+    expectEvents(shareWith(w, experts, false, A), []);
+    expect(expectEvents(share(w, experts, false), ['TeamUnshared'])[0]!.data.partnerWorkspaceIds).toEqual([C]);
+  });
+
+  it('sharing with a workspace that is not a partner, or with every partner where there is none, is NOT_NETWORKED; unsharing from one changes nothing', () => {
+    const { w, experts } = networked();
+    w.organization('org-c').workspace('org-c', C, model);
+    const refused = shareWith(w, experts, true, C);
+    expectError(refused, 'NOT_NETWORKED');
+    expect(!refused.ok && refused.error.message).toContain('not a network partner of this workspace');
+    expectEvents(shareWith(w, experts, false, C), []);
+    w.givenNetwork('UnnetworkWorkspaces', A, B);
+    const none = share(w, experts, true);
+    expectError(none, 'NOT_NETWORKED');
+    expect(!none.ok && none.error.message).toContain('no network partner');
+    expectEvents(share(w, experts, false), []);
+  });
+
+  it('a team shared before session 62 (an event naming no partner) is offered to every partner, present and future, until its sharing is next changed', () => {
+    const { w, experts } = networked();
+    w.givenEvents(B, [{ type: 'TeamShared', version: 1, data: { workspaceId: B, teamId: experts, sharedAt: w.now } }]);
+    w.organization('org-c').workspace('org-c', C, model).givenNetwork('NetworkWorkspaces', B, C);
+    // C, linked after it, is offered it as before
+    expectEvents(chooseIn(w, C, experts), ['PartnerTeamVisibilityChanged']);
+    expectEvents(share(w, experts, true), []);
+    // unsharing from A turns it into a sharing with the partners left (C), which a partner linked later no longer gets
+    w.givenTeams({ type: 'SetTeamSharing', ...at(w, B), teamId: experts, shared: false, partnerWorkspaceId: A });
+    const team = w.state(B).teams.teams.get(experts)!;
+    expect([team.sharedWithEveryPartner, [...team.sharedWith]]).toEqual([false, [C]]);
+    expectError(chooseIn(w, A, experts), 'TEAM_NOT_FOUND');
   });
 
   it('hiding a chosen team works; a deleted partner team is no longer visible and can still be hidden', () => {

@@ -6,8 +6,16 @@ export interface Team {
   name: string;
   /** user ids; only active members of the workspace (rule 14) */
   members: Set<string>;
-  /** offered to the workspace's network partners (rule 16) */
-  shared: boolean;
+  /**
+   * the partner workspaces it is offered to (rule 16, docs/adr/0040): each chosen by the owner, until the owner stops or
+   * the two are unlinked; with `sharedWithEveryPartner`, every partner linked now
+   */
+  sharedWith: Set<string>;
+  /**
+   * shared before session 62 (a TeamShared naming no partner): offered to every partner, present and future, until its
+   * sharing is next changed, which names partners
+   */
+  sharedWithEveryPartner: boolean;
   createdAt: string;
 }
 
@@ -67,7 +75,7 @@ export function evolveTeams(state: TeamsState, event: TeamEvent): TeamsState {
   switch (event.type) {
     case 'TeamCreated': {
       const d = event.data;
-      state.teams.set(d.teamId, { teamId: d.teamId, name: d.name, members: new Set(), shared: false, createdAt: d.createdAt });
+      state.teams.set(d.teamId, { teamId: d.teamId, name: d.name, members: new Set(), sharedWith: new Set(), sharedWithEveryPartner: false, createdAt: d.createdAt });
       state.byName.set(teamNameKey(d.name), d.teamId);
       return state;
     }
@@ -92,10 +100,22 @@ export function evolveTeams(state: TeamsState, event: TeamEvent): TeamsState {
     case 'TeamMemberRemoved':
       state.teams.get(event.data.teamId)?.members.delete(event.data.userId);
       return state;
-    case 'TeamShared':
+    case 'TeamShared': {
+      const team = state.teams.get(event.data.teamId);
+      const partners = event.data.partnerWorkspaceIds;
+      if (!team) return state;
+      if (partners === undefined) team.sharedWithEveryPartner = true;
+      else if (!team.sharedWithEveryPartner) for (const partner of partners) team.sharedWith.add(partner);
+      return state;
+    }
     case 'TeamUnshared': {
       const team = state.teams.get(event.data.teamId);
-      if (team) team.shared = event.type === 'TeamShared';
+      const partners = event.data.partnerWorkspaceIds;
+      if (!team) return state;
+      if (partners === undefined) team.sharedWith.clear();
+      else if (team.sharedWithEveryPartner) team.sharedWith = new Set([...state.partners.keys()].filter((p) => !partners.includes(p)));
+      else for (const partner of partners) team.sharedWith.delete(partner);
+      team.sharedWithEveryPartner = false;
       return state;
     }
     case 'PartnerTeamVisibilityChanged': {
@@ -112,12 +132,21 @@ export function evolveTeams(state: TeamsState, event: TeamEvent): TeamsState {
     case 'WorkspacesUnnetworked': {
       const d = event.data;
       state.partners.delete(d.partnerWorkspaceId);
+      // the unlink ends the sharing with that partner: a later link starts with nothing shared (docs/adr/0040)
+      for (const team of state.teams.values()) team.sharedWith.delete(d.partnerWorkspaceId);
       // a later link starts with no choices: each side chooses the other's teams again
       for (const [teamId, ws] of state.chosenPartnerTeams) if (ws === d.partnerWorkspaceId) state.chosenPartnerTeams.delete(teamId);
       return state;
     }
   }
 }
+
+/** Rule 16: `team` is offered to `partnerWorkspaceId` now (a partner linked now, shared with by the owner). */
+export const sharesWith = (state: TeamsState, team: Team, partnerWorkspaceId: string): boolean =>
+  state.partners.has(partnerWorkspaceId) && (team.sharedWithEveryPartner || team.sharedWith.has(partnerWorkspaceId));
+
+/** The partner workspaces `team` is offered to now, in the order they were linked. */
+export const partnersSharedWith = (state: TeamsState, team: Team): string[] => [...state.partners.keys()].filter((p) => sharesWith(state, team, p));
 
 /** The teams a user is in, in creation order. */
 export const teamsOf = (state: TeamsState, userId: string): Team[] => [...state.teams.values()].filter((t) => t.members.has(userId));

@@ -184,6 +184,8 @@ describe('rule 14: teams are created, renamed and deleted by those who manage te
   describe.each(Object.entries(AUTHORITY) as [AccessModelName, (typeof AUTHORITY)['levels']][])('preset %s', (model, cases) => {
     it.each(cases)('%s may manage teams: %s', (_, allowed, access) => {
       const w = new World('org-1', WS, model, 'advanced').member(WS, 'actor', access).member(WS, 'm');
+      // a partner to share with (sharing needs one: docs/adr/0040)
+      w.organization('org-p').workspace('org-p', 'ws-p').givenNetwork('NetworkWorkspaces', WS, 'ws-p');
       const teamId = w.team(WS, 'Existing', ['m']);
       const commands: TeamCommand[] = [
         { type: 'CreateTeam', ...at(w, 'actor'), teamId: 'x', name: 'New' },

@@ -1,5 +1,5 @@
 import type { WorkspaceState } from '../workspace/state';
-import type { Team } from './state';
+import { type Team, sharesWith } from './state';
 
 /** A partner's team as another workspace may see it. */
 export interface PartnerTeam {
@@ -9,15 +9,15 @@ export interface PartnerTeam {
 }
 
 /**
- * The team `teamId` when one of `viewer`'s network partners shares it now (rule 16): the partners are networked
- * with the viewer and the team is shared. `partners` are the partners' states (any others are ignored).
+ * The team `teamId` when one of `viewer`'s network partners shares it with `viewer` now (rule 16): the partners are
+ * networked with the viewer and the team is shared with it (not only with another partner: docs/adr/0040). `partners` are the partners' states (any others are ignored).
  */
 export function sharedPartnerTeam(viewer: WorkspaceState, partners: readonly WorkspaceState[], teamId: string): PartnerTeam | undefined {
   for (const partner of partners) {
     const workspaceId = partner.info.workspaceId;
     if (!viewer.teams.partners.has(workspaceId) || !partner.teams.partners.has(viewer.info.workspaceId)) continue;
     const team = partner.teams.teams.get(teamId);
-    if (team?.shared) return { workspaceId, team };
+    if (team && sharesWith(partner.teams, team, viewer.info.workspaceId)) return { workspaceId, team };
   }
   return undefined;
 }
@@ -28,7 +28,8 @@ export function sharedPartnerTeam(viewer: WorkspaceState, partners: readonly Wor
  */
 export function visiblePartnerTeam(viewer: WorkspaceState, partners: readonly WorkspaceState[], teamId: string): PartnerTeam | undefined {
   const chosen = chosenPartnerTeam(viewer, partners, teamId);
-  return chosen?.team.shared ? chosen : undefined;
+  const owner = chosen && partners.find((p) => p.info.workspaceId === chosen.workspaceId);
+  return owner && sharesWith(owner.teams, chosen.team, viewer.info.workspaceId) ? chosen : undefined;
 }
 
 /**

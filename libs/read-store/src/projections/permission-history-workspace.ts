@@ -50,7 +50,9 @@ export async function workspaceChangeEntries(e: ProjectedEvent, read: Projection
       const d = event.data;
       const shared = event.type === 'TeamShared';
       const at = event.type === 'TeamShared' ? event.data.sharedAt : event.data.unsharedAt;
-      return [make(at, { workspaceId: d.workspaceId, organizationId: null, change: shared ? 'team_shared' : 'team_unshared', details: { teamId: d.teamId, teamName: await nameOf(d.teamId) } })];
+      // the partners it reached (events since session 62: docs/adr/0040; before, with or from every partner)
+      const partners = d.partnerWorkspaceIds !== undefined && { partnerWorkspaceIds: d.partnerWorkspaceIds };
+      return [make(at, { workspaceId: d.workspaceId, organizationId: null, change: shared ? 'team_shared' : 'team_unshared', details: { teamId: d.teamId, teamName: await nameOf(d.teamId), ...partners } })];
     }
     case 'PartnerTeamVisibilityChanged': {
       // the viewer's choice, in the viewer's history; the team is the partner's: its name as the choice saw it (events

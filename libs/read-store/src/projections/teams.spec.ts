@@ -33,11 +33,18 @@ class TeamLog extends LogScenario {
 }
 
 const at = (s: LogScenario, workspaceId = WS, actorId = ADMIN) => ({ workspaceId, actorId, now: s.log.now });
+/** ws-1 linked with `partner`, a workspace of org-2 (sharing needs a partner: docs/adr/0040) */
+function withPartner<S extends LogScenario>(s: S, partner = 'ws-b'): S {
+  s.log.createOrganization('org-2', { userId: 'admin-2', email: 'ada@other.test', displayName: 'Other Admin' });
+  s.log.createWorkspace('org-2', partner, 'admin-2');
+  must(s.log.network('NetworkWorkspaces', WS, partner));
+  return s;
+}
 const build = (s: LogScenario, projection = teamsProjection) => new MemoryModel(projection).run(s.events);
 
 describe('teams projection (rules 14-16)', () => {
   it('rule 14: a team with its name, member count and sharing; renamed, shared, deleted', async () => {
-    const s = new TeamLog().member('ann').member('bob');
+    const s = withPartner(new TeamLog().member('ann').member('bob'));
     const sales = s.team('Sales', ['ann', 'bob']);
     expect((await build(s)).get(TEAMS, sales)).toEqual({
       _id: sales,
@@ -47,11 +54,14 @@ describe('teams projection (rules 14-16)', () => {
       sortName: 'sales',
       memberCount: 2,
       shared: false,
+      sharedWith: [],
+      sharedWithEveryPartner: false,
+      asSharedWith: {},
       createdAt: expect.any(String),
     });
     s.command({ type: 'RenameTeam', ...at(s), teamId: sales, name: 'Field Sales' }).command({ type: 'SetTeamSharing', ...at(s), teamId: sales, shared: true });
     s.command({ type: 'RemoveTeamMember', ...at(s), teamId: sales, userId: 'bob' });
-    expect((await build(s)).get(TEAMS, sales)).toMatchObject({ name: 'Field Sales', sortName: 'field sales', memberCount: 1, shared: true });
+    expect((await build(s)).get(TEAMS, sales)).toMatchObject({ name: 'Field Sales', sortName: 'field sales', memberCount: 1, shared: true, sharedWith: ['ws-b'] });
     // the team list's order folds case and accents (sort-key.ts)
     s.command({ type: 'RenameTeam', ...at(s), teamId: sales, name: 'Équipe Ventes' });
     expect((await build(s)).get(TEAMS, sales)).toMatchObject({ name: 'Équipe Ventes', sortName: 'equipe ventes' });
@@ -62,16 +72,48 @@ describe('teams projection (rules 14-16)', () => {
   });
 
   it('rule 16: a team no longer shared keeps what partners last saw of it; its later name and size are not shared (probe 52 F1)', async () => {
-    const s = new TeamLog().member('ann').member('bob');
+    const s = withPartner(new TeamLog().member('ann').member('bob'));
     const t = s.team('Escalations', ['ann']);
     s.command({ type: 'SetTeamSharing', ...at(s), teamId: t, shared: true });
-    expect((await build(s)).get(TEAMS, t)).toMatchObject({ shared: true, asShared: null });
+    expect((await build(s)).get(TEAMS, t)).toMatchObject({ shared: true, asSharedWith: {} });
     s.command({ type: 'SetTeamSharing', ...at(s), teamId: t, shared: false });
     s.command({ type: 'RenameTeam', ...at(s), teamId: t, name: 'Acquisition review' }).add(t, 'bob');
-    expect((await build(s)).get(TEAMS, t)).toMatchObject({ name: 'Acquisition review', memberCount: 2, shared: false, asShared: { name: 'Escalations', memberCount: 1 } });
+    expect((await build(s)).get(TEAMS, t)).toMatchObject({ name: 'Acquisition review', memberCount: 2, shared: false, asSharedWith: { 'ws-b': { name: 'Escalations', memberCount: 1 } } });
     // shared again: live again
     s.command({ type: 'SetTeamSharing', ...at(s), teamId: t, shared: true });
-    expect((await build(s)).get(TEAMS, t)).toMatchObject({ name: 'Acquisition review', memberCount: 2, shared: true, asShared: null });
+    expect((await build(s)).get(TEAMS, t)).toMatchObject({ name: 'Acquisition review', memberCount: 2, shared: true, asSharedWith: {} });
+  });
+
+  it('rule 16: a team is shared per partner: each partner it reaches is listed, an unlink ends it with that partner, and a partner linked later is not offered it (docs/adr/0040)', async () => {
+    const s = withPartner(new TeamLog(), 'ws-b');
+    s.log.createWorkspace('org-2', 'ws-c', 'admin-2');
+    must(s.log.network('NetworkWorkspaces', WS, 'ws-c'));
+    const t = s.team('Escalations', []);
+    s.command({ type: 'SetTeamSharing', ...at(s), teamId: t, shared: true, partnerWorkspaceId: 'ws-c' });
+    expect((await build(s)).get(TEAMS, t)).toMatchObject({ shared: true, sharedWith: ['ws-c'] });
+    s.command({ type: 'SetTeamSharing', ...at(s), teamId: t, shared: true });
+    expect((await build(s)).get(TEAMS, t)).toMatchObject({ sharedWith: ['ws-c', 'ws-b'] });
+    s.command({ type: 'SetTeamSharing', ...at(s), teamId: t, shared: false, partnerWorkspaceId: 'ws-b' });
+    expect((await build(s)).get(TEAMS, t)).toMatchObject({ shared: true, sharedWith: ['ws-c'], asSharedWith: { 'ws-b': { name: 'Escalations', memberCount: 0 } } });
+    // the unlinks end the sharing with ws-c and what ws-b last saw; linking again offers nothing
+    must(s.log.network('UnnetworkWorkspaces', WS, 'ws-c'));
+    must(s.log.network('UnnetworkWorkspaces', WS, 'ws-b'));
+    must(s.log.network('NetworkWorkspaces', WS, 'ws-c'));
+    expect((await build(s)).get(TEAMS, t)).toMatchObject({ shared: false, sharedWith: [], sharedWithEveryPartner: false, asSharedWith: {} });
+  });
+
+  it('rule 16: a team shared before session 62 (an event naming no partner) is offered to every partner, one linked later too, until its sharing is next changed', async () => {
+    const s = withPartner(new TeamLog(), 'ws-b');
+    const t = s.team('Escalations', []);
+    s.log.givenTeamEvents(WS, [{ type: 'TeamShared', version: 1, data: { workspaceId: WS, teamId: t, sharedAt: s.log.now } }], ADMIN);
+    expect((await build(s)).get(TEAMS, t)).toMatchObject({ shared: true, sharedWith: ['ws-b'], sharedWithEveryPartner: true });
+    s.log.createWorkspace('org-2', 'ws-c', 'admin-2');
+    must(s.log.network('NetworkWorkspaces', WS, 'ws-c'));
+    expect((await build(s)).get(TEAMS, t)).toMatchObject({ sharedWith: ['ws-b', 'ws-c'], sharedWithEveryPartner: true });
+    s.command({ type: 'SetTeamSharing', ...at(s), teamId: t, shared: false, partnerWorkspaceId: 'ws-b' });
+    s.log.createWorkspace('org-2', 'ws-d', 'admin-2');
+    must(s.log.network('NetworkWorkspaces', WS, 'ws-d'));
+    expect((await build(s)).get(TEAMS, t)).toMatchObject({ shared: true, sharedWith: ['ws-c'], sharedWithEveryPartner: false });
   });
 
   it('rules 11 and 12: a revoked or deleted member leaves every team (documents and counts)', async () => {
@@ -185,8 +227,8 @@ describe("permission history: the workspace's own changes besides access (rule 1
       ['partner_linked', { partnerWorkspaceId: 'ws-b', partnerOrganizationId: 'org-2' }],
       ['team_created', { teamId: sales, teamName: 'Sales' }],
       ['team_renamed', { teamId: sales, teamName: 'Deals', previousName: 'Sales' }],
-      ['team_shared', { teamId: sales, teamName: 'Deals' }],
-      ['team_unshared', { teamId: sales, teamName: 'Deals' }],
+      ['team_shared', { teamId: sales, teamName: 'Deals', partnerWorkspaceIds: ['ws-b'] }],
+      ['team_unshared', { teamId: sales, teamName: 'Deals', partnerWorkspaceIds: ['ws-b'] }],
       // (the team's name as the choice saw it: probe 91 F4)
       ['partner_team_shown', { teamId: experts, teamName: 'Experts', partnerWorkspaceId: 'ws-b' }],
       ['partner_team_hidden', { teamId: experts, teamName: 'Experts', partnerWorkspaceId: 'ws-b' }],
@@ -198,7 +240,7 @@ describe("permission history: the workspace's own changes besides access (rule 1
     expect(of('ws-b')).toEqual([
       ['partner_linked', { partnerWorkspaceId: WS, partnerOrganizationId: 'org-1' }],
       ['team_created', { teamId: experts, teamName: 'Experts' }],
-      ['team_shared', { teamId: experts, teamName: 'Experts' }],
+      ['team_shared', { teamId: experts, teamName: 'Experts', partnerWorkspaceIds: [WS] }],
       ['partner_unlinked', { partnerWorkspaceId: WS, partnerOrganizationId: 'org-1' }],
     ]);
     // who did it: the workspace's admin for its teams and choices, the system for the link and the plan

@@ -7,7 +7,7 @@ import { sortKey } from './sort-key';
  * teams each workspace chose to see (rules 14-16). No personal data: users are ids; their names and presence are
  * read from `members` when the invite lookup asks (queries/teams.ts).
  *
- * - `teams/${teamId}`: a team, with its member count and whether it is shared. Deleted with the team.
+ * - `teams/${teamId}`: a team, with its member count and the partners it is shared with. Deleted with the team.
  * - `team_rosters/${teamId}`: the ids of its members, sorted: the invite lookup reads one document, then the members'
  *   documents in one batch (revokes and deletions decide their TeamMemberRemoved, and a team's members leave it
  *   before it is deleted, so no other event changes a roster). Reads of rosters far outnumber membership changes.
@@ -27,14 +27,18 @@ export interface TeamDoc extends Doc {
   /** sort key: the lower-cased name */
   sortName: string;
   memberCount: number;
+  /** offered to at least one partner now (or shared before session 62 with every partner: `sharedWithEveryPartner`) */
   shared: boolean;
+  /** the partner workspaces it is offered to now, in the order they got it (rule 16, docs/adr/0040) */
+  sharedWith: string[];
+  /** shared before session 62 (a TeamShared naming no partner): a partner linked later gets it too */
+  sharedWithEveryPartner: boolean;
   /**
-   * While not shared: the name and member count partners last saw, when the team stopped being shared (null while
-   * shared, and for a team never shared). A partner workspace that chose the team still lists its choice, so that it
-   * can be withdrawn, with these and never the team's later name or size: the owner's changes after unsharing are not
-   * shared (rule 16; probe 52 F1).
+   * Per partner it is no longer offered to (unshared, not unlinked): the name and member count that partner last saw.
+   * A partner workspace that chose the team still lists its choice, so that it can be withdrawn, with these and never
+   * the team's later name or size: the owner's changes after unsharing are not shared (rule 16; probe 52 F1).
    */
-  asShared?: { name: string; memberCount: number } | null;
+  asSharedWith: Record<string, { name: string; memberCount: number }>;
   createdAt: string;
 }
 
@@ -62,6 +66,20 @@ const linkId = (workspaceId: string, partnerWorkspaceId: string): string => `${w
 const choiceId = (workspaceId: string, teamId: string): string => `${workspaceId}:${teamId}`;
 const sortName = (name: string): string => sortKey(name);
 
+/** the partners `workspaceId` is linked with now */
+async function partnersOf(read: ProjectionReader, workspaceId: string): Promise<string[]> {
+  return (await read.findBy<TeamLinkDoc>(TEAM_LINKS, 'workspaceId', workspaceId)).map((l) => l.partnerWorkspaceId);
+}
+
+const union = (a: readonly string[], b: readonly string[]): string[] => [...a, ...b.filter((p) => !a.includes(p))];
+
+/** a team's sharing fields: offered to `sharedWith` (and, shared before session 62, to every partner) */
+function sharing(team: TeamDoc, sharedWith: string[], everyPartner: boolean): Pick<TeamDoc, 'shared' | 'sharedWith' | 'sharedWithEveryPartner' | 'asSharedWith'> {
+  // a partner it is offered to again sees it live, not as it last saw it
+  const asSharedWith = Object.fromEntries(Object.entries(team.asSharedWith ?? {}).filter(([p]) => !sharedWith.includes(p)));
+  return { shared: everyPartner || sharedWith.length > 0, sharedWith, sharedWithEveryPartner: everyPartner, asSharedWith };
+}
+
 /** the team with some fields changed; nothing when the team is gone */
 async function changeTeam(read: ProjectionReader, teamId: string, change: (team: TeamDoc) => Partial<TeamDoc>): Promise<ProjectionWrite[]> {
   const team = await read.get<TeamDoc>(TEAMS, teamId);
@@ -72,17 +90,32 @@ async function applyTeams(event: DomainEvent, read: ProjectionReader): Promise<P
   switch (event.type) {
     case 'TeamCreated': {
       const d = event.data;
-      const team: TeamDoc = { _id: d.teamId, teamId: d.teamId, workspaceId: d.workspaceId, name: d.name, sortName: sortName(d.name), memberCount: 0, shared: false, createdAt: d.createdAt };
+      const team: TeamDoc = { _id: d.teamId, teamId: d.teamId, workspaceId: d.workspaceId, name: d.name, sortName: sortName(d.name), memberCount: 0, shared: false, sharedWith: [], sharedWithEveryPartner: false, asSharedWith: {}, createdAt: d.createdAt };
       return [upsert(TEAMS, team)];
     }
     case 'TeamRenamed':
       return changeTeam(read, event.data.teamId, () => ({ name: event.data.name, sortName: sortName(event.data.name) }));
     case 'TeamDeleted':
       return [remove(TEAMS, event.data.teamId), remove(TEAM_ROSTERS, event.data.teamId)];
-    case 'TeamShared':
-      return changeTeam(read, event.data.teamId, () => ({ shared: true, asShared: null }));
-    case 'TeamUnshared':
-      return changeTeam(read, event.data.teamId, (team) => ({ shared: false, asShared: { name: team.name, memberCount: team.memberCount } }));
+    case 'TeamShared': {
+      const d = event.data;
+      // before session 62: with every partner, present and future (those linked now listed)
+      const partners = d.partnerWorkspaceIds ?? (await partnersOf(read, d.workspaceId));
+      return changeTeam(read, d.teamId, (team) =>
+        sharing(team, union(team.sharedWith, partners), d.partnerWorkspaceIds === undefined || team.sharedWithEveryPartner),
+      );
+    }
+    case 'TeamUnshared': {
+      const d = event.data;
+      const ended = d.partnerWorkspaceIds ?? [];
+      return changeTeam(read, d.teamId, (team) => {
+        const left = d.partnerWorkspaceIds === undefined ? [] : team.sharedWith.filter((p) => !ended.includes(p));
+        const after = sharing(team, left, false);
+        // what each partner it is taken from last saw of it
+        for (const p of team.sharedWith) if (!left.includes(p)) after.asSharedWith[p] = { name: team.name, memberCount: team.memberCount };
+        return after;
+      });
+    }
     case 'TeamMemberAdded':
     case 'TeamMemberRemoved': {
       const d = event.data;
@@ -101,14 +134,28 @@ async function applyTeams(event: DomainEvent, read: ProjectionReader): Promise<P
         partnerOrganizationId: d.partnerOrganizationId,
         since: d.networkedAt,
       };
-      return [upsert(TEAM_LINKS, link)];
+      // a team shared before session 62 with every partner is offered to this one too
+      const teams = await read.findBy<TeamDoc>(TEAMS, 'workspaceId', d.workspaceId);
+      return [
+        upsert(TEAM_LINKS, link),
+        ...teams.filter((t) => t.sharedWithEveryPartner).map((t) => upsert(TEAMS, { ...t, ...sharing(t, union(t.sharedWith, [d.partnerWorkspaceId]), true) })),
+      ];
     }
     case 'WorkspacesUnnetworked': {
       const d = event.data;
       const choices = await read.findBy<TeamChoiceDoc>(TEAM_CHOICES, 'workspaceId', d.workspaceId);
+      // the unlink ends the sharing with that partner (docs/adr/0040), and what it last saw is no one's to list
+      const teams = await read.findBy<TeamDoc>(TEAMS, 'workspaceId', d.workspaceId);
+      const gone = d.partnerWorkspaceId;
       return [
-        remove(TEAM_LINKS, linkId(d.workspaceId, d.partnerWorkspaceId)),
-        ...choices.filter((c) => c.partnerWorkspaceId === d.partnerWorkspaceId).map((c) => remove(TEAM_CHOICES, c._id)),
+        remove(TEAM_LINKS, linkId(d.workspaceId, gone)),
+        ...choices.filter((c) => c.partnerWorkspaceId === gone).map((c) => remove(TEAM_CHOICES, c._id)),
+        ...teams
+          .filter((t) => t.sharedWith.includes(gone) || gone in t.asSharedWith)
+          .map((t) => {
+            const { [gone]: _, ...asSharedWith } = t.asSharedWith;
+            return upsert(TEAMS, { ...t, ...sharing(t, t.sharedWith.filter((p) => p !== gone), t.sharedWithEveryPartner), asSharedWith });
+          }),
       ];
     }
     case 'PartnerTeamVisibilityChanged': {
@@ -126,8 +173,9 @@ async function applyTeams(event: DomainEvent, read: ProjectionReader): Promise<P
 export const teamsProjection: Projection = {
   name: 'teams',
   // 2: `sortName` folds accents (sort-key.ts); 3: accents only, not every combining mark (Indic vowel signs, kana
-  // voicing marks stay); 4: `asShared`, what partners last saw of a team no longer shared
-  version: 4,
+  // voicing marks stay); 4: `asShared`, what partners last saw of a team no longer shared; 5: sharing per partner
+  // (`sharedWith`, `sharedWithEveryPartner`, `asSharedWith`: docs/adr/0040)
+  version: 5,
   collections: {
     // a workspace's teams by name (the team list)
     [TEAMS]: { indexes: [], compound: [['workspaceId', 'sortName']] },

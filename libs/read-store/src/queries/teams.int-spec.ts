@@ -68,8 +68,8 @@ describe('team queries (rules 14-16) over the embedded read store', () => {
   it('rule 15: the team list has own teams by name (member count, shared) then the visible partner teams, marked', async () => {
     const read = await readModels();
     expect(await listTeams(read, WS)).toEqual([
-      { teamId: ids.billing, name: 'Billing', memberCount: 0, shared: false },
-      { teamId: ids.support, name: 'support', memberCount: 2, shared: false },
+      { teamId: ids.billing, name: 'Billing', memberCount: 0, shared: false, sharedWith: [] },
+      { teamId: ids.support, name: 'support', memberCount: 2, shared: false, sharedWith: [] },
       { teamId: ids.experts, name: 'Experts', memberCount: 2, shared: true, partner: { workspaceId: 'ws-b', workspaceName: 'Workspace ws-b' } },
     ]);
     // the partner's own list: its teams, nothing of ws-1's (ws-1 shares nothing and chose for itself)
@@ -86,6 +86,20 @@ describe('team queries (rules 14-16) over the embedded read store', () => {
       { teamId: ids.experts, name: 'Experts', memberCount: 2, visible: true, shared: true, partner: { workspaceId: 'ws-b', workspaceName: 'Workspace ws-b' } },
       { teamId: ids.unchosen, name: 'Unchosen', memberCount: 0, visible: false, shared: true, partner: { workspaceId: 'ws-b', workspaceName: 'Workspace ws-b' } },
     ]);
+  });
+
+  it('rule 16: a team shared with another partner only is not offered; the owner lists whom it shares with, a partner never (docs/adr/0040)', async () => {
+    s.log.createWorkspace('org-b', 'ws-c', 'admin-b');
+    must(s.log.network('NetworkWorkspaces', 'ws-b', 'ws-c'));
+    run({ type: 'SetTeamSharing', ...at('ws-b', 'admin-b'), teamId: ids.hidden!, shared: true, partnerWorkspaceId: 'ws-c' });
+    const read = await readModels();
+    expect((await listOfferedTeams(read, WS)).map((t) => t.name)).toEqual(['Experts', 'Unchosen']);
+    expect((await listOfferedTeams(read, 'ws-c')).map((t) => [t.name, t.shared])).toEqual([['Hidden', true]]);
+    expect((await listTeams(read, 'ws-b')).map((t) => [t.name, t.sharedWith])).toEqual([['Experts', [WS]], ['Hidden', ['ws-c']], ['Unchosen', [WS]]]);
+    expect((await listTeams(read, WS)).find((t) => t.partner !== undefined)).toEqual({
+      teamId: ids.experts, name: 'Experts', memberCount: 2, shared: true, partner: { workspaceId: 'ws-b', workspaceName: 'Workspace ws-b' },
+    });
+    must(s.log.network('UnnetworkWorkspaces', 'ws-b', 'ws-c'));
   });
 
   it('rule 15: the invite lookup gives active members with name, alias, avatar and presence only, by name', async () => {

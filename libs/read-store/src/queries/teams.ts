@@ -10,6 +10,13 @@ export interface TeamView {
   name: string;
   memberCount: number;
   shared: boolean;
+  /**
+   * own teams: the partner workspaces it is offered to now (rule 16, docs/adr/0040); never on a partner's team (whom
+   * else a partner shares with is not this workspace's to know)
+   */
+  sharedWith?: string[];
+  /** own teams shared before session 62 with every partner, present and future: true (absent otherwise) */
+  sharedWithEveryPartner?: true;
   /** present on a networked partner's team: whose it is */
   partner?: { workspaceId: string; workspaceName: string | null };
 }
@@ -57,7 +64,17 @@ function byName<T extends { teamId: string }>(keyed: [sortName: string, team: T]
   return keyed.map(([, team]) => team);
 }
 
-const ownView = (t: TeamDoc): TeamView => ({ teamId: t.teamId, name: t.name, memberCount: t.memberCount, shared: t.shared });
+const ownView = (t: TeamDoc): TeamView => ({
+  teamId: t.teamId,
+  name: t.name,
+  memberCount: t.memberCount,
+  shared: t.shared,
+  sharedWith: t.sharedWith,
+  ...(t.sharedWithEveryPartner && { sharedWithEveryPartner: true as const }),
+});
+
+/** rule 16: `t` is offered to `workspaceId` now, as the read model has it (the caller checks the decision states) */
+const offeredTo = (t: TeamDoc, workspaceId: string): boolean => t.sharedWith.includes(workspaceId);
 
 /** the workspace's network partners and their names */
 async function partnersOf(store: ReadStore, workspaceId: string): Promise<Map<string, string | null>> {
@@ -110,8 +127,9 @@ async function partnerTeamViews(store: ReadStore, workspaceId: string): Promise<
   const visible: [string, TeamView][] = [];
   for (const c of chosen) {
     const team = teams.get(c.teamId)?.doc;
-    if (!team?.shared || team.workspaceId !== c.partnerWorkspaceId) continue;
-    visible.push([team.sortName, { ...ownView(team), partner: { workspaceId: team.workspaceId, workspaceName: partners.get(team.workspaceId) ?? null } }]);
+    if (!team || !offeredTo(team, workspaceId) || team.workspaceId !== c.partnerWorkspaceId) continue;
+    const partner = { workspaceId: team.workspaceId, workspaceName: partners.get(team.workspaceId) ?? null };
+    visible.push([team.sortName, { teamId: team.teamId, name: team.name, memberCount: team.memberCount, shared: true, partner }]);
   }
   return byName(visible);
 }
@@ -123,11 +141,13 @@ export async function listOfferedTeams(store: ReadStore, workspaceId: string): P
   const offered: [string, OfferedTeamView][] = [];
   for (const [partnerId, workspaceName] of partners)
     for await (const t of store.stream<TeamDoc>(TEAMS, { where: { workspaceId: partnerId }, sort: { field: 'sortName', direction: 'asc' } }))
-      if (t.shared || chosen.has(t.teamId)) {
-        // a chosen team no longer shared: as partners last saw it, not as its owner changed it since (probe 52 F1)
-        const seen = t.shared || !t.asShared ? undefined : t.asShared;
+      if (offeredTo(t, workspaceId) || chosen.has(t.teamId)) {
+        // a chosen team no longer shared with this workspace: as it last saw it, not as its owner changed it since
+        // (probe 52 F1)
+        const shared = offeredTo(t, workspaceId);
+        const seen = shared ? undefined : t.asSharedWith[workspaceId];
         const [name, memberCount, key] = seen ? [seen.name, seen.memberCount, sortKey(seen.name)] : [t.name, t.memberCount, t.sortName];
-        offered.push([key, { teamId: t.teamId, name, memberCount, visible: chosen.has(t.teamId), shared: t.shared === true, partner: { workspaceId: partnerId, workspaceName } }]);
+        offered.push([key, { teamId: t.teamId, name, memberCount, visible: chosen.has(t.teamId), shared, partner: { workspaceId: partnerId, workspaceName } }]);
       }
   return byName(offered);
 }

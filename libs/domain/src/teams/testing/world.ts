@@ -158,6 +158,12 @@ export class World {
     return this;
   }
 
+  /** events appended as they are, e.g. as an earlier version wrote them (no decider asked) */
+  givenEvents(workspaceId: string, events: WorkspaceEvent[]): this {
+    this.apply(workspaceId, events);
+    return this;
+  }
+
   private apply(workspaceId: string, events: WorkspaceEvent[]): void {
     const ws = this.workspaces.get(workspaceId)!.state;
     for (const e of events) evolveWorkspace(ws, e);

@@ -276,9 +276,14 @@ export class Activity {
         }
         break;
       }
-      case 16:
-        if (teamId) this.log.teams({ type: 'SetTeamSharing', ...base, teamId, shared: c % 3 !== 0 });
+      case 16: {
+        if (!teamId) break;
+        // with one partner, or with every partner linked now (refused where there is none: nothing appended)
+        const partners = [...this.log.workspaces.get(ws.workspaceId)!.state.teams.partners.keys()];
+        const partnerWorkspaceId = c % 2 === 0 ? pick(partners, b) : undefined;
+        this.log.teams({ type: 'SetTeamSharing', ...base, teamId, shared: c % 3 !== 0, ...(partnerWorkspaceId !== undefined && { partnerWorkspaceId }) });
         break;
+      }
       case 17: {
         // the system links two workspaces (of any organizations), or, now and then, unlinks them
         const partner = pick(this.tracks, b);

@@ -18,6 +18,7 @@ import {
   type Plan,
   type PresenceChanged,
   type PresenceCommand,
+  type TeamEvent,
   type PresenceState,
   type TeamCommand,
   type WorkspaceCommand,
@@ -150,6 +151,13 @@ export class EventLog {
       this.record(`workspace-${command.workspaceId}`, decision.events, command.actorId);
     }
     return decision;
+  }
+
+  /** Team events appended as an earlier version wrote them (no decider asked), folded into the workspace's state. */
+  givenTeamEvents(workspaceId: string, events: TeamEvent[], actorId: string): void {
+    const ws = this.workspaces.get(workspaceId)!;
+    for (const e of events) evolveWorkspace(ws.state, e);
+    this.record(`workspace-${workspaceId}`, events, actorId);
   }
 
   /** Links (or unlinks) two workspaces as the system does (rule 16): one event in each workspace's stream. */
