@@ -193,6 +193,9 @@ describe('teams and networked workspaces over HTTP, across two organizations (ru
     expect(unlinked.body).toMatchObject({ workspaceId: b.workspaceId, partnerWorkspaceId: a.workspaceId, networked: false });
     expectProblem(await api.request('GET', `${A}/teams/${experts}/invitees`, asA), 404, 'TEAM_NOT_FOUND');
     expect((await api.request('GET', `${A}/partner-teams`, asA)).body.items).toEqual([]);
+    // hiding the choice the unlink forgot changes nothing (probe 91 F5: 404), as hiding any id does
+    for (const teamId of [experts, '1d5e8e6a-7f0a-5b3c-9d5e-000000000000'])
+      expect((await api.request('PUT', `${A}/partner-teams/${teamId}/visibility`, { ...asA, body: { visible: false } })).body).toMatchObject({ teamId, changed: false, visible: false });
     expectProblem(await api.request('DELETE', `${B}/network/${a.workspaceId}`, { key: SYSTEM_KEY }), 404, 'NOT_NETWORKED');
 
     // rule 12: deleting a user takes them out of every team; history records team changes with the reason

@@ -163,7 +163,7 @@ export class TeamsController {
   @Put('partner-teams/:teamId/visibility')
   @ApiOperation({
     summary:
-      'See a team a network partner shares (offered), or stop seeing one chosen (also once no longer shared, or deleted); any other team is TEAM_NOT_FOUND, also hiding one neither chosen nor offered any more. A choice racing the partner\'s unsharing or deleting the team is refused (probe 91 F3).',
+      'See a team a network partner shares with this workspace (offered), or stop seeing one chosen (also once no longer shared, or deleted). Seeing any other team is TEAM_NOT_FOUND; hiding a team not chosen changes nothing (`changed: false`, whatever the id names). A choice racing the partner\'s unsharing or deleting the team is refused (probe 91 F3).',
   })
   @ApiHeader(ACTOR_HEADER)
   @ApiHeader(IDEMPOTENCY_HEADER)

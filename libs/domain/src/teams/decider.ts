@@ -223,10 +223,14 @@ const setSharing: Decide<SetTeamSharing> = (cmd, ctx, team) => {
 /**
  * Rule 16: a workspace chooses among the teams its partners share. A team that no partner shares with it is
  * TEAM_NOT_FOUND, as it is to every read (the partner's other teams do not exist for it). Hiding a team chosen
- * earlier always works, even once it is no longer shared.
+ * earlier always works, even once it is no longer shared; hiding one not chosen changes nothing.
  */
 function setVisibility(cmd: SetPartnerTeamVisibility, ctx: TeamsContext): Decision<TeamEvent> {
   const chosen = ctx.ws.teams.chosenPartnerTeams.get(cmd.teamId);
+  // PUT semantics: hiding a team not chosen (never, or forgotten by an unlink, or hidden already) changes nothing,
+  // whatever the id names, so the answer tells nothing of other workspaces' teams (probe 91 F5: a second hide of a
+  // deleted team was TEAM_NOT_FOUND)
+  if (!cmd.visible && chosen === undefined) return accept([]);
   const offered = sharedPartnerTeam(ctx.ws, ctx.partners ?? [], cmd.teamId);
   if (!offered && !(chosen !== undefined && !cmd.visible)) return reject(partnerTeamNotFound(cmd.teamId, ctx.ws.teams.teams.has(cmd.teamId)));
   if ((chosen !== undefined) === cmd.visible) return accept([]);
