@@ -587,7 +587,7 @@ export interface paths {
       cookie?: never;
     };
     get?: never;
-    /** See a team a network partner shares (offered), or stop seeing one chosen (also once no longer shared, or deleted); any other team is TEAM_NOT_FOUND, also hiding one neither chosen nor offered any more. A choice racing the partner's unsharing or deleting the team is refused (probe 91 F3). */
+    /** See a team a network partner shares with this workspace (offered), or stop seeing one chosen (also once no longer shared, or deleted). Seeing any other team is TEAM_NOT_FOUND; hiding a team not chosen changes nothing (`changed: false`, whatever the id names). A choice racing the partner's unsharing or deleting the team is refused (probe 91 F3). */
     put: operations['teamsSetPartnerTeamVisibility'];
     post?: never;
     delete?: never;
@@ -1267,6 +1267,13 @@ export interface components {
        * @example 3c2b1a09-8f7e-5d6c-9b5a-4f3e2d1c0b9a
        */
       partnerOrganizationId?: string;
+      /**
+       * @description team_shared, team_unshared: the partner workspaces the change reached (since session 62: docs/adr/0040; absent before, when a team was shared with every partner, present and future)
+       * @example [
+       *       "9a8b7c6d-5e4f-5a3b-8c2d-1e0f9a8b7c6d"
+       *     ]
+       */
+      partnerWorkspaceIds?: string[];
       /**
        * @description plan_changed: the plan before
        * @enum {string}

@@ -19,6 +19,12 @@ export class HistoryDetails {
   partnerWorkspaceId?: string;
   @ApiPropertyOptional({ description: "partner_linked, partner_unlinked: the partner workspace's organization", example: '3c2b1a09-8f7e-5d6c-9b5a-4f3e2d1c0b9a' })
   partnerOrganizationId?: string;
+  @ApiPropertyOptional({
+    type: [String],
+    description: 'team_shared, team_unshared: the partner workspaces the change reached (since session 62: docs/adr/0040; absent before, when a team was shared with every partner, present and future)',
+    example: ['9a8b7c6d-5e4f-5a3b-8c2d-1e0f9a8b7c6d'],
+  })
+  partnerWorkspaceIds?: string[];
   @ApiPropertyOptional({ enum: ['standard', 'advanced', 'enterprise'], description: 'plan_changed: the plan before' })
   before?: string;
   @ApiPropertyOptional({ enum: ['standard', 'advanced', 'enterprise'], description: 'plan_changed: the plan since' })
