@@ -303,6 +303,33 @@ describe('Idempotency-Key', () => {
     expectProblem(await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: o.key, actor: o.admin, body: { email: 'x@acme.test' }, headers: { 'idempotency-key': 'resend-earlier' } }), 422, 'IDEMPOTENCY_KEY_REUSED');
   });
 
+  it('probe 102 F3: the same key with an id spelled in upper case, in the path or the body, is the same request, replayed; one kept by a version before session 62 with an upper-case id too', async () => {
+    const [a, b] = [await app.api.organization(), await app.api.organization()];
+    const link = (ws: string, partner: string, key: string) =>
+      app.api.request('POST', `/v1/workspaces/${ws}/network`, { key: SYSTEM_KEY, body: { partnerWorkspaceId: partner }, headers: { 'idempotency-key': key } });
+    const first = await link(a.workspaceId.toUpperCase(), b.workspaceId.toUpperCase(), 'link-case');
+    expect(first.status).toBe(201);
+    const again = await link(a.workspaceId, b.workspaceId, 'link-case');
+    expect({ status: again.status, replayed: again.headers.get('idempotency-replayed'), body: again.body }).toEqual({ status: 201, replayed: 'true', body: first.body });
+    // another partner under that key is another request still
+    const c = await app.api.organization();
+    expectProblem(await link(a.workspaceId, c.workspaceId, 'link-case'), 422, 'IDEMPOTENCY_KEY_REUSED');
+    // a team member added by a version before session 62 with upper-case ids: its fingerprint held them as sent
+    const team = (await app.api.request('POST', `/v1/workspaces/${a.workspaceId}/teams`, { key: a.key, actor: a.admin, body: { name: 'Case' } })).body.teamId as string;
+    const path = `/v1/workspaces/${a.workspaceId.toUpperCase()}/teams/${team.toUpperCase()}/members/${a.admin.toUpperCase()}`;
+    const added = await app.api.request('PUT', path, { key: a.key, actor: a.admin, headers: { 'idempotency-key': 'add-case' } });
+    expect(added.status).toBe(200);
+    const secrets = app.app.get(DerivedSecrets);
+    const asSent = secrets.fingerprint(canonicalJson({ operation: `PUT ${path}`, actorId: a.admin }));
+    const asRead = secrets.fingerprint(canonicalJson({ operation: `PUT ${path.toLowerCase()}`, actorId: a.admin }));
+    const api = new DatabaseSync(join(app.dataDir, 'api.sqlite'));
+    expect(api.prepare('UPDATE idempotency SET request_hash = ? WHERE request_hash = ?').run(asSent, asRead).changes).toBe(1);
+    api.close();
+    // retried as it was sent (what it kept says nothing of how else its ids were spelled)
+    const retry = await app.api.request('PUT', path, { key: a.key, actor: a.admin, headers: { 'idempotency-key': 'add-case' } });
+    expect({ status: retry.status, replayed: retry.headers.get('idempotency-replayed'), body: retry.body }).toEqual({ status: 200, replayed: 'true', body: added.body });
+  });
+
   it('the same key with another body is 422 IDEMPOTENCY_KEY_REUSED', async () => {
     const o = await app.api.organization();
     const path = `/v1/workspaces/${o.workspaceId}/invitations`;

@@ -278,6 +278,12 @@ describe('teams and networked workspaces over HTTP, across two organizations (ru
     const bad = await share({ shared: true, partnerWorkspaceId: 'not an id' });
     expectProblem(bad, 400, 'VALIDATION_FAILED');
     expect(bad.body.errors).toEqual([expect.objectContaining({ field: 'partnerWorkspaceId' })]);
+    // null is no partner and not "every partner" either (probe 102 F1: taken as a workspace named "null", 200)
+    for (const shared of [true, false]) {
+      const none = await share({ shared, partnerWorkspaceId: null });
+      expectProblem(none, 400, 'VALIDATION_FAILED');
+      expect(none.body.errors).toEqual([expect.objectContaining({ field: 'partnerWorkspaceId' })]);
+    }
     expect((await share({ shared: true, partnerWorkspaceId: a.workspaceId })).body).toMatchObject({ changed: false, partnerWorkspaceIds: [] });
     // with every partner linked now: C gets it; a partner linked later (D) does not
     expect((await share({ shared: true })).body.partnerWorkspaceIds).toEqual([c.workspaceId]);

@@ -3057,7 +3057,7 @@ export interface components {
        */
       shared?: boolean;
       /**
-       * @description sharing: the partners this change reached (empty when nothing changed)
+       * @description sharing: the partners this change reached (empty when nothing changed, or when a team shared before session 62 with every partner stops being so where no partner is linked now)
        * @example [
        *       "9b2e4c6d-8f1a-5b3c-9d5e-7f0a1b2c3d4e"
        *     ]

@@ -7,6 +7,23 @@ import { Idempotency } from './idempotency';
 import { DerivedSecrets } from './secrets';
 import { isSaneRequestId } from './request-id';
 import { IDEMPOTENCY_KEY_PATTERN } from './headers';
+import { foldIdCase } from './dtos';
+
+/**
+ * A request's body as its fingerprint sees it: every id (a UUID) in lower case, as the API reads it (dtos.ts
+ * foldIdCase). A UUID-shaped value of another field folds too: two requests under one key differing only in its case
+ * are then one request (the first's answer), where they were a 422.
+ */
+const foldedIds = (value: unknown): unknown =>
+  typeof value === 'string'
+    ? foldIdCase(value)
+    : Array.isArray(value)
+      ? value.map(foldedIds)
+      : value !== null && typeof value === 'object'
+        ? Object.fromEntries(Object.entries(value).map(([field, inner]) => [field, foldedIds(inner)]))
+        : value;
+/** `PUT /v1/workspaces/<id>/…` with every id segment in lower case */
+const foldedPath = (operation: string): string => operation.split('/').map(foldIdCase).join('/');
 
 /** What an HTTP write sets on its response (Fastify's reply). */
 export interface WriteResponse {
@@ -104,11 +121,19 @@ export class WritePipeline {
     // api.sqlite keeps answers under the recorded form; one kept under the key in clear by a version before session 33
     // is found there too (probe 57 F1: not found, a retried organization creation, whose ids derive from the recorded
     // form since session 40, made a second organization)
-    const fingerprint = (of: unknown) => this.secrets.fingerprint(canonicalJson({ operation: request.operation, actorId: request.actorId, body: of }));
+    // every id as the API reads it, in lower case (probe 102 F3: a retry spelling an id in upper case was 422)
+    const asRead = { operation: foldedPath(request.operation), actorId: foldIdCase(request.actorId) };
+    const fingerprint = (of: unknown, as = asRead) => this.secrets.fingerprint(canonicalJson({ ...as, body: of }));
     // Versions before 2026-12-02 (20942c8) fingerprinted an empty JSON object as `{}`: a retry of a request one of them
-    // took with `{}`, sent now with `{}` or no body, is that request (probe 93 F3: it was 422 across the upgrade)
-    const keyed =
-      recordedKey === undefined ? undefined : { key: recordedKey, clearKey: key!, requestHash: fingerprint(body), ...(body === undefined && { earlierRequestHashes: [fingerprint({})] }) };
+    // took with `{}`, sent now with `{}` or no body, is that request (probe 93 F3: it was 422 across the upgrade); those
+    // before session 62 took ids as sent: a retry of one sent with an upper-case id, sent alike now, is that request
+    const asSent = { operation: request.operation, actorId: request.actorId };
+    const earlier = (): string[] => {
+      const hashes = body === undefined ? [fingerprint({}, asSent), fingerprint(undefined, asSent)] : [fingerprint(body, asSent)];
+      return [...new Set(hashes)].filter((hash) => hash !== requestHash);
+    };
+    const requestHash = recordedKey === undefined ? '' : fingerprint(foldedIds(body));
+    const keyed = recordedKey === undefined ? undefined : { key: recordedKey, clearKey: key!, requestHash, earlierRequestHashes: earlier() };
     const ctx = newCommandContext({
       actorId: request.actorId,
       idempotencyKey: key,

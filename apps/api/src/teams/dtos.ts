@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsBoolean, IsOptional, IsString, Matches, MaxLength, ValidateIf } from 'class-validator';
 import { FoldsIdCase, ID_PATTERN, PageLimit } from '../shared/dtos';
 
 /** The name is checked by the domain after trimming (1 to 80 characters, unique ignoring case); here only its type and a bound. */
@@ -22,8 +22,9 @@ export class TeamSharingDto {
       'the network partner to share it with or stop sharing it with; omitted: every partner linked now (a partner the operator links later is not offered it until shared with)',
     example: '9b2e4c6d-8f1a-5b3c-9d5e-7f0a1b2c3d4e',
   })
-  @IsOptional()
-  @IsString()
+  // null is refused, not read as "every partner" (probe 102 F1: it was taken as a workspace named "null")
+  @ValidateIf((_, value) => value !== undefined)
+  @IsString({ message: 'partnerWorkspaceId must be a workspace id (omit it for every partner)' })
   @Matches(ID_PATTERN, { message: 'must be a workspace id' })
   @FoldsIdCase()
   partnerWorkspaceId?: string;

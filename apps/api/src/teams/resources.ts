@@ -125,7 +125,7 @@ export class TeamChanged extends WriteAnswer {
   userId?: string;
   @ApiPropertyOptional({ description: 'sharing: shared (true) or not (false) with the partners asked', example: true })
   shared?: boolean;
-  @ApiPropertyOptional({ type: [String], description: 'sharing: the partners this change reached (empty when nothing changed)', example: ['9b2e4c6d-8f1a-5b3c-9d5e-7f0a1b2c3d4e'] })
+  @ApiPropertyOptional({ type: [String], description: 'sharing: the partners this change reached (empty when nothing changed, or when a team shared before session 62 with every partner stops being so where no partner is linked now)', example: ['9b2e4c6d-8f1a-5b3c-9d5e-7f0a1b2c3d4e'] })
   partnerWorkspaceIds?: string[];
   @ApiPropertyOptional({ description: 'partner team visibility: visible now', example: true })
   visible?: boolean;

@@ -3,7 +3,7 @@ import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Payload } from '@nestjs/microservices';
 import { MessageRoute } from '../shared/message-route';
-import { IsBoolean, IsOptional, IsString, Matches } from 'class-validator';
+import { IsBoolean, IsString, Matches, ValidateIf } from 'class-validator';
 import { FoldsIdCase, ID_PATTERN } from '../shared/dtos';
 import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
 import { Envelope, MessageWrites, withEnvelope } from '../shared/messages';
@@ -33,7 +33,7 @@ class TeamMemberMessage extends TeamMessage {
 }
 class TeamSharingMessage extends TeamMessage {
   @IsBoolean() shared!: boolean;
-  @IsOptional() @IsString() @Matches(ID_PATTERN, { message: 'must be a workspace id' }) @FoldsIdCase() partnerWorkspaceId?: string;
+  @ValidateIf((_, value) => value !== undefined) @IsString() @Matches(ID_PATTERN, { message: 'must be a workspace id' }) @FoldsIdCase() partnerWorkspaceId?: string;
 }
 class PartnerTeamVisibilityMessage extends TeamMessage {
   @IsBoolean() visible!: boolean;

@@ -28,7 +28,7 @@ export type TeamMemberRemoved = Event<
 
 /**
  * The team is offered to these network partners of its workspace (rule 16; docs/adr/0040), each until the owner stops
- * or the two are unlinked. Schema version 2 (session 62) names them, `partnerWorkspaceIds`; version 1 never did: to
+ * (TeamUnshared) or the two are unlinked (WorkspacesUnnetworked, with no TeamUnshared). Schema version 2 (session 62) names them, `partnerWorkspaceIds`; version 1 never did: to
  * every partner, present and future, until the team's sharing is next changed. (A new version, not only a new field:
  * an earlier Rollcall would read a sharing with one partner as one with all of them; it refuses a version it does not
  * know instead.)
@@ -64,7 +64,11 @@ export type WorkspacesNetworked = Event<
   { workspaceId: string; organizationId: string; partnerWorkspaceId: string; partnerOrganizationId: string; networkedAt: string }
 >;
 
-/** The link was removed; like WorkspacesNetworked, appended to both streams. Each side forgets its choices of the other's teams. */
+/**
+ * The link was removed; like WorkspacesNetworked, appended to both streams. Each side forgets its choices of the other's
+ * teams, and its teams' sharing with the other ends: no TeamUnshared is appended for it (docs/adr/0040), so a reader
+ * following who is offered which team applies this event too.
+ */
 export type WorkspacesUnnetworked = Event<
   'WorkspacesUnnetworked',
   { workspaceId: string; organizationId: string; partnerWorkspaceId: string; partnerOrganizationId: string; unnetworkedAt: string }
