@@ -27,10 +27,10 @@ export interface BulkCommit {
 
 /**
  * One part of a commit of serialized documents (a rebuild's write-out), packed: per table (in order) how many of
- * the writes are its; their ids and documents each concatenated into one string, cut by lengths (a document's
- * length -1: a delete, which leaves nothing where nothing is stored); their positions. Posting a few long strings
- * and typed arrays costs a copy of each, where an array of millions of short strings costs a walk of it on both
- * sides. A commit too large for one string comes in several parts, written in one transaction: `more` until its
+ * the writes are its; their ids concatenated into one string and their documents into one buffer of UTF-8, cut by
+ * lengths (a document's length -1: a delete, which leaves nothing where nothing is stored); their positions. Posting
+ * a string and typed arrays (transferred) costs little, where an array of millions of short strings costs a walk of
+ * it on both sides. A commit too large for one string comes in several parts, written in one transaction: `more` until its
  * last, which writes the array fields and the checkpoint and commits.
  */
 export interface PackedCommit {
@@ -44,7 +44,9 @@ export interface PackedCommit {
   orders: (string | null)[];
   ids: string;
   idLengths: Uint32Array<ArrayBuffer>;
-  docs: string;
+  /** the documents' JSON as UTF-8, one after the other (transferred to the thread, not copied) */
+  docs: Uint8Array<ArrayBuffer>;
+  /** per write, its document's length in bytes; -1: a delete */
   docLengths: Int32Array<ArrayBuffer>;
   positions: BigInt64Array<ArrayBuffer>;
   arrayFields: [collection: string, field: string][];
@@ -104,7 +106,7 @@ export class BulkWriter {
     const id = this.nextId++;
     const done = new Promise<number>((resolve, reject) => this.pending.set(id, { resolve, reject }));
     this.worker.ref();
-    this.worker.postMessage({ id, packed: part }, [part.idLengths.buffer, part.docLengths.buffer, part.positions.buffer]);
+    this.worker.postMessage({ id, packed: part }, [part.idLengths.buffer, part.docs.buffer, part.docLengths.buffer, part.positions.buffer]);
     this.last = done.catch(() => undefined);
     return done;
   }
@@ -174,7 +176,8 @@ function statements(table) {
       tombstone: db.prepare('UPDATE ' + table + ' SET position = ?, doc = NULL WHERE id = ? AND position < ?'),
       get stage() {
         db.exec('CREATE TEMP TABLE IF NOT EXISTS rs_staging (id TEXT NOT NULL, position INTEGER NOT NULL, doc BLOB NOT NULL)');
-        const stage = db.prepare('INSERT INTO temp.rs_staging (id, position, doc) VALUES (?, ?, jsonb(?))');
+        // (a packed commit's documents come as UTF-8 bytes: a blob, read as text)
+        const stage = db.prepare('INSERT INTO temp.rs_staging (id, position, doc) VALUES (?, ?, jsonb(CAST(? AS TEXT)))');
         Object.defineProperty(this, 'stage', { value: stage });
         return stage;
       },
@@ -191,6 +194,10 @@ function statements(table) {
         return move;
       },
     };
+    // a packed commit's documents come as UTF-8 bytes (a blob, read as text)
+    s.upsertBytes = db.prepare('INSERT INTO ' + table + ' (id, position, doc) VALUES (?, ?, jsonb(CAST(? AS TEXT)))' +
+      ' ON CONFLICT (id) DO UPDATE SET position = excluded.position, doc = excluded.doc' +
+      ' WHERE excluded.position > ' + table + '.position');
     tables.set(table, s);
   }
   return s;
@@ -234,13 +241,13 @@ parentPort.on('message', (m) => {
           const length = p.docLengths[write];
           const position = p.positions[write];
           if (length >= 0 && order) {
-            s.stage.run(id, position, p.docs.slice(docAt, (docAt += length)));
+            s.stage.run(id, position, p.docs.subarray(docAt, (docAt += length)));
             staged++;
             continue;
           }
           const result = length < 0
             ? s.tombstone.run(position, id, position)
-            : s.upsert.run(id, position, p.docs.slice(docAt, (docAt += length)));
+            : s.upsertBytes.run(id, position, p.docs.subarray(docAt, (docAt += length)));
           if (result.changes !== 0) applied++;
         }
         // (deletes only: nothing staged, and the staging table may not exist yet)
