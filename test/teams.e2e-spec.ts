@@ -269,7 +269,7 @@ describe('teams and networked workspaces over HTTP, across two organizations (ru
     expect(await offeredTo(c, withA.body.position)).toEqual([]);
     expectProblem(await api.request('PUT', `/v1/workspaces/${c.workspaceId}/partner-teams/${team}/visibility`, { key: c.key, actor: c.admin, body: { visible: true } }), 404, 'TEAM_NOT_FOUND');
     const listed = await api.request('GET', `${B}/teams`, { ...asB, headers: { 'x-min-position': withA.body.position } });
-    expect(listed.body.items).toEqual([{ teamId: team, name: 'Experts', memberCount: 0, shared: true, sharedWith: [a.workspaceId] }]);
+    expect(listed.body.items).toEqual([{ teamId: team, name: 'Experts', memberCount: 0, shared: true, sharedWith: [{ workspaceId: a.workspaceId, workspaceName: 'Support' }] }]);
     // a workspace that is no partner; an id that is none; the same again changes nothing
     const stranger = await api.organization();
     const notPartner = await share({ shared: true, partnerWorkspaceId: stranger.workspaceId });

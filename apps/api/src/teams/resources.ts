@@ -26,11 +26,10 @@ export class Team {
   @ApiProperty({ description: 'own teams: offered to at least one network partner; partner teams: always true', example: false })
   shared!: boolean;
   @ApiPropertyOptional({
-    type: [String],
-    description: "own teams only: the network partners' workspace ids it is offered to now (rule 16); never on a partner's team",
-    example: ['9b2e4c6d-8f1a-5b3c-9d5e-7f0a1b2c3d4e'],
+    type: [PartnerWorkspace],
+    description: "own teams only: the network partners it is offered to now, in the order they got it (rule 16); never on a partner's team",
   })
-  sharedWith?: string[];
+  sharedWith?: PartnerWorkspace[];
   @ApiPropertyOptional({
     enum: [true],
     description: 'own teams shared before session 62 with every partner, present and future: a partner linked later is offered it too, until its sharing is next changed',

@@ -95,7 +95,8 @@ describe('team queries (rules 14-16) over the embedded read store', () => {
     const read = await readModels();
     expect((await listOfferedTeams(read, WS)).map((t) => t.name)).toEqual(['Experts', 'Unchosen']);
     expect((await listOfferedTeams(read, 'ws-c')).map((t) => [t.name, t.shared])).toEqual([['Hidden', true]]);
-    expect((await listTeams(read, 'ws-b')).map((t) => [t.name, t.sharedWith])).toEqual([['Experts', [WS]], ['Hidden', ['ws-c']], ['Unchosen', [WS]]]);
+    const named = (id: string) => [{ workspaceId: id, workspaceName: `Workspace ${id}` }];
+    expect((await listTeams(read, 'ws-b')).map((t) => [t.name, t.sharedWith])).toEqual([['Experts', named(WS)], ['Hidden', named('ws-c')], ['Unchosen', named(WS)]]);
     expect((await listTeams(read, WS)).find((t) => t.partner !== undefined)).toEqual({
       teamId: ids.experts, name: 'Experts', memberCount: 2, shared: true, partner: { workspaceId: 'ws-b', workspaceName: 'Workspace ws-b' },
     });

@@ -14,7 +14,7 @@ export interface TeamView {
    * own teams: the partner workspaces it is offered to now (rule 16, docs/adr/0040); never on a partner's team (whom
    * else a partner shares with is not this workspace's to know)
    */
-  sharedWith?: string[];
+  sharedWith?: { workspaceId: string; workspaceName: string | null }[];
   /** own teams shared before session 62 with every partner, present and future: true (absent otherwise) */
   sharedWithEveryPartner?: true;
   /** present on a networked partner's team: whose it is */
@@ -64,12 +64,13 @@ function byName<T extends { teamId: string }>(keyed: [sortName: string, team: T]
   return keyed.map(([, team]) => team);
 }
 
-const ownView = (t: TeamDoc): TeamView => ({
+/** an own team as listed: the partners it is shared with named as the partner-teams list names them */
+const ownView = (t: TeamDoc, partnerNames: ReadonlyMap<string, string | null>): TeamView => ({
   teamId: t.teamId,
   name: t.name,
   memberCount: t.memberCount,
   shared: t.shared,
-  sharedWith: t.sharedWith,
+  sharedWith: t.sharedWith.map((workspaceId) => ({ workspaceId, workspaceName: partnerNames.get(workspaceId) ?? null })),
   ...(t.sharedWithEveryPartner && { sharedWithEveryPartner: true as const }),
 });
 
@@ -102,7 +103,9 @@ export interface TeamPage {
  */
 export async function pageTeams(store: ReadStore, workspaceId: string, page: { limit: number; cursor?: string }): Promise<TeamPage> {
   const own = await store.find<TeamDoc>(TEAMS, { where: { workspaceId }, sort: { field: 'sortName', direction: 'asc', values: 'string' }, limit: page.limit, cursor: page.cursor });
-  const items = own.items.map(ownView);
+  // (the partners' names read only when a team of the page is shared)
+  const partnerNames = own.items.some((t) => t.sharedWith.length > 0) ? await partnersOf(store, workspaceId) : new Map<string, string | null>();
+  const items = own.items.map((t) => ownView(t, partnerNames));
   if (own.nextCursor !== undefined) return { items, nextCursor: own.nextCursor };
   return { items: [...items, ...(await partnerTeamViews(store, workspaceId))] };
 }
