@@ -23,7 +23,7 @@ import { APP_CONFIG, EVENT_STORE } from '../shared/tokens';
 import { recordLinkCopied } from './link-copies';
 import type { Config } from '../config';
 import { type CommandContext, createdId } from '../shared/command-context';
-import { INVITATION_MAILER, type InvitationMailer, mailInvitation } from '../shared/mailer';
+import { INVITATION_MAILER, type InvitationMailer, type MailStatus, mailInvitation } from '../shared/mailer';
 import { invitationMailFor } from '../shared/mail-text';
 import { InvitationLinks, type InvitationRef } from '../shared/secrets';
 import type { AnswerStorage } from '../shared/write-pipeline';
@@ -39,6 +39,8 @@ export interface InvitationAnswer {
   inviteUrl: string;
   expiresAt: string;
   position: string;
+  /** what became of its mail by the answer (absent on a replay whose link a resend replaced since) */
+  mail?: MailStatus;
   warnings?: string[];
 }
 

@@ -30,6 +30,21 @@ export const EVENT_DATA_NOTES: Readonly<Record<string, { description?: string; f
         "the user's last heartbeat as known when the status changed. Only a change of status is an event: between two, heartbeats move the member read's `lastSeenAt`, not the events",
     },
   },
+  // rule 16, docs/adr/0040 (probe 103 F1: a consumer folding who is offered which team could not learn this here)
+  TeamShared: {
+    description:
+      'The team is offered to the partners named, each until the owner stops (`TeamUnshared`) or the two workspaces are unlinked (`WorkspacesUnnetworked`, with no `TeamUnshared`). Schema version 2 (since session 62) always names them; version 1 named none and meant every partner, present and future, until the team\'s sharing next changed.',
+    fields: { partnerWorkspaceIds: 'the partner workspaces the sharing reaches (schema version 2); absent in version 1: every partner, present and future' },
+  },
+  TeamUnshared: {
+    description:
+      'The team is no longer offered to the partners named (schema version 2). When it was shared with every partner (a version-1 `TeamShared`), it stays offered to the partners linked now and not named. Version 1 named none: offered to no partner any more.',
+    fields: { partnerWorkspaceIds: 'the partner workspaces it is taken from (schema version 2); absent in version 1: every partner' },
+  },
+  WorkspacesUnnetworked: {
+    description:
+      "The link is removed (one copy in each workspace's stream, each from its own side). It also ends the sharing of each side's teams with the other, and each side's choices of the other's teams: no `TeamUnshared` or `PartnerTeamVisibilityChanged` is appended for those. Linked again, nothing is offered until shared again (docs/adr/0040).",
+  },
 };
 
 /** `schema` (a generated `<type>Data`) with the notes of `type` as descriptions */

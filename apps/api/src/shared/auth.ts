@@ -9,6 +9,7 @@ import { EVENT_STORE, LOCAL_SECRETS } from '../shared/tokens';
 import { ProblemException, problem } from './problem';
 import { timesSent } from './headers';
 import { foldIdCase } from './dtos';
+import { ID_PATTERN } from './id-pattern';
 import { CALLER } from './caller';
 
 export type Principal = { kind: 'system' } | { kind: 'organization'; organizationId: string; keyId: string } | { kind: 'anonymous' };
@@ -198,7 +199,7 @@ export const systemKeyRefused = (): ProblemException =>
 
 export const CurrentPrincipal = createParamDecorator((_: unknown, ctx: ExecutionContext) => ctx.switchToHttp().getRequest<AuthedRequest>().principal);
 
-const ACTOR_ID = /^[\w.:@-]{1,128}$/;
+const ACTOR_ID = ID_PATTERN;
 
 /**
  * `system` is the operator's name (SYSTEM_ACTOR: the system key, and the erasure journal's replays): an organization's

@@ -8,7 +8,7 @@ import './validation-metadata';
 import { Omittable } from './omittable';
 import { ProblemException, problem } from './problem';
 
-const ID = /^[\w.:@-]{1,128}$/;
+import { ID_PATTERN } from './id-pattern';
 
 /** The domain's one email rule (checkEmail), the same for org admins, invitations and profile emails. */
 export const IsEmailAddress = () =>
@@ -20,7 +20,7 @@ export const IsEmailAddress = () =>
     },
   });
 
-export const ID_PATTERN = ID;
+export { ID_PATTERN };
 
 /** a UUID, in either case: the ids this service makes (users, workspaces, invitations, teams, organizations) */
 const UUID_ANY_CASE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -2,6 +2,7 @@
 // audit CLI's check of a proof file (apps/audit-cli/src/proofs.ts) name them alike.
 import { type ValidationError, ValidationTypes } from 'class-validator';
 import type { FieldError } from '@rollcall/domain';
+import { ID_PATTERN } from './id-pattern';
 
 /** class-validator's type checks: when one fails, the field's other constraints (bounds, sizes) say nothing more */
 const TYPE_CONSTRAINTS = new Set(['isArray', 'isString', 'isInt', 'isNumber', 'isObject', 'isBoolean']);
@@ -9,7 +10,7 @@ const TYPE_CONSTRAINTS = new Set(['isArray', 'isString', 'isInt', 'isNumber', 'i
 /** class-validator's default sentence of `@Matches`: it quotes the regular expression, which tells a client nothing */
 const MATCHES_DEFAULT = / must match \/.*\/\w* regular expression$/;
 /** the ids of paths and payloads (shared/dtos.ts ID_PATTERN), as the HTTP path parameters name them (path-params.ts) */
-export const ID_REGEX = String(/^[\w.:@-]{1,128}$/);
+export const ID_REGEX = String(ID_PATTERN);
 
 /** class-validator's default sentence of `@MinLength` */
 const MIN_LENGTH_DEFAULT = /must be longer than or equal to (\d+) characters$/;

@@ -1,6 +1,8 @@
+import { ID_PATTERN } from './id-pattern';
+
 /** OpenAPI descriptions of the headers every write shares. */
 /** a user id as X-Actor-Id takes it (auth.ts refuses anything else: stated in OpenAPI, probe 50 F2) */
-export const ACTOR_ID_SCHEMA = { type: 'string' as const, pattern: '^[\\w.:@-]{1,128}$' };
+export const ACTOR_ID_SCHEMA = { type: 'string' as const, pattern: ID_PATTERN.source };
 export const ACTOR_HEADER = { name: 'X-Actor-Id', required: true, description: 'the user on whose behalf the console acts', schema: ACTOR_ID_SCHEMA };
 /** a log position as a header carries one (X-Min-Position, Last-Event-ID): decimal digits */
 export const POSITION_HEADER_SCHEMA = { type: 'string' as const, pattern: '^\\d{1,19}$' };

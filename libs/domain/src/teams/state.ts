@@ -145,9 +145,6 @@ export function evolveTeams(state: TeamsState, event: TeamEvent): TeamsState {
 export const sharesWith = (state: TeamsState, team: Team, partnerWorkspaceId: string): boolean =>
   state.partners.has(partnerWorkspaceId) && (team.sharedWithEveryPartner || team.sharedWith.has(partnerWorkspaceId));
 
-/** The partner workspaces `team` is offered to now, in the order they were linked. */
-export const partnersSharedWith = (state: TeamsState, team: Team): string[] => [...state.partners.keys()].filter((p) => sharesWith(state, team, p));
-
 /** The teams a user is in, in creation order. */
 export const teamsOf = (state: TeamsState, userId: string): Team[] => [...state.teams.values()].filter((t) => t.members.has(userId));
 

@@ -5,7 +5,7 @@ import { TempStores } from '../projector/testing/temp-stores';
 import { ADMIN, LogScenario, WS } from '../projections/testing/scenario';
 import type { SqliteReadStore } from '../store';
 import { listMembers } from './members';
-import { getTeam, listOfferedTeams, listTeamInvitees, listTeams, pageTeamInvitees, pageTeams } from './teams';
+import { listOfferedTeams, listTeamInvitees, listTeams, pageTeamInvitees, pageTeams } from './teams';
 
 const silent = { info: () => undefined, error: () => undefined };
 const must = (d: Decision<DomainEvent>) => {
@@ -105,13 +105,13 @@ describe('team queries (rules 14-16) over the embedded read store', () => {
 
   it('rule 15: the invite lookup gives active members with name, alias, avatar and presence only, by name', async () => {
     const read = await readModels();
-    const support = (await getTeam(read, ids.support!))!;
+    const support = { teamId: ids.support!, workspaceId: WS };
     expect(await listTeamInvitees(read, support)).toEqual([
       { userId: 'amy', displayName: 'amy adams', alias: null, avatarUrl: null, presence: 'offline', lastSeenAt: null },
       { userId: 'zoe', displayName: 'Zoe Zed', alias: 'zz', avatarUrl: 'https://img.test/zoe.png', presence: 'offline', lastSeenAt: null },
     ]);
     // a partner team's members: the same fields, never an email or roles
-    const experts = await listTeamInvitees(read, (await getTeam(read, ids.experts!))!);
+    const experts = await listTeamInvitees(read, { teamId: ids.experts!, workspaceId: 'ws-b' });
     expect(experts.map((i) => i.displayName)).toEqual(['Bea Admin', 'Bo Partner']);
     for (const invitee of experts) expect(Object.keys(invitee).sort()).toEqual(['alias', 'avatarUrl', 'displayName', 'lastSeenAt', 'presence', 'userId']);
   });
@@ -158,11 +158,11 @@ describe('team lists by name', () => {
       await stores.append(s.log.takeAppends());
       const read = stores.readStore();
       await rebuild(stores.events, read, PROJECTIONS, { logger: silent });
-      expect((await listTeamInvitees(read, (await getTeam(read, all!))!)).map((i) => i.displayName)).toEqual(['ärger', 'Bob', 'Émile', 'Zoë']);
+      expect((await listTeamInvitees(read, { teamId: all!, workspaceId: WS })).map((i) => i.displayName)).toEqual(['ärger', 'Bob', 'Émile', 'Zoë']);
       expect((await listOfferedTeams(read, WS)).map((t) => t.name)).toEqual(['alpha', 'Équipe', 'Zeta']);
 
       // probe 42 F5: in pages, the same invitees in the same order, a cursor after each page but the last
-      const team = (await getTeam(read, all!))!;
+      const team = { teamId: all!, workspaceId: WS };
       const whole = await listTeamInvitees(read, team);
       for (const limit of [1, 3, 4, 10]) {
         const pages = [];

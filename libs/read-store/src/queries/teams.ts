@@ -155,11 +155,6 @@ export async function listOfferedTeams(store: ReadStore, workspaceId: string): P
   return byName(offered);
 }
 
-/** One team's document, whoever's it is (the caller decides whether the asking workspace may see it). */
-export async function getTeam(store: ReadStore, teamId: string): Promise<TeamDoc | undefined> {
-  return (await store.get<TeamDoc>(TEAMS, teamId))?.doc;
-}
-
 /**
  * The invite lookup (rule 15): the team's active members with their display name, alias, avatar and presence, by
  * display name, each with its sort key (its name's, or '' without a name). The team's roster is one document; names
