@@ -16,7 +16,7 @@ const HEADER = `/**
 `;
 
 /**
- * openapi-typescript's output, formatted with the repository's prettier config (so `npm run format` keeps it). A
+ * openapi-typescript's output, formatted with the repository's prettier config (`.prettierrc`: only for this file). A
  * property with a default stays optional (`defaultNonNullable: false`): the server fills it in, the client may omit it.
  */
 export async function generateTypes(document: object): Promise<string> {

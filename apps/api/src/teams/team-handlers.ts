@@ -85,7 +85,8 @@ export class TeamCommandHandler implements ICommandHandler<TeamCommandRequest, T
     const teamId = action.type === 'CreateTeam' ? createdId(ctx, 'team') : action.teamId;
     // ctx.now is read when deciding: the command is dated no earlier than the stream's last change (StreamHandler)
     const quota = action.type === 'CreateTeam' && { maxTeams: this.config?.quotas.teamsPerWorkspace };
-    const decide = (c: TeamsContext) => decideTeams({ ...action, ...quota, teamId, workspaceId: ref.workspaceId, actorId: ctx.actorId, now: ctx.now } as TeamCommand, c);
+    const command: TeamCommand = { ...action, ...quota, teamId, workspaceId: ref.workspaceId, actorId: ctx.actorId, now: ctx.now };
+    const decide = (c: TeamsContext) => decideTeams(command, c);
     // an org admin's authority rests on the organization's stream: checked too (targets.ts `workspace`)
     const actedBy = { actorId: ctx.actorId, decide };
     const target: Target<TeamsContext> =
