@@ -15,7 +15,7 @@ import { Projector } from '../libs/read-store/src/projector';
 import { StoreSource } from '../libs/read-store/src/projector/store-source';
 import { exportMembersCsv, listMembers, listTeamInvitees, listTeams, type ListMembersOptions } from '../libs/read-store/src/queries';
 import { SqliteReadStore } from '../libs/read-store/src/store';
-import { prng } from '../libs/read-store/src/projections/testing/activity';
+import { prng } from '../libs/read-store/src/projections/testing/simulated-traffic';
 import { WORKSPACE, generateWorkspace, personName } from './lib/query-members';
 import { BIG_TEAM, teamEvents } from './lib/query-teams';
 

@@ -1,6 +1,6 @@
 import type { RecordedEvent } from '@rollcall/event-store';
 import { HOURS_48, EventLog } from '../../libs/read-store/src/projections/testing/event-log';
-import { prng } from '../../libs/read-store/src/projections/testing/activity';
+import { prng } from '../../libs/read-store/src/projections/testing/simulated-traffic';
 
 const FIRST = ['Ada', 'Bo', 'Chen', 'Dana', 'Eli', 'Fatima', 'Gus', 'Hana', 'Ivan', 'Jo', 'Kim', 'Lena', 'Mo', 'Nia', 'Omar', 'Pia', 'Quinn', 'Rosa', 'Sam', 'Tara', 'Uma', 'Vic', 'Wen', 'Xavi', 'Yara', 'Zoe'];
 const LAST = ['Smith', 'Garcia', 'Nguyen', 'Müller', 'Rossi', 'Kowalski', 'Okafor', 'Tanaka', 'Silva', 'Johansson', 'Dubois', 'Novak', 'Haddad', 'Kim', 'Patel', 'Berg', 'Costa', 'Weber', 'Ivanova', 'Lopez'];

@@ -1,6 +1,6 @@
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import { SqliteEventStore } from '@rollcall/event-store';
-import { Activity, OP_COUNT, prng } from '../../libs/read-store/src/projections/testing/activity';
+import { SimulatedTraffic, OP_COUNT, prng } from '../../libs/read-store/src/projections/testing/simulated-traffic';
 import { EventLog } from '../../libs/read-store/src/projections/testing/event-log';
 
 /**
@@ -21,7 +21,7 @@ export interface LogShape {
   mix?: 'console' | 'all';
 }
 
-/** op numbers of Activity.step, weighted: invite 6, accept 5, change access 4, resend 1, cancel 1, revoke 1, profile 1, delete 1, time 1 */
+/** op numbers of SimulatedTraffic.step, weighted: invite 6, accept 5, change access 4, resend 1, cancel 1, revoke 1, profile 1, delete 1, time 1 */
 const CONSOLE_OPS = [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 6, 6, 7, 7, 4, 5, 8, 9, 10, 11];
 /** the ops of `weights` (op number → weight), each repeated as often as it weighs */
 const weighted = (weights: Record<number, number>): number[] => Object.entries(weights).flatMap(([op, n]) => Array<number>(n).fill(Number(op)));
@@ -39,7 +39,7 @@ export async function generateLog(file: string, shape: LogShape, onProgress?: (e
   rmSync(`${partial}-wal`, { force: true });
   rmSync(`${partial}-shm`, { force: true });
   const store = new SqliteEventStore(partial, { durability: 'normal' });
-  const activity = new Activity(new EventLog(false), { emailsPerOrg: 4000, longPauses: false });
+  const activity = new SimulatedTraffic(new EventLog(false), { emailsPerOrg: 4000, longPauses: false });
   const models = ['levels', 'levels', 'studio', 'permissions'] as const;
   for (let o = 0; o < shape.orgs; o++) {
     activity.addOrganization(`org-${o}`);

@@ -1,4 +1,4 @@
-import { prng } from '../../libs/read-store/src/projections/testing/activity';
+import { prng } from '../../libs/read-store/src/projections/testing/simulated-traffic';
 
 /** A seeded source of randomness for tests that must be reproducible from their seed. */
 export class Random {

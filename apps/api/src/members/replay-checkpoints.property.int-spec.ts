@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import type { EventStore, ReadStreamOptions } from '@rollcall/event-store';
-import { OP_COUNT, smallWorld } from '../../../../libs/read-store/src/projections/testing/activity';
+import { OP_COUNT, smallWorld } from '../../../../libs/read-store/src/projections/testing/simulated-traffic';
 import { EventLog } from '../../../../libs/read-store/src/projections/testing/event-log';
 import { type Process, openProcess, replayAppends } from '../shared/testing/snapshot-harness';
 import { AccessAsOfHandler, AccessAsOfQuery, RosterAsOfHandler, RosterAsOfQuery } from './access-as-of';

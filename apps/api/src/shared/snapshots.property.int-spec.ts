@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { type Decision, type DomainEvent, type WorkspaceCommand, decideWorkspace } from '@rollcall/domain';
-import { type Activity, OP_COUNT, type Step, smallWorld } from '../../../../libs/read-store/src/projections/testing/activity';
+import { type SimulatedTraffic, OP_COUNT, type Step, smallWorld } from '../../../../libs/read-store/src/projections/testing/simulated-traffic';
 import { EventLog } from '../../../../libs/read-store/src/projections/testing/event-log';
 import { newCommandContext } from './command-context';
 import type { ClearHead } from './snapshot-codec';
@@ -18,7 +18,7 @@ import { organizationStream, workspaceStream } from './stream-states';
 import { workspace } from './targets';
 import { type Process, openProcess, replayAppends } from './testing/snapshot-harness';
 
-function activityOf(steps: Step[], lastDeletions: number[]): Activity {
+function activityOf(steps: Step[], lastDeletions: number[]): SimulatedTraffic {
   const activity = smallWorld();
   for (const step of steps) activity.step(step);
   // users deleted at the end of the history (after the cut, so after the snapshots): rare among the random steps

@@ -1,7 +1,7 @@
 import type { PresenceChanged } from '@rollcall/domain';
 import { ProjectionBatch, toProjectedEvent } from '../projector/batch';
 import { MEMBERS, MEMBER_USERS, type MemberDoc, membersProjection } from './members';
-import { Activity, prng, randomStep } from './testing/activity';
+import { SimulatedTraffic, prng, randomStep } from './testing/simulated-traffic';
 import { MemoryModel } from './testing/memory-model';
 import { ADMIN, LogScenario, WS } from './testing/scenario';
 import { EventLog, LOG_T0 } from './testing/event-log';
@@ -309,7 +309,7 @@ describe('members projection', () => {
     // what the skip rests on, over random valid logs: after every event, each member document's user has the lookup
     it('never holds a member document of a user without their lookup in its organization (random activity)', async () => {
       for (const seed of [1, 2, 3]) {
-        const activity = new Activity(new EventLog(), { emailsPerOrg: 6 });
+        const activity = new SimulatedTraffic(new EventLog(), { emailsPerOrg: 6 });
         for (const org of ['org-a', 'org-b']) activity.addOrganization(org);
         activity.addWorkspace('org-a', 'ws-a1', 'levels');
         activity.addWorkspace('org-a', 'ws-a2', 'studio');

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { PROJECTIONS, checkpointKey } from '../projections';
-import { Activity, prng, randomStep } from '../projections/testing/activity';
+import { SimulatedTraffic, prng, randomStep } from '../projections/testing/simulated-traffic';
 import { EventLog } from '../projections/testing/event-log';
 import { SqliteReadStore } from '../store';
 import { rebuild } from './rebuild';
@@ -38,7 +38,7 @@ describe('Projector under kill -9', () => {
   it('loses no event and applies none twice when killed mid-batch and restarted', async () => {
     const stores = new TempStores();
     try {
-      const activity = new Activity(new EventLog(false), { emailsPerOrg: 400 });
+      const activity = new SimulatedTraffic(new EventLog(false), { emailsPerOrg: 400 });
       for (let o = 0; o < 3; o++) activity.addOrganization(`org-${o}`);
       for (let w = 0; w < 12; w++) activity.addWorkspace(`org-${w % 3}`, `ws-${w}`, (['levels', 'studio', 'permissions'] as const)[w % 3]);
       const next = prng(42);

@@ -3,7 +3,7 @@ import { DOMAIN_EVENT_TYPES, MAIL_EVENT_TYPES } from '@rollcall/domain';
 import type { RecordedEvent } from '@rollcall/event-store';
 import type { ReadStore } from '../port';
 import { PROJECTIONS } from '../projections';
-import { type Activity, OP_COUNT, prng, randomStep, type Step, smallWorld } from '../projections/testing/activity';
+import { type SimulatedTraffic, OP_COUNT, prng, randomStep, type Step, smallWorld } from '../projections/testing/simulated-traffic';
 import { LogScenario } from '../projections/testing/scenario';
 import { shredded } from '../projections/testing/shredding';
 import { ProjectionBatch, toProjectedEvent } from './batch';
@@ -14,7 +14,7 @@ import { TempStores, dump } from './testing/temp-stores';
 
 const silent = { info: () => undefined, error: () => undefined };
 
-function activityOf(steps: Step[]): Activity {
+function activityOf(steps: Step[]): SimulatedTraffic {
   const activity = smallWorld();
   for (const step of steps) activity.step(step);
   return activity;

@@ -16,7 +16,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteEventStore } from '@rollcall/event-store';
 import { PROJECTIONS } from '../../projections';
-import { Activity, prng } from '../../projections/testing/activity';
+import { SimulatedTraffic, prng } from '../../projections/testing/simulated-traffic';
 import { EventLog } from '../../projections/testing/event-log';
 import { Projector } from '../../projector';
 import { SqliteReadStore } from '../sqlite-read-store';
@@ -27,7 +27,7 @@ const BATCH = Number(process.env.BENCH_PW_BATCH ?? 300);
 const WARM = Number(process.env.BENCH_PW_WARM ?? 40_000);
 const ONLY = process.env.BENCH_PW_ONLY?.split(',');
 
-/** op numbers of Activity.step: invite, accept, change access (bench:http's mix) */
+/** op numbers of SimulatedTraffic.step: invite, accept, change access (bench:http's mix) */
 const OPS = [0, 2, 6];
 
 async function generate(file: string): Promise<void> {
@@ -36,7 +36,7 @@ async function generate(file: string): Promise<void> {
   for (const suffix of ['', '-wal', '-shm']) rmSync(`${partial}${suffix}`, { force: true });
   const store = new SqliteEventStore(partial, { durability: 'normal' });
   // a new address per invitation, as bench:http sends
-  const activity = new Activity(new EventLog(false), { emailsPerOrg: 1_000_000_000, longPauses: false });
+  const activity = new SimulatedTraffic(new EventLog(false), { emailsPerOrg: 1_000_000_000, longPauses: false });
   for (let w = 0; w < WORKSPACES; w++) {
     activity.addOrganization(`org-${w}`);
     activity.addWorkspace(`org-${w}`, `ws-${w}`, 'levels', 'advanced');

@@ -52,9 +52,10 @@ const pickRecent = <T>(list: readonly T[], n: number, window = 3): T | undefined
  * Drives an EventLog with random but valid console activity over several organizations and workspaces:
  * invitations (accepted, resent, cancelled, expired), access changes, revokes, profile changes, deletions, teams
  * and their members, sharing, networked workspaces (across organizations) and their choices of partner teams.
- * Deterministic for a given sequence of steps.
+ * Deterministic for a given sequence of steps. (Named so since session 62: it was `Activity`, the name of ADR 0036's
+ * last-use feature too, apps/api/src/activity: probe 103 F18.)
  */
-export class Activity {
+export class SimulatedTraffic {
   readonly log: EventLog;
   private readonly tracks: WsTrack[] = [];
   private readonly orgIds: string[] = [];
@@ -333,8 +334,8 @@ export const randomStep = (next: () => number, workspaces: number): Step => ({
  * The property tests' world before their random steps: two organizations, org-a with a `levels` workspace on
  * `advanced` and a `studio` one, org-b with a `permissions` one (addresses from 8 per organization).
  */
-export function smallWorld(): Activity {
-  const activity = new Activity(new EventLog(), { emailsPerOrg: 8, closings: true });
+export function smallWorld(): SimulatedTraffic {
+  const activity = new SimulatedTraffic(new EventLog(), { emailsPerOrg: 8, closings: true });
   activity.addOrganization('org-a');
   activity.addOrganization('org-b');
   activity.addWorkspace('org-a', 'ws-a1', 'levels', 'advanced');
