@@ -314,6 +314,10 @@ describe('Idempotency-Key', () => {
     // another partner under that key is another request still
     const c = await app.api.organization();
     expectProblem(await link(a.workspaceId, c.workspaceId, 'link-case'), 422, 'IDEMPOTENCY_KEY_REUSED');
+    // only ids fold: a team name that looks like one, sent again in another case, is another request (probe 104 F1)
+    const named = (name: string) => app.api.request('POST', `/v1/workspaces/${a.workspaceId}/teams`, { key: a.key, actor: a.admin, body: { name }, headers: { 'idempotency-key': 'name-case' } });
+    expect((await named(b.workspaceId.toUpperCase())).status).toBe(201);
+    expectProblem(await named(b.workspaceId), 422, 'IDEMPOTENCY_KEY_REUSED');
     // a team member added by a version before session 62 with upper-case ids: its fingerprint held them as sent
     const team = (await app.api.request('POST', `/v1/workspaces/${a.workspaceId}/teams`, { key: a.key, actor: a.admin, body: { name: 'Case' } })).body.teamId as string;
     const path = `/v1/workspaces/${a.workspaceId.toUpperCase()}/teams/${team.toUpperCase()}/members/${a.admin.toUpperCase()}`;

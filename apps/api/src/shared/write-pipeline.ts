@@ -10,17 +10,21 @@ import { IDEMPOTENCY_KEY_PATTERN } from './headers';
 import { foldIdCase } from './dtos';
 
 /**
- * A request's body as its fingerprint sees it: every id (a UUID) in lower case, as the API reads it (dtos.ts
- * foldIdCase). A UUID-shaped value of another field folds too: two requests under one key differing only in its case
- * are then one request (the first's answer), where they were a 422.
+ * A request's body as its fingerprint sees it: the value of every id field in lower case, as the API reads it (dtos.ts
+ * foldIdCase): a field named `…Id` or `…Ids`, or `reassignContactsTo` — the fields the DTOs mark `@FoldsIdCase()`.
+ * Nothing else folds: a name or label that looks like an id, sent again in another case under one key, is another
+ * request (probe 104 F1: every UUID-shaped string folded, and such a retry was answered the first request's answer).
  */
-const foldedIds = (value: unknown): unknown =>
+const ID_FIELD = /(Id|Ids)$|^reassignContactsTo$/;
+const foldedIds = (value: unknown, isId = false): unknown =>
   typeof value === 'string'
-    ? foldIdCase(value)
+    ? isId
+      ? foldIdCase(value)
+      : value
     : Array.isArray(value)
-      ? value.map(foldedIds)
+      ? value.map((item) => foldedIds(item, isId))
       : value !== null && typeof value === 'object'
-        ? Object.fromEntries(Object.entries(value).map(([field, inner]) => [field, foldedIds(inner)]))
+        ? Object.fromEntries(Object.entries(value).map(([field, inner]) => [field, foldedIds(inner, ID_FIELD.test(field))]))
         : value;
 /** `PUT /v1/workspaces/<id>/…` with every id segment in lower case */
 const foldedPath = (operation: string): string => operation.split('/').map(foldIdCase).join('/');

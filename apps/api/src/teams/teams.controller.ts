@@ -33,7 +33,11 @@ class TeamMemberMessage extends TeamMessage {
 }
 class TeamSharingMessage extends TeamMessage {
   @IsBoolean() shared!: boolean;
-  @ValidateIf((_, value) => value !== undefined) @IsString() @Matches(ID_PATTERN, { message: 'must be a workspace id' }) @FoldsIdCase() partnerWorkspaceId?: string;
+  @ValidateIf((_, value) => value !== undefined)
+  @IsString({ message: 'partnerWorkspaceId must be a workspace id (omit it for every partner)' })
+  @Matches(ID_PATTERN, { message: 'must be a workspace id' })
+  @FoldsIdCase()
+  partnerWorkspaceId?: string;
 }
 class PartnerTeamVisibilityMessage extends TeamMessage {
   @IsBoolean() visible!: boolean;
