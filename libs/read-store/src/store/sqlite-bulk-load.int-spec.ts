@@ -112,11 +112,11 @@ describe('SQLite bulk load (a rebuild)', () => {
           ['"rs_doc_notes"', null, writes.slice(3)],
         ],
         (part, more): PackedCommit => ({ projection: 'p', ...part, arrayFields: [], checkpoint, more }),
-        40, // characters of documents per part
+        40, // bytes of documents per part (ASCII here: as many characters)
       );
     try {
       const parts = commit([...writesOf(PEOPLE.slice(0, 3)), { id: 'gone', position: 4n, json: null }, ...writesOf([{ _id: 'n1' }, { _id: 'n2' }], 5)], 6n);
-      // a part ends once it holds 40 characters of documents
+      // a part ends once it holds 40 bytes of documents
       expect(parts.map((p) => [p.tables, p.counts, p.more])).toEqual([
         [['"rs_doc_people"'], [1], true],
         [['"rs_doc_people"'], [1], true],

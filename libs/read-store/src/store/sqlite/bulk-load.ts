@@ -222,16 +222,16 @@ export async function writeSerialized(
 }
 
 /** bytes of documents per part of a packed commit */
-const PART_CHARS = 1 << 25;
+const PART_BYTES = 1 << 25;
 
 /**
  * the writes of a commit packed for the writer thread (sqlite-bulk-writer.ts `PackedCommit`), in parts of about
- * `partChars` bytes of documents (UTF-8)
+ * `partBytes` bytes of documents (UTF-8)
  */
 export function packed(
   tables: readonly (readonly [table: string, order: string | null, writes: readonly SerializedWrite[]])[],
   make: (part: Omit<PackedCommit, 'projection' | 'arrayFields' | 'checkpoint' | 'more'>, more: boolean) => PackedCommit,
-  partChars = PART_CHARS,
+  partBytes = PART_BYTES,
 ): PackedCommit[] {
   const total = tables.reduce((n, [, , writes]) => n + writes.length, 0);
   const parts: PackedCommit[] = [];
@@ -245,13 +245,13 @@ export function packed(
   const positions = new BigInt64Array(total);
   let n = 0;
   /** bytes of documents (UTF-8) in the part */
-  let chars = 0;
+  let docBytes = 0;
   const cut = (more: boolean) => {
     // the documents as UTF-8 bytes in a buffer of their own, handed over (transferred), not copied: joined into one
     // string, then cloned by postMessage, they held a copy on each side (session 62, four alternated 1M-event runs:
     // peak RSS 2,042–2,129 MiB against 2,641–2,686; the main thread's time about the same — the join and the clone,
     // 2.2 + 1.6 s, became ~2.7 s of writes into the buffer); the thread binds each as a blob that SQLite reads as text
-    const bytes = Buffer.allocUnsafeSlow(chars);
+    const bytes = Buffer.allocUnsafeSlow(docBytes);
     let at = 0;
     for (const doc of docs) at += bytes.write(doc, at);
     parts.push(
@@ -262,18 +262,18 @@ export function packed(
           counts,
           ids: ids.join(''),
           idLengths: idLengths.slice(0, n),
-          docs: new Uint8Array(bytes.buffer as ArrayBuffer, 0, chars),
+          docs: new Uint8Array(bytes.buffer as ArrayBuffer, 0, docBytes),
           docLengths: docLengths.slice(0, n),
           positions: positions.slice(0, n),
         },
         more,
       ),
     );
-    [names, orders, counts, ids, docs, n, chars] = [[], [], [], [], [], 0, 0];
+    [names, orders, counts, ids, docs, n, docBytes] = [[], [], [], [], [], 0, 0];
   };
   for (const [table, order, writes] of tables) {
     for (const w of writes) {
-      if (chars >= partChars) cut(true);
+      if (docBytes >= partBytes) cut(true);
       if (names.at(-1) !== table) {
         names.push(table);
         orders.push(order);
@@ -286,7 +286,7 @@ export function packed(
       docLengths[n] = length;
       if (w.json !== null) docs.push(w.json);
       positions[n++] = w.position;
-      chars += Math.max(length, 0);
+      docBytes += Math.max(length, 0);
     }
   }
   cut(false);
