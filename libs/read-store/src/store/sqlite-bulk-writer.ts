@@ -30,7 +30,7 @@ export interface BulkCommit {
  * the writes are its; their ids concatenated into one string and their documents into one buffer of UTF-8, cut by
  * lengths (a document's length -1: a delete, which leaves nothing where nothing is stored); their positions. Posting
  * a string and typed arrays (transferred) costs little, where an array of millions of short strings costs a walk of
- * it on both sides. A commit too large for one string comes in several parts, written in one transaction: `more` until its
+ * it on both sides. A commit of more than a part's bytes (bulk-load.ts PART_BYTES) comes in several parts, written in one transaction: `more` until its
  * last, which writes the array fields and the checkpoint and commits.
  */
 export interface PackedCommit {
