@@ -10,7 +10,8 @@ export interface PartnerTeam {
 
 /**
  * The team `teamId` when one of `viewer`'s network partners shares it with `viewer` now (rule 16): the partners are
- * networked with the viewer and the team is shared with it (not only with another partner: docs/adr/0040). `partners` are the partners' states (any others are ignored).
+ * networked with the viewer and the team is shared with it (not only with another partner: docs/adr/0040). `partners`
+ * are the partners' states (any others are ignored).
  */
 export function sharedPartnerTeam(viewer: WorkspaceState, partners: readonly WorkspaceState[], teamId: string): PartnerTeam | undefined {
   for (const partner of partners) {
@@ -27,9 +28,8 @@ export function sharedPartnerTeam(viewer: WorkspaceState, partners: readonly Wor
  * partner shares it, and the viewer chose to see it. Unsharing or unlinking hides it at once.
  */
 export function visiblePartnerTeam(viewer: WorkspaceState, partners: readonly WorkspaceState[], teamId: string): PartnerTeam | undefined {
-  const chosen = chosenPartnerTeam(viewer, partners, teamId);
-  const owner = chosen && partners.find((p) => p.info.workspaceId === chosen.workspaceId);
-  return owner && sharesWith(owner.teams, chosen.team, viewer.info.workspaceId) ? chosen : undefined;
+  const chosen = chosenWithOwner(viewer, partners, teamId);
+  return chosen && sharesWith(chosen.owner.teams, chosen.team, viewer.info.workspaceId) ? { workspaceId: chosen.workspaceId, team: chosen.team } : undefined;
 }
 
 /**
@@ -37,12 +37,18 @@ export function visiblePartnerTeam(viewer: WorkspaceState, partners: readonly Wo
  * the partner's unsharing (rule 16), and may be withdrawn meanwhile, so the partner-teams list shows it (probe 30).
  */
 export function chosenPartnerTeam(viewer: WorkspaceState, partners: readonly WorkspaceState[], teamId: string): PartnerTeam | undefined {
-  const owner = viewer.teams.chosenPartnerTeams.get(teamId);
-  if (owner === undefined) return undefined;
-  const partner = partners.find((p) => p.info.workspaceId === owner);
-  if (!partner || !viewer.teams.partners.has(owner) || !partner.teams.partners.has(viewer.info.workspaceId)) return undefined;
-  const team = partner.teams.teams.get(teamId);
-  return team ? { workspaceId: owner, team } : undefined;
+  const chosen = chosenWithOwner(viewer, partners, teamId);
+  return chosen && { workspaceId: chosen.workspaceId, team: chosen.team };
+}
+
+/** chosenPartnerTeam, with the state of the partner that owns the team (whether it shares it with `viewer` is there) */
+function chosenWithOwner(viewer: WorkspaceState, partners: readonly WorkspaceState[], teamId: string): (PartnerTeam & { owner: WorkspaceState }) | undefined {
+  const ownerId = viewer.teams.chosenPartnerTeams.get(teamId);
+  if (ownerId === undefined) return undefined;
+  const owner = partners.find((p) => p.info.workspaceId === ownerId);
+  if (!owner || !viewer.teams.partners.has(ownerId) || !owner.teams.partners.has(viewer.info.workspaceId)) return undefined;
+  const team = owner.teams.teams.get(teamId);
+  return team ? { workspaceId: ownerId, team, owner } : undefined;
 }
 
 /** Every partner team visible to `viewer` now (rule 16), by team id. */
