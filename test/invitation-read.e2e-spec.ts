@@ -9,7 +9,7 @@ beforeAll(async () => {
 afterAll(() => app.stop());
 
 describe('an invitation read on its own (rule 7)', () => {
-  it('pending, accepted and cancelled: address, access, current link, and the user who accepted it; for whoever may read the user list', async () => {
+  it('pending, accepted and cancelled: address, access, who sent it, current link, when and by whom it was accepted or cancelled; for whoever may read the user list', async () => {
     const { api } = app;
     const o = await api.organization();
     const as = { key: o.key, actor: o.admin };
@@ -29,15 +29,30 @@ describe('an invitation read on its own (rule 7)', () => {
       expiresAt: maria.body.expiresAt,
       expired: false,
       userId: null,
+      invitedBy: o.admin,
+      acceptedAt: null,
+      cancelledAt: null,
+      cancelledBy: null,
     });
     const resent = await api.request('POST', `${path(maria.body.invitationId)}/resend`, as);
     expect((await api.request('GET', path(maria.body.invitationId), as)).body).toMatchObject({ linkVersion: 2, expiresAt: resent.body.expiresAt });
     const accepted = await api.request('POST', '/v1/invitations/accept', { body: { token: tokenOf(resent.body.inviteUrl) } });
-    expect((await api.request('GET', path(maria.body.invitationId.toUpperCase()), as)).body).toMatchObject({ status: 'accepted', userId: accepted.body.userId });
+    const read = await api.request('GET', path(maria.body.invitationId.toUpperCase()), as);
+    expect(read.body).toMatchObject({ status: 'accepted', userId: accepted.body.userId, invitedBy: o.admin, cancelledAt: null, cancelledBy: null });
+    expect(Date.parse(read.body.acceptedAt)).toBeGreaterThanOrEqual(Date.parse(read.body.invitedAt));
 
-    const tom = await api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { ...as, body: { email: 'tom.read@acme.test' } });
+    // sent by one, cancelled by another: each named (probe 82 F7)
+    const tom = await api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: o.key, actor: accepted.body.userId, body: { email: 'tom.read@acme.test' } });
     await api.request('DELETE', path(tom.body.invitationId), as);
-    expect((await api.request('GET', path(tom.body.invitationId), as)).body).toMatchObject({ status: 'cancelled', email: 'tom.read@acme.test', expired: false });
+    const cancelled = (await api.request('GET', path(tom.body.invitationId), as)).body;
+    expect(cancelled).toMatchObject({ status: 'cancelled', email: 'tom.read@acme.test', expired: false, invitedBy: accepted.body.userId, acceptedAt: null, cancelledBy: o.admin });
+    expect(Date.parse(cancelled.cancelledAt)).toBeGreaterThanOrEqual(Date.parse(cancelled.invitedAt));
+
+    // cancelled by the erasure of its address: by whoever erased it
+    const zoe = await api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: o.key, actor: accepted.body.userId, body: { email: 'zoe.read@acme.test' } });
+    const erased = await api.request('POST', `/v1/organizations/${o.organizationId}/address-erasures`, { ...as, body: { email: 'zoe.read@acme.test' } });
+    expect(erased.status).toBe(201);
+    expect((await api.request('GET', path(zoe.body.invitationId), as)).body).toMatchObject({ status: 'cancelled', email: null, invitedBy: accepted.body.userId, cancelledBy: o.admin });
 
     expectProblem(await api.request('GET', path('no-such-invitation'), as), 404, 'INVITATION_NOT_FOUND');
     const agent = await api.member({ ...as, workspaceId: o.workspaceId }, 'agent.read@acme.test', { roles: ['agent'] });

@@ -250,7 +250,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** One invitation, pending, accepted or cancelled: its address, access, current link's version and expiry, and the user it is bound to or who accepted it (whoever may read the user list). Its history: GET …/history?invitationId=. */
+    /** One invitation, pending, accepted or cancelled: its address, access, who sent it, its current link's version and expiry, when it was accepted or cancelled and by whom, and the user it is bound to or who accepted it (whoever may read the user list). Its history: GET …/history?invitationId=. */
     get: operations['invitationsGet'];
     put?: never;
     post?: never;
@@ -1961,6 +1961,28 @@ export interface components {
       expired: boolean;
       /** @description the user it is bound to (an existing user of the organization invited: rule 8; shown to org admins only) or who accepted it; null for a new address not accepted, and for a bound one to a reader who is no org admin */
       userId?: string | null;
+      /**
+       * @description who sent it: a user id, or 'system' (the system key); null only for an invitation recorded without one
+       * @example 7c1e4b2a-9d3f-4e5a-8b6c-1d2e3f4a5b6c
+       */
+      invitedBy: string | null;
+      /**
+       * Format: date-time
+       * @description when it was accepted (null unless accepted)
+       * @example 2026-11-30T09:15:00.000Z
+       */
+      acceptedAt: string | null;
+      /**
+       * Format: date-time
+       * @description when it was cancelled, by hand or by the deletion of its user or the erasure of its address (null unless cancelled)
+       * @example 2026-11-30T09:15:00.000Z
+       */
+      cancelledAt: string | null;
+      /**
+       * @description who cancelled it (a user id, or 'system'): the one who cancelled it, or who deleted its user or erased its address; null unless cancelled
+       * @example 7c1e4b2a-9d3f-4e5a-8b6c-1d2e3f4a5b6c
+       */
+      cancelledBy: string | null;
     };
     InviteDto: {
       /**

@@ -66,13 +66,31 @@ describe('addresses stored before rule 6 took the Turkish İ as i (probe 74 F1)'
 
 describe('stored shape', () => {
   it('round-trips an event with its schema version in the metadata, and upcasts old stored versions', () => {
-    const e = { type: 'InvitationCancelled' as const, version: 1 as const, data: { workspaceId: 'w', invitationId: 'i', email: 'e@x.io', cancelledAt: T0 } };
+    const e = { type: 'InvitationCancelled' as const, version: 1 as const, data: { workspaceId: 'w', invitationId: 'i', email: 'e@x.io', cancelledAt: T0, cancelledBy: 'a' } };
     const stored = toStored(e, { actorId: 'a' });
     expect(stored.metadata).toEqual({ actorId: 'a', schemaVersion: 1 });
     expect(fromStored(stored)).toEqual(e);
     const old = fromStored({ type: 'UserInvited', data: { workspaceId: 'w', organizationId: 'o', invitationId: 'i', email: 'e@x.io', role: 'agent', invitedAt: T0, expiresAt: T0 }, metadata: {} });
     expect(old).toMatchObject({ version: 2, data: { access: { roles: ['agent'] }, linkVersion: 1 } });
     expect(fromStored({ type: 'Unknown', data: {}, metadata: {} })).toBeUndefined();
+  });
+});
+
+describe('who sent and who cancelled an invitation, before the events carried them (probe 82 F7)', () => {
+  it("an invitation's sender and canceller written before session 63 are read as the events' actor; one the data names is kept", () => {
+    const invited = { workspaceId: 'w', organizationId: 'o', invitationId: 'i', email: 'e@x.io', access: { roles: ['agent'], restrictions: {}, grants: [] }, invitedAt: T0, expiresAt: T0, linkVersion: 1 };
+    const sent = fromStored({ type: 'UserInvited', data: invited, metadata: { actorId: 'ada', schemaVersion: 2 } });
+    expect(sent?.data).toEqual({ ...invited, invitedBy: 'ada' });
+    const cancelled = fromStored({ type: 'InvitationCancelled', data: { workspaceId: 'w', invitationId: 'i', email: null, cancelledAt: T0 }, metadata: { actorId: 'system' } });
+    expect(cancelled?.data).toMatchObject({ cancelledBy: 'system' });
+    // written since: the data's own, whatever the metadata says; other types pass as they are
+    expect(fromStored({ type: 'UserInvited', data: { ...invited, invitedBy: 'bob' }, metadata: { actorId: 'ada', schemaVersion: 2 } })?.data).toMatchObject({ invitedBy: 'bob' });
+    expect(fromStored({ type: 'InvitationResent', data: { invitationId: 'i' }, metadata: { actorId: 'ada' } })?.data).toEqual({ invitationId: 'i' });
+    // folded: the invitation read's fields
+    const state = initialWorkspaceState(info);
+    evolveWorkspace(state, sent as WorkspaceEvent);
+    evolveWorkspace(state, cancelled as WorkspaceEvent);
+    expect(state.invitations.get('i')).toMatchObject({ status: 'cancelled', invitedBy: 'ada', closedAt: T0, cancelledBy: 'system' });
   });
 });
 

@@ -128,8 +128,22 @@ function upcastDottedAddress<E extends { type: string; data: unknown }>(event: E
   return changes && dotted(changes.email) ? { ...event, data: { ...data, changes: { ...changes, email: withoutDottedI(changes.email) } } } : event;
 }
 
+/**
+ * Who sent an invitation and who cancelled one are in the events' data since session 63 (`invitedBy`, `cancelledBy`:
+ * the invitation's read shows them). An earlier event names them only as its metadata's actor — the same person: the
+ * sender of an invitation, the canceller, or who deleted the user or erased the address that cancelled it — and is
+ * read with it. Same schema version: the field is optional in both.
+ */
+const ACTOR_FIELDS: Readonly<Partial<Record<string, 'invitedBy' | 'cancelledBy'>>> = { UserInvited: 'invitedBy', InvitationCancelled: 'cancelledBy' };
+function withActorField<E extends { type: string; data: unknown }>(event: E, metadata: Record<string, unknown>): E {
+  const field = ACTOR_FIELDS[event.type];
+  if (!field) return event;
+  const data = event.data as Record<string, unknown>;
+  return data[field] === undefined && typeof metadata.actorId === 'string' ? { ...event, data: { ...data, [field]: metadata.actorId } } : event;
+}
+
 /** Every upcaster (add new ones here too): snapshots of decision states hash their code (docs/adr/0008-snapshots.md). */
-export const UPCASTERS: readonly ((event: never) => unknown)[] = [upcastUserInvitedV1, upcastDottedAddress, withoutDottedI];
+export const UPCASTERS: readonly ((event: never, metadata: never) => unknown)[] = [upcastUserInvitedV1, upcastDottedAddress, withoutDottedI, withActorField];
 
 /**
  * The one place where old event versions become current ones. Events are never rewritten in the store;
@@ -157,12 +171,10 @@ export const toStored = (event: DomainEvent, metadata: object): StoredEventShape
 });
 
 /** Reads a stored event back as a current-version domain event (undefined for types the domain does not know). */
-export const fromStored = (stored: StoredEventShape): DomainEvent | undefined =>
-  upcast({
-    type: stored.type,
-    version: versionOf(stored.metadata),
-    data: stored.data,
-  });
+export function fromStored(stored: StoredEventShape): DomainEvent | undefined {
+  const event = upcast({ type: stored.type, version: versionOf(stored.metadata), data: stored.data });
+  return event && withActorField(event, stored.metadata);
+}
 
 /** Does this event belong to an organization stream (else to a workspace stream)? For commands that write both. */
 export const isOrganizationEvent = (event: { type: string }): boolean => (ORGANIZATION_EVENT_TYPES as readonly string[]).includes(event.type);

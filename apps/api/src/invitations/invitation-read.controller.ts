@@ -32,6 +32,14 @@ export class InvitationDetail extends Access {
       'the user it is bound to (an existing user of the organization invited: rule 8; shown to org admins only) or who accepted it; null for a new address not accepted, and for a bound one to a reader who is no org admin',
   })
   userId!: string | null;
+  @ApiProperty(nullableString("who sent it: a user id, or 'system' (the system key); null only for an invitation recorded without one", '7c1e4b2a-9d3f-4e5a-8b6c-1d2e3f4a5b6c'))
+  invitedBy!: string | null;
+  @ApiProperty(nullableString('when it was accepted (null unless accepted)', '2026-11-30T09:15:00.000Z', 'date-time'))
+  acceptedAt!: string | null;
+  @ApiProperty(nullableString('when it was cancelled, by hand or by the deletion of its user or the erasure of its address (null unless cancelled)', '2026-11-30T09:15:00.000Z', 'date-time'))
+  cancelledAt!: string | null;
+  @ApiProperty(nullableString("who cancelled it (a user id, or 'system'): the one who cancelled it, or who deleted its user or erased its address; null unless cancelled", '7c1e4b2a-9d3f-4e5a-8b6c-1d2e3f4a5b6c'))
+  cancelledBy!: string | null;
 }
 
 /**
@@ -49,7 +57,7 @@ export class InvitationReadController {
   @Get(':id')
   @ApiOperation({
     summary:
-      "One invitation, pending, accepted or cancelled: its address, access, current link's version and expiry, and the user it is bound to or who accepted it (whoever may read the user list). Its history: GET …/history?invitationId=.",
+      "One invitation, pending, accepted or cancelled: its address, access, who sent it, its current link's version and expiry, when it was accepted or cancelled and by whom, and the user it is bound to or who accepted it (whoever may read the user list). Its history: GET …/history?invitationId=.",
   })
   @ApiHeader(READ_ACTOR_HEADER)
   @ApiRead(InvitationDetail)
@@ -74,6 +82,11 @@ export class InvitationReadController {
       // who a pending or cancelled invitation is bound to is an org admin's to know (probe 84 F2); who accepted one is a
       // member of the workspace
       userId: inv.status === 'accepted' || orgAdmin ? inv.inviteeUserId : null,
+      // (the history names them too, as each entry's actor, to the same readers)
+      invitedBy: inv.invitedBy,
+      acceptedAt: inv.status === 'accepted' ? inv.closedAt : null,
+      cancelledAt: inv.status === 'cancelled' ? inv.closedAt : null,
+      cancelledBy: inv.status === 'cancelled' ? inv.cancelledBy : null,
     };
   }
 }

@@ -28,6 +28,9 @@ const invitation = (n: number, extra: Partial<Invitation> = {}): Invitation => (
   invitedAt: `2026-11-0${n}T10:00:00.000Z`,
   expiresAt: `2026-11-0${n + 2}T10:00:00.000Z`,
   linkSentAt: `2026-11-0${n}T10:00:00.000Z`,
+  invitedBy: `admin-${n}`,
+  closedAt: null,
+  cancelledBy: null,
   inviteeUserId: null,
   ...extra,
 });

@@ -19,7 +19,7 @@ import { type Access, type Invitation, type Member, type OrganizationState, type
 /** Fields of the rows, in their order in a chunk. A spec checks that they are every field of a real row. */
 export const USER_FIELDS = ['userId', 'email', 'displayName', 'alias', 'avatarUrl', 'orgAdmin', 'deleted', 'joinedAt', 'knownEmails', 'pendingEmail', 'emailChangeVersion', 'confirmedEmailChangeVersion', 'deletedAt', 'deletedBy'] as const satisfies readonly (keyof UserProfile)[];
 export const MEMBER_FIELDS = ['userId', 'access', 'status', 'joinedAt'] as const satisfies readonly (keyof Member)[];
-export const INVITATION_FIELDS = ['invitationId', 'email', 'access', 'status', 'linkVersion', 'invitedAt', 'expiresAt', 'linkSentAt', 'inviteeUserId', 'addressKey'] as const satisfies readonly (keyof Invitation)[];
+export const INVITATION_FIELDS = ['invitationId', 'email', 'access', 'status', 'linkVersion', 'invitedAt', 'expiresAt', 'linkSentAt', 'inviteeUserId', 'addressKey', 'invitedBy', 'closedAt', 'cancelledBy'] as const satisfies readonly (keyof Invitation)[];
 
 export type RowKind = 'users' | 'members' | 'invitations';
 export const FIELDS: Record<RowKind, readonly string[]> = { users: USER_FIELDS, members: MEMBER_FIELDS, invitations: INVITATION_FIELDS };
@@ -259,6 +259,9 @@ function invitationRow(c: unknown[][], accesses: Access[], i: number): Invitatio
     expiresAt: c[I.expiresAt]![i] as string,
     inviteeUserId: c[I.inviteeUserId]![i] as string | null,
     addressKey: addressKeyOf(c[I.addressKey]![i]),
+    invitedBy: c[I.invitedBy]![i] as string | null,
+    closedAt: c[I.closedAt]![i] as string | null,
+    cancelledBy: c[I.cancelledBy]![i] as string | null,
   };
   // optional: absent (not null) when unset, as the fold leaves it
   const linkSentAt = c[I.linkSentAt]![i];

@@ -80,7 +80,7 @@ export function decideDeleteUser(
         inWorkspaces.push({
           type: 'InvitationCancelled',
           version: 1,
-          data: { workspaceId, invitationId: inv.invitationId, email: null, cancelledAt: command.now },
+          data: { workspaceId, invitationId: inv.invitationId, email: null, cancelledAt: command.now, cancelledBy: command.actorId },
         });
     // out of every team there first, in the same atomic append (docs/adr/0009)
     inWorkspaces.push(...removalsFromTeams(ws.teams, workspaceId, user.userId, 'deletion', command.now));

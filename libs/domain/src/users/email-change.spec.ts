@@ -184,12 +184,12 @@ describe('rule 12: deleting a user reaches every workspace where they were', () 
     expect(events[1]!.data.invitationIds).toEqual(expect.arrayContaining([inv]));
     // the deletion's own events carry no address of the user: a reader that gets them before the keys are forgotten
     // (the integration events) learns nothing (probe 13: the address was published in clear)
-    expect(events[0]!.data).toEqual({ workspaceId: s.ws!.info.workspaceId, invitationId: inv, email: null, cancelledAt: s.now });
+    // (cancelled by whoever deleted the user: probe 82 F7)
+    expect(events[0]!.data).toEqual({ workspaceId: s.ws!.info.workspaceId, invitationId: inv, email: null, cancelledAt: s.now, cancelledBy: ADMIN });
     expect(JSON.stringify(events)).not.toContain('jane@acme.test');
     s.applyOrg(events);
     const invitation = s.ws!.invitations.get(inv)!;
-    expect(invitation.status).toBe('cancelled');
-    expect(invitation.email).toBe('');
+    expect(invitation).toMatchObject({ status: 'cancelled', email: '', closedAt: s.now, cancelledBy: ADMIN });
     expect(s.ws!.pendingByEmail.size).toBe(0);
     const user = s.org.users.get('jane')!;
     expect([user.email, user.displayName, user.knownEmails]).toEqual(['', '', []]);

@@ -52,7 +52,7 @@ export function decideEraseAddress(command: EraseAddress, ctx: { org: Organizati
     for (const inv of invitations)
       if (inv.status === 'pending')
         // without the address: sealed in this event, it would reach whoever read it before its key is forgotten
-        inWorkspaces.push({ type: 'InvitationCancelled', version: 1, data: { workspaceId, invitationId: inv.invitationId, email: null, cancelledAt: command.now } });
+        inWorkspaces.push({ type: 'InvitationCancelled', version: 1, data: { workspaceId, invitationId: inv.invitationId, email: null, cancelledAt: command.now, cancelledBy: command.actorId } });
     inWorkspaces.push({
       type: 'InvitationAddressErased',
       version: 1,

@@ -361,7 +361,7 @@ describe('rule 4: the last owner can be neither demoted, revoked nor deleted', (
     sc.given({ type: 'RevokeAccess', ...by(sc, 'owner'), userId: ADMIN });
     const pending = structuredClone(sc.ctx.ws);
     pending.info = { ...pending.info, workspaceId: 'ws-2', name: 'Sales' };
-    pending.invitations.set('inv-o', { invitationId: 'inv-o', email: 'o@acme.test', access: { roles: ['owner'], restrictions: {}, grants: [] }, status: 'pending', linkVersion: 1, invitedAt: sc.now, expiresAt: sc.now, inviteeUserId: null });
+    pending.invitations.set('inv-o', { invitationId: 'inv-o', email: 'o@acme.test', access: { roles: ['owner'], restrictions: {}, grants: [] }, status: 'pending', linkVersion: 1, invitedAt: sc.now, expiresAt: sc.now, inviteeUserId: null, invitedBy: ADMIN, closedAt: null, cancelledBy: null });
     const refused = expectError(decideDeleteUser({ type: 'DeleteUser', organizationId: ORG, actorId: ADMIN, now: sc.now, userId: 'owner' }, { org: sc.org, workspaces: [sc.ctx.ws, pending] }), 'LAST_OWNER');
     expect(refused.message).toBe(
       `This user is the last owner of 2 workspaces: ${sc.ctx.ws.info.name} (${WS}), Sales (ws-2); first, in ${sc.ctx.ws.info.name}, no other active member you could make owner: invite someone with an owner's access (no one may invite their own address: another org admin, or the owner still there, can invite you) and, once they have joined, try again; in Sales, an invitation with an owner's access is pending (inv-o; resend it if its link expired): once it is accepted, try again.`,

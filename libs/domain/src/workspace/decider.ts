@@ -186,6 +186,7 @@ function invite(cmd: InviteMember, ctx: WorkspaceContext): Decision<WorkspaceEve
           inviteeUserId: existingUser ?? null,
           // sealed under its own key: no erasure elsewhere reaches it, none links it to another (rule 12; ADR 0024)
           addressKey: 'invitation',
+          invitedBy: cmd.actorId,
         },
       },
     ],
@@ -224,7 +225,14 @@ function cancel(cmd: CancelInvitation, ctx: WorkspaceContext): Decision<Workspac
     {
       type: 'InvitationCancelled',
       version: 1,
-      data: { workspaceId: cmd.workspaceId, invitationId: inv.invitationId, email: inv.email, cancelledAt: cmd.now, ...addressKeyFields(inv, ctx.org.organizationId) },
+      data: {
+        workspaceId: cmd.workspaceId,
+        invitationId: inv.invitationId,
+        email: inv.email,
+        cancelledAt: cmd.now,
+        ...addressKeyFields(inv, ctx.org.organizationId),
+        cancelledBy: cmd.actorId,
+      },
     },
   ]);
 }

@@ -46,6 +46,11 @@ export type UserInvited = Event<
      * later events that carry the address say the same.
      */
     addressKey?: AddressKey;
+    /**
+     * Who sent it: the acting user ('system' with the system key). Written since session 63; an earlier event is read
+     * with its metadata's actor, who is the same person (../upcasting.ts).
+     */
+    invitedBy?: string;
   },
   2
 >;
@@ -83,6 +88,12 @@ export type InvitationCancelled = Event<
     /** as the invitation's UserInvited: with `organizationId`, the subject the address is sealed under */
     addressKey?: AddressKey;
     organizationId?: string;
+    /**
+     * Who cancelled it: the acting user of the cancel, or of the user's deletion or the address's erasure that
+     * cancelled it ('system' with the system key). Written since session 63; an earlier event is read with its
+     * metadata's actor, who is the same person (../upcasting.ts).
+     */
+    cancelledBy?: string;
   }
 >;
 

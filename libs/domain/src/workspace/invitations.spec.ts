@@ -207,8 +207,10 @@ describe('rule 7: the link expires 48 hours after it was (re)sent, works once, c
     const s = new Scenario();
     const [event] = expectEvents(s.when(inviteCmd(s, 'jane@acme.test')), ['UserInvited']) as UserInvited[];
     expect(Object.keys(event!.data).sort()).toEqual(
-      ['access', 'addressKey', 'email', 'expiresAt', 'invitationId', 'invitedAt', 'inviteeUserId', 'linkVersion', 'organizationId', 'workspaceId'].sort(),
+      ['access', 'addressKey', 'email', 'expiresAt', 'invitationId', 'invitedAt', 'invitedBy', 'inviteeUserId', 'linkVersion', 'organizationId', 'workspaceId'].sort(),
     );
+    // who sent it: the acting user (probe 82 F7)
+    expect(event!.data.invitedBy).toBe(ADMIN);
   });
 });
 

@@ -34,6 +34,12 @@ export interface Invitation {
   inviteeUserId: string | null;
   /** which key seals the address (UserInvited's `addressKey`: the invitation's own, the address's in the organization, or absent: the key shared by every organization) */
   addressKey?: AddressKey;
+  /** who sent it ('system' with the system key; null only for an event made by hand without it: ../upcasting.ts) */
+  invitedBy: string | null;
+  /** when it was accepted or cancelled (null while pending) */
+  closedAt: string | null;
+  /** who cancelled it (null unless cancelled) */
+  cancelledBy: string | null;
 }
 
 export interface WorkspaceState {
@@ -101,6 +107,10 @@ export function evolveWorkspace(state: WorkspaceState, event: WorkspaceEvent): W
         inviteeUserId: d.inviteeUserId ?? null,
         // (always set, undefined for older invitations: one object shape for all)
         addressKey: addressKeyOf(d.addressKey),
+        // (fromStored reads an event written before the field with its metadata's actor: only a hand-made one lacks it)
+        invitedBy: d.invitedBy ?? null,
+        closedAt: null,
+        cancelledBy: null,
       });
       indexAddress(state.pendingByEmail, state.pendingByEmailShared, pendingKey(d.email), d.invitationId, isPending, state);
       return state;
@@ -119,6 +129,10 @@ export function evolveWorkspace(state: WorkspaceState, event: WorkspaceEvent): W
       const inv = state.invitations.get(event.data.invitationId);
       if (inv) {
         inv.status = event.type === 'InvitationCancelled' ? 'cancelled' : 'accepted';
+        if (event.type === 'InvitationCancelled') {
+          inv.closedAt = event.data.cancelledAt;
+          inv.cancelledBy = event.data.cancelledBy ?? null;
+        } else inv.closedAt = event.data.acceptedAt;
         unindexAddress(state.pendingByEmail, state.pendingByEmailShared, pendingKey(inv.email), inv.invitationId);
         // the user it admitted: theirs from now on, whatever address they hold later (a deletion erases it with them)
         if (event.type === 'InvitationAccepted') inv.inviteeUserId = event.data.userId;
