@@ -114,7 +114,7 @@ describe('the invite → accept → change access → revoke story, over HTTP, f
       expect((await short.api.request('GET', `${users}/${o.admin}`, { key: o.key, actor: o.admin })).body.pendingEmail).toMatchObject({ email: 'late-new@acme.test', expired: false });
       const pending = async (position: string) =>
         (await short.api.request('GET', `${ws}/members?status=pending`, { key: o.key, actor: o.admin, headers: { 'x-min-position': position } })).body.items.find((i: any) => i.invitationId === inv.body.invitationId);
-      expect(await pending(inv.body.position)).toMatchObject({ status: 'pending', expired: false });
+      expect(await pending(inv.body.position)).toMatchObject({ status: 'pending', expired: false, invitedBy: o.admin });
       await new Promise((r) => setTimeout(r, 2100));
       expectProblem(await short.api.request('POST', '/v1/invitations/accept', { body: { token: tokenOf(inv.body.inviteUrl) } }), 410, 'INVITATION_EXPIRED');
       expect(await pending(inv.body.position)).toMatchObject({ status: 'pending', expired: true });

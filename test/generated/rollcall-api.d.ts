@@ -2641,6 +2641,11 @@ export interface components {
        * @example null
        */
       mailRefusedAt: string | null;
+      /**
+       * @description who sent it: a user id, or 'system' (the system key)
+       * @example 7c1e4b2a-9d3f-4e5a-8b6c-1d2e3f4a5b6c
+       */
+      invitedBy: string | null;
     };
     MemberPage: {
       /** @description members (`active`, `revoked`) and pending invitations (`pending`) */

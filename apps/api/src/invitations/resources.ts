@@ -55,6 +55,8 @@ export class Invitation {
     example: null,
   })
   mailRefusedAt!: string | null;
+  @ApiProperty(nullableString("who sent it: a user id, or 'system' (the system key)", '7c1e4b2a-9d3f-4e5a-8b6c-1d2e3f4a5b6c'))
+  invitedBy!: string | null;
 }
 
 /** A pending invitation of the user list, as a public resource (no storage key, no link version); `expired` as of `now`. */
@@ -73,6 +75,7 @@ export const toInvitation = (doc: MemberView, now = Date.now()): Invitation => (
   expired: now >= Date.parse(doc.expiresAt!),
   mailedAt: doc.mailedAt ?? null,
   mailRefusedAt: doc.mailRefusedAt ?? null,
+  invitedBy: doc.invitedBy ?? null,
 });
 
 export class InvitationCreated extends WriteAnswer {

@@ -40,6 +40,8 @@ export interface MemberView {
   mailedAt?: string | null;
   /** invitations only: when the relay refused the current link's mail for good (InvitationMailRefused); null: it did not */
   mailRefusedAt?: string | null;
+  /** invitations only: who sent it (UserInvited's `invitedBy`: a user id, or `system`); absent before members version 13 */
+  invitedBy?: string | null;
   /**
    * Rule 13, from PresenceChanged: the last heartbeat the log knows of (exact once offline: a timeout carries the
    * lapsed lease's time; while online or away, the heartbeat of the latest transition), and the status; null and

@@ -62,6 +62,8 @@ describe('members projection', () => {
       linkVersion: 1,
       mailedAt: null,
       mailRefusedAt: null,
+      // who sent it (probe 82 F7)
+      invitedBy: ADMIN,
       lastSeenAt: null,
       presence: 'offline',
       heldOfflineSince: null,

@@ -214,6 +214,7 @@ async function applyMembers(e: ProjectedEvent, read: ProjectionReader): Promise<
         linkVersion: d.linkVersion,
         mailedAt: null,
         mailRefusedAt: null,
+        invitedBy: d.invitedBy ?? null,
         ...presenceFields('offline', null),
         teamIds: [],
         ...keysOf({ email: d.email, displayName: null, alias: null }),
@@ -323,8 +324,9 @@ export const membersProjection: Projection = {
   // 9: `heldOfflineSince` and `heldOfflineBy`, a member manager's set-offline that holds (docs/adr/0032); 10: `searchText`
   // without the Arabic tatweel and with hiragana as katakana (probe 73 F7); 11: an invitation's `inviteeUserId`, the
   // user it is bound to (probe 82 F5: the members CSV's `user_id` was empty on such a row), and a revoked member's
-  // `revokedBy` (probe 80 F14); 12: a `forced` change holds only when recorded as holding (`holds`: probe 93 F4)
-  version: 12,
+  // `revokedBy` (probe 80 F14); 12: a `forced` change holds only when recorded as holding (`holds`: probe 93 F4); 13: an
+  // invitation's `invitedBy` (probe 82 F7)
+  version: 13,
   collections: {
     [MEMBERS]: {
       // Every query of the list pins workspaceId and sorts (queries/members.ts): the compounds below serve them all
