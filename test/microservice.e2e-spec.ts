@@ -94,7 +94,8 @@ describe('commands over @nestjs/microservices (TCP)', () => {
     const deadline = Date.now() + 5000;
     while (!received.some(cancelledHere) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     const cancelled = received.find(cancelledHere)!;
-    expect(cancelled.data.data).toEqual({ workspaceId: b.workspaceId, invitationId: pending.invitationId, email: null, cancelledAt: expect.any(String) });
+    // (and who cancelled it: who deleted the user, probe 82 F7)
+    expect(cancelled.data.data).toEqual({ workspaceId: b.workspaceId, invitationId: pending.invitationId, email: null, cancelledAt: expect.any(String), cancelledBy: org.adminUserId });
     const published = JSON.stringify(received.filter((r) => BigInt(r.data.position) > BigInt(pending.position)));
     expect(published).toContain('InvitationCancelled');
     expect(published).not.toContain(address);

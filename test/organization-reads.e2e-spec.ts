@@ -141,15 +141,19 @@ describe("an organization's users and workspaces (org admins)", () => {
 
     // bob: found although he is in no workspace any more; joe: in both
     const bobDetail = await api.request('GET', `${org}/users/${bob}`, as);
-    expect(bobDetail.body.workspaces).toEqual([{ workspaceId: o.workspaceId, name: expect.any(String), status: 'revoked', roles: ['agent'], restrictions: {}, grants: [], joinedAt: expect.any(String) }]);
+    // when and by whom he was revoked (probe 80 F14: only the history said)
+    expect(bobDetail.body.workspaces).toEqual([
+      { workspaceId: o.workspaceId, name: expect.any(String), status: 'revoked', roles: ['agent'], restrictions: {}, grants: [], joinedAt: expect.any(String), revokedAt: expect.any(String), revokedBy: o.admin },
+    ]);
+    expect(Date.parse(bobDetail.body.workspaces[0].revokedAt)).toBeGreaterThanOrEqual(Date.parse(bobDetail.body.workspaces[0].joinedAt));
     expect(bobDetail.body.workspacesNext).toBeNull();
     // zed, deleted: his membership reads deleted, with no roles, as the access at T says (probe 44 F7: "revoked", roles)
     const zedDetail = await api.request('GET', `${org}/users/${zed}`, as);
     expect(zedDetail.body.workspaces.map((w: any) => [w.workspaceId, w.status, w.roles, w.restrictions, w.grants])).toEqual([[billing, 'deleted', [], {}, []]]);
     expect(zedDetail.body).toMatchObject({ deleted: true, deletedAt: all.body.items[4].deletedAt, deletedBy: o.admin });
     const joeDetail = await api.request('GET', `${org}/users/${joe}`, as);
-    expect(joeDetail.body.workspaces.map((w: any) => [w.workspaceId, w.status, w.roles])).toEqual(
-      expect.arrayContaining([[o.workspaceId, 'active', ['manager']], [billing, 'active', ['agent']]]),
+    expect(joeDetail.body.workspaces.map((w: any) => [w.workspaceId, w.status, w.roles, w.revokedAt, w.revokedBy])).toEqual(
+      expect.arrayContaining([[o.workspaceId, 'active', ['manager'], null, null], [billing, 'active', ['agent'], null, null]]),
     );
     expect(joeDetail.body.workspacesNext).toBeNull();
     // joe's workspaces in pages (probe 53 F3: a user in ~7,000 workspaces was one answer): a full page with workspaces
@@ -214,7 +218,7 @@ describe("an organization's users and workspaces (org admins)", () => {
     const detail = await api.request('GET', `${org}/users/${kim}`, as);
     expect(detail.body.workspaces.map((w: { workspaceId: string }) => w.workspaceId)).toEqual([o.workspaceId]);
     expect(detail.body.invitations).toEqual([
-      { workspaceId: second, name: 'Second', invitationId: toKim.body.invitationId, roles: ['manager'], restrictions: {}, grants: [], invitedAt: expect.any(String), expiresAt: toKim.body.expiresAt, expired: false },
+      { workspaceId: second, name: 'Second', invitationId: toKim.body.invitationId, roles: ['manager'], restrictions: {}, grants: [], invitedAt: expect.any(String), expiresAt: toKim.body.expiresAt, expired: false, invitedBy: o.admin },
       expect.objectContaining({ workspaceId: third, invitationId: toKimToo.body.invitationId, roles: ['agent'] }),
     ]);
     expect(await app.running.send('users.get', { apiKey: o.key, actorId: o.admin, organizationId: o.organizationId, userId: kim })).toEqual(detail.body);

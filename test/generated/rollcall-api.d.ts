@@ -1722,6 +1722,17 @@ export interface components {
       grants: string[];
       /** Format: date-time */
       joinedAt: string;
+      /**
+       * Format: date-time
+       * @description a revoked membership's: when it was revoked; null while active, and for a membership the user's deletion ended (`deletedAt`)
+       * @example 2026-03-05T09:00:00.000Z
+       */
+      revokedAt: string | null;
+      /**
+       * @description a revoked membership's: who revoked it (a user id, or 'system'); null as revokedAt
+       * @example 7c1e4b2a-9d3f-4e5a-8b6c-1d2e3f4a5b6c
+       */
+      revokedBy: string | null;
     };
     OrgUserInvitation: {
       /** @example 7c9e6679-7425-5de3-944b-e07fc1f90ae7 */
@@ -1761,6 +1772,11 @@ export interface components {
       expiresAt: string;
       /** @description its current link is past expiresAt: resend it, or cancel it */
       expired: boolean;
+      /**
+       * @description who sent it: a user id, or 'system' (the system key)
+       * @example 7c1e4b2a-9d3f-4e5a-8b6c-1d2e3f4a5b6c
+       */
+      invitedBy: string | null;
     };
     OrgUserDetail: {
       /** @example e2d1c0b9-a8f7-5e6d-9c4b-3a2f1e0d9c8b */

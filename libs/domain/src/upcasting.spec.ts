@@ -76,7 +76,7 @@ describe('stored shape', () => {
   });
 });
 
-describe('who sent and who cancelled an invitation, before the events carried them (probe 82 F7)', () => {
+describe('who sent and who cancelled an invitation, and who revoked a member, before the events carried them (probe 82 F7, probe 80 F14)', () => {
   it("an invitation's sender and canceller written before session 63 are read as the events' actor; one the data names is kept", () => {
     const invited = { workspaceId: 'w', organizationId: 'o', invitationId: 'i', email: 'e@x.io', access: { roles: ['agent'], restrictions: {}, grants: [] }, invitedAt: T0, expiresAt: T0, linkVersion: 1 };
     const sent = fromStored({ type: 'UserInvited', data: invited, metadata: { actorId: 'ada', schemaVersion: 2 } });
@@ -86,6 +86,8 @@ describe('who sent and who cancelled an invitation, before the events carried th
     // written since: the data's own, whatever the metadata says; other types pass as they are
     expect(fromStored({ type: 'UserInvited', data: { ...invited, invitedBy: 'bob' }, metadata: { actorId: 'ada', schemaVersion: 2 } })?.data).toMatchObject({ invitedBy: 'bob' });
     expect(fromStored({ type: 'InvitationResent', data: { invitationId: 'i' }, metadata: { actorId: 'ada' } })?.data).toEqual({ invitationId: 'i' });
+    // who revoked a member (probe 80 F14), alike
+    expect(fromStored({ type: 'AccessRevoked', data: { userId: 'u', revokedAt: T0 }, metadata: { actorId: 'ada' } })?.data).toEqual({ userId: 'u', revokedAt: T0, revokedBy: 'ada' });
     // folded: the invitation read's fields
     const state = initialWorkspaceState(info);
     evolveWorkspace(state, sent as WorkspaceEvent);

@@ -129,12 +129,17 @@ function upcastDottedAddress<E extends { type: string; data: unknown }>(event: E
 }
 
 /**
- * Who sent an invitation and who cancelled one are in the events' data since session 63 (`invitedBy`, `cancelledBy`:
- * the invitation's read shows them). An earlier event names them only as its metadata's actor — the same person: the
- * sender of an invitation, the canceller, or who deleted the user or erased the address that cancelled it — and is
- * read with it. Same schema version: the field is optional in both.
+ * Who sent an invitation, who cancelled one and who revoked a member are in the events' data since session 63
+ * (`invitedBy`, `cancelledBy`, `revokedBy`: the invitation's and the org user's reads show them). An earlier event names
+ * them only as its metadata's actor — the same person: the sender of an invitation, the canceller (or who deleted the
+ * user or erased the address that cancelled it), who revoked — and is read with it. Same schema versions: the fields
+ * are optional.
  */
-const ACTOR_FIELDS: Readonly<Partial<Record<string, 'invitedBy' | 'cancelledBy'>>> = { UserInvited: 'invitedBy', InvitationCancelled: 'cancelledBy' };
+const ACTOR_FIELDS: Readonly<Partial<Record<string, 'invitedBy' | 'cancelledBy' | 'revokedBy'>>> = {
+  UserInvited: 'invitedBy',
+  InvitationCancelled: 'cancelledBy',
+  AccessRevoked: 'revokedBy',
+};
 function withActorField<E extends { type: string; data: unknown }>(event: E, metadata: Record<string, unknown>): E {
   const field = ACTOR_FIELDS[event.type];
   if (!field) return event;

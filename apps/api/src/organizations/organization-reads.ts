@@ -39,6 +39,9 @@ export interface OrgUserWorkspaceView {
   restrictions: Restrictions;
   grants: string[];
   joinedAt: string;
+  /** a revoked membership's: when, and by whom (a user id, or `system`); null while active, and for a membership the user's deletion ended (probe 80 F14) */
+  revokedAt: string | null;
+  revokedBy: string | null;
 }
 
 /**
@@ -57,6 +60,8 @@ export interface OrgUserInvitationView {
   expiresAt: string;
   /** its current link is past expiresAt: it can be resent, or cancelled */
   expired: boolean;
+  /** who sent it (a user id, or `system`; null only for an invitation recorded without one) */
+  invitedBy: string | null;
 }
 
 export interface OrgWorkspaceView {
@@ -238,6 +243,7 @@ export class OrganizationReads {
               invitedAt: inv.invitedAt,
               expiresAt: inv.expiresAt,
               expired: now >= Date.parse(inv.expiresAt),
+              invitedBy: inv.invitedBy,
             });
       if (!member) continue;
       const deleted = user.deleted;
@@ -249,6 +255,8 @@ export class OrganizationReads {
         restrictions: deleted ? {} : { ...member.access.restrictions },
         grants: deleted ? [] : [...member.access.grants],
         joinedAt: member.joinedAt,
+        revokedAt: member.revokedAt ?? null,
+        revokedBy: member.revokedBy ?? null,
       });
     }
     return { ...view, workspaces, workspacesNext: null, invitations };

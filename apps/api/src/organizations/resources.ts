@@ -4,7 +4,7 @@ import { WriteAnswer } from '../shared/openapi';
 import type { OrgUserInvitationView, OrgUserView, OrgUserWorkspaceView, OrgWorkspaceView } from './organization-reads';
 import { ORG_CHANGES, type OrgChangeKind, type OrgChangeView } from './organization-changes';
 import type { Restrictions } from '@rollcall/domain';
-import { ADDRESS_FORMAT, RESTRICTIONS_SCHEMA } from '../shared/resources';
+import { ADDRESS_FORMAT, RESTRICTIONS_SCHEMA, nullableString } from '../shared/resources';
 
 export class OrganizationCreated extends WriteAnswer {
   @ApiProperty({ example: '1b671a64-40d5-591e-99b1-2c3b3a4f2d10' })
@@ -92,6 +92,10 @@ class OrgUserWorkspace implements OrgUserWorkspaceView {
   grants!: string[];
   @ApiProperty({ format: 'date-time' })
   joinedAt!: string;
+  @ApiProperty(nullableString("a revoked membership's: when it was revoked; null while active, and for a membership the user's deletion ended (`deletedAt`)", '2026-03-05T09:00:00.000Z', 'date-time'))
+  revokedAt!: string | null;
+  @ApiProperty(nullableString("a revoked membership's: who revoked it (a user id, or 'system'); null as revokedAt", '7c1e4b2a-9d3f-4e5a-8b6c-1d2e3f4a5b6c'))
+  revokedBy!: string | null;
 }
 
 class OrgUserInvitation implements OrgUserInvitationView {
@@ -113,6 +117,8 @@ class OrgUserInvitation implements OrgUserInvitationView {
   expiresAt!: string;
   @ApiProperty({ description: 'its current link is past expiresAt: resend it, or cancel it' })
   expired!: boolean;
+  @ApiProperty(nullableString("who sent it: a user id, or 'system' (the system key)", '7c1e4b2a-9d3f-4e5a-8b6c-1d2e3f4a5b6c'))
+  invitedBy!: string | null;
 }
 
 export class OrgUserDetail extends OrgUser {

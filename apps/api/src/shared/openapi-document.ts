@@ -84,7 +84,12 @@ const TAGS: [name: string, description: string][] = [
   ['invitations', 'Invite by email, copy or resend the link, cancel, accept (docs/rules.md#invitations).'],
   ['members', 'The user list, one member, access edits and revocation (docs/rules.md#changes-and-removal).'],
   ['users', 'Profiles, email changes and deletion of a user across the organization.'],
+  ['teams', 'Teams of a workspace, their members, the invite lookup, and the teams partner workspaces share (docs/rules.md#rule-14, #rule-15, #rule-16).'],
+  ['network', 'Links between partner workspaces (system key), over which teams are shared (docs/rules.md#rule-16).'],
+  ['presence', 'Heartbeats, setting a user offline, the presence stream and the daily presence report (docs/rules.md#rule-13).'],
   ['history', 'Who changed what, when: the history of a workspace and its CSV export.'],
+  ['events', 'The integration events feed, of the whole log (system key) or of one organization.'],
+  ['audit', 'The verifiable history: the notary\'s public key, signed checkpoints, inclusion and consistency proofs.'],
   ['operations', 'Health of the service.'],
 ];
 

@@ -75,7 +75,14 @@ describe('the rows of a snapshot chunk (docs/adr/0013, session 17: columns, acce
   });
 
   it('members share one frozen access value per distinct access in their chunk: writing to it throws instead of changing every member', () => {
-    const members: Member[] = [1, 2, 3].map((n) => ({ userId: `user-${n}`, access: n === 2 ? manager() : agent(), status: n === 3 ? 'revoked' : 'active', joinedAt: `2026-11-0${n}T10:00:00.000Z` }));
+    const members: Member[] = [1, 2, 3].map((n) => ({
+      userId: `user-${n}`,
+      access: n === 2 ? manager() : agent(),
+      status: n === 3 ? 'revoked' : 'active',
+      joinedAt: `2026-11-0${n}T10:00:00.000Z`,
+      // a revoked member's when and by whom; an active one has neither (absent, not null)
+      ...(n === 3 && { revokedAt: '2026-11-05T10:00:00.000Z', revokedBy: 'admin-1' }),
+    }));
     const { state, chunk } = roundTrip('members', members);
     expect(chunk.a).toHaveLength(2);
     expect([...state.members.values()]).toEqual(members);

@@ -18,7 +18,7 @@ import { type Access, type Invitation, type Member, type OrganizationState, type
 
 /** Fields of the rows, in their order in a chunk. A spec checks that they are every field of a real row. */
 export const USER_FIELDS = ['userId', 'email', 'displayName', 'alias', 'avatarUrl', 'orgAdmin', 'deleted', 'joinedAt', 'knownEmails', 'pendingEmail', 'emailChangeVersion', 'confirmedEmailChangeVersion', 'deletedAt', 'deletedBy'] as const satisfies readonly (keyof UserProfile)[];
-export const MEMBER_FIELDS = ['userId', 'access', 'status', 'joinedAt'] as const satisfies readonly (keyof Member)[];
+export const MEMBER_FIELDS = ['userId', 'access', 'status', 'joinedAt', 'revokedAt', 'revokedBy'] as const satisfies readonly (keyof Member)[];
 export const INVITATION_FIELDS = ['invitationId', 'email', 'access', 'status', 'linkVersion', 'invitedAt', 'expiresAt', 'linkSentAt', 'inviteeUserId', 'addressKey', 'invitedBy', 'closedAt', 'cancelledBy'] as const satisfies readonly (keyof Invitation)[];
 
 export type RowKind = 'users' | 'members' | 'invitations';
@@ -245,7 +245,13 @@ function userRow(c: unknown[][], i: number): UserProfile {
 }
 
 function memberRow(c: unknown[][], accesses: Access[], i: number): Member {
-  return { userId: c[M.userId]![i] as string, access: accesses[c[M.access]![i] as number]!, status: c[M.status]![i] as Member['status'], joinedAt: c[M.joinedAt]![i] as string };
+  const member: Member = { userId: c[M.userId]![i] as string, access: accesses[c[M.access]![i] as number]!, status: c[M.status]![i] as Member['status'], joinedAt: c[M.joinedAt]![i] as string };
+  // optional: absent (not null) while active, as the fold leaves it
+  const revokedAt = c[M.revokedAt]![i];
+  if (revokedAt !== null) member.revokedAt = revokedAt as string;
+  const revokedBy = c[M.revokedBy]![i];
+  if (revokedBy !== null) member.revokedBy = revokedBy as string;
+  return member;
 }
 
 function invitationRow(c: unknown[][], accesses: Access[], i: number): Invitation {

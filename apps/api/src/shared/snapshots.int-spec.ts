@@ -429,7 +429,8 @@ describe('snapshots of decision states (docs/adr/0008-snapshots.md)', () => {
     const classifiedWs = [...WORKSPACE_HEAD, ...WORKSPACE_ROWS, ...DERIVED.workspace];
     expect(classifiedWs).toEqual(expect.arrayContaining(Object.keys(ws)));
     expect(classifiedWs).toEqual(expect.arrayContaining(Object.keys(initialWorkspaceState(org.workspaces.get(WS)!))));
-    expect([...MEMBER_FIELDS].sort()).toEqual(Object.keys(ws.members.get('user-0')!).sort());
+    // (revokedAt, revokedBy: absent until the member is revoked, which user-0 is not)
+    expect([...MEMBER_FIELDS].sort()).toEqual([...Object.keys(ws.members.get('user-0')!), 'revokedAt', 'revokedBy'].sort());
     expect([...INVITATION_FIELDS].sort()).toEqual(Object.keys(ws.invitations.get('inv-0')!).sort());
   });
 });

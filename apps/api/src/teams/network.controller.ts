@@ -26,7 +26,7 @@ class NetworkMessage extends withEnvelope(NetworkDto) {
  * Rule 16 (docs/rules.md#rule-16): a system admin (the system key) links two workspaces as network partners, of the
  * same or of different organizations, and unlinks them; also as message patterns `network.link` and `network.unlink`.
  */
-@ApiTags('teams')
+@ApiTags('network')
 @Controller('v1/workspaces/:ws/network')
 export class NetworkController {
   constructor(

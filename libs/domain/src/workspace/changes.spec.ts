@@ -229,6 +229,10 @@ describe('rule 11: revoke removes the member; contacts unassigned or reassigned 
       ['AccessRevoked'],
     ) as AccessRevoked[];
     expect(event!.data.contacts).toEqual({ mode: 'reassigned', toUserId: 'joe' });
+    // when and by whom, kept in the state for the organization's user read (probe 80 F14)
+    expect(event!.data.revokedBy).toBe(ADMIN);
+    s.given({ type: 'RevokeAccess', ...by(s, ADMIN), userId: 'jane', reassignContactsTo: 'joe' });
+    expect(s.ws!.members.get('jane')).toMatchObject({ status: 'revoked', revokedAt: s.now, revokedBy: ADMIN });
   });
   it.each([
     ['the revoked member', 'jane'],

@@ -375,6 +375,7 @@ function revoke(cmd: RevokeAccess, ctx: WorkspaceContext): Decision<WorkspaceEve
         before: member.access,
         contacts,
         revokedAt: cmd.now,
+        revokedBy: cmd.actorId,
       },
     },
   ]);

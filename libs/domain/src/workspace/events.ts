@@ -138,6 +138,11 @@ export type AccessRevoked = Event<
     before: Access;
     contacts: ContactsDisposition;
     revokedAt: string;
+    /**
+     * Who revoked it: the acting user ('system' with the system key). Written since session 63; an earlier event is read
+     * with its metadata's actor, who is the same person (../upcasting.ts).
+     */
+    revokedBy?: string;
   }
 >;
 

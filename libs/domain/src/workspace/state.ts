@@ -18,6 +18,9 @@ export interface Member {
   access: Access;
   status: 'active' | 'revoked';
   joinedAt: string;
+  /** a revoked member's: when, and by whom (a user id, or 'system'); absent while active (a rejoin starts a new Member) */
+  revokedAt?: string;
+  revokedBy?: string;
 }
 
 export interface Invitation {
@@ -174,7 +177,8 @@ export function evolveWorkspace(state: WorkspaceState, event: WorkspaceEvent): W
     }
     case 'AccessRevoked': {
       const member = state.members.get(event.data.userId);
-      if (member) state.members.set(member.userId, { ...member, status: 'revoked' });
+      const { revokedAt, revokedBy } = event.data;
+      if (member) state.members.set(member.userId, { ...member, status: 'revoked', revokedAt, ...(revokedBy !== undefined && { revokedBy }) });
       return state;
     }
     case 'WorkspacePlanChanged':
