@@ -2315,7 +2315,7 @@ export interface components {
       alias?: string | null;
       /**
        * Format: iri
-       * @description an http(s) URL (an IRI: letters outside ASCII are taken), stored and shown as its WHATWG serialization (what is no URI character, such as a quote, percent-encoded; an internationalized host in punycode), at most 2,048 characters in that form; null removes the avatar
+       * @description an http(s) URL (an IRI: letters outside ASCII are taken), stored and shown as its WHATWG serialization (what is no URI character, such as a quote, percent-encoded; an internationalized host in punycode), at most 2,048 characters in that form; a space, `<` or `>` is refused: send them percent-encoded (`%20`, `%3C`, `%3E`); null removes the avatar
        * @example https://cdn.acme.test/jane.png
        */
       avatarUrl?: string | null;

@@ -32,6 +32,10 @@ it('probe 28: one entry per sentence (null for a list of roles); a value too lon
   const profile = (value: object) => fieldErrors(validateSync(Object.assign(new UpdateProfileDto(), value)));
   expect(profile({ avatarUrl: `https://cdn.test/${'a'.repeat(2100)}` })).toEqual([{ field: 'avatarUrl', message: 'must be at most 2048 characters' }]);
   expect(profile({ avatarUrl: 'ftp://cdn.test/a.png' })).toEqual([{ field: 'avatarUrl', message: 'must be an http(s) URL' }]);
+  // a space or <> is refused where a quote is percent-encoded and taken: the sentence says how to send them (probe 105 F3)
+  for (const refused of ['https://cdn.test/a b.png', 'https://cdn.test/a<b>.png'])
+    expect(profile({ avatarUrl: refused })).toEqual([{ field: 'avatarUrl', message: 'must be an http(s) URL; a space, < or > must be sent percent-encoded (%20, %3C, %3E)' }]);
+  expect(profile({ avatarUrl: 'https://cdn.test/a%20b%3Cc%3E.png' })).toEqual([]);
 });
 
 it('probe 50 F2: a restriction whose value is neither true nor a string is a malformed request (400), said with its name; true and strings pass to the domain', () => {

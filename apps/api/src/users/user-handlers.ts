@@ -28,7 +28,7 @@ import { AddressErasure } from '../shared/address-erasure';
 import type { CommandContext } from '../shared/command-context';
 import { INVITATION_MAILER, type InvitationMailer, type MailStatus, mailEmailConfirmation } from '../shared/mailer';
 import { emailChangeLinkCurrent } from '../mail/current-links';
-import { MailLedger, mailRequestOf } from '../mail/mail-ledger';
+import { MailLedger, answerPosition, mailRequestOf } from '../mail/mail-ledger';
 import { EmailChangeLimit } from './email-change-limit';
 import { EMAIL_CHANGE_MAILS, type EmailChangeMails, ProcessEmailChangeMails } from './email-change-mails';
 import { EmailConfirmationLinks } from '../shared/secrets';
@@ -153,6 +153,7 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
     if (!requested || done.replayed) await this.emailChanges.giveBack(slot);
     // what became of the link's mail, said in the answer (probe 101 F4: one the relay refused read as mailed)
     let mail: MailStatus | undefined;
+    let mailRecord: bigint | undefined;
     if (requested && (!done.replayed || stillPending))
       mail = await mailEmailConfirmation(
         this.mailer,
@@ -170,7 +171,7 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
           // not retry those): its slot counts no more (probe 100 F2: a mistyped address the relay refused locked the
           // user out for an hour with no mail sent)
           if (!done.replayed && (outcome === 'refused' || outcome === 'erased')) await this.emailChanges.giveBack(slot);
-          await this.ledger?.emailConfirmationHandedOff(outcome, { organizationId, userId, version: requested.data.version }, mailRequestOf(ctx));
+          mailRecord = await this.ledger?.emailConfirmationHandedOff(outcome, { organizationId, userId, version: requested.data.version }, mailRequestOf(ctx));
         },
       );
     return {
@@ -178,7 +179,8 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
       changed: Object.keys(updated?.data.changes ?? {}),
       ...(requested && { emailChange: { status: 'pending_confirmation', email: requested.data.email, expiresAt: requested.data.expiresAt, ...(mail !== undefined && !done.replayed && { mail }) } }),
       ...(withdrawn && { emailChange: { status: 'withdrawn', email: normalizeEmail(changes.email ?? '') } }),
-      position: done.position,
+      // (covering the record of its mail when it was handed over, as an invitation's answer: probe 105 F1)
+      position: answerPosition(done.position, mailRecord),
     };
   }
 }
