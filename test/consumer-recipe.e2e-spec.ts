@@ -1,4 +1,4 @@
-// The README's recipe for a consumer that mirrors Rollcall from its events (probe 67; ADR 0021 "Session 52"), followed
+// docs/api.md's recipe for a consumer that mirrors Rollcall from its events (probe 67; ADR 0021 "Session 52"), followed
 // against a real nats-server while commands are being written: subscribe first, read the feed from the cursor to a
 // short page, then apply only pushed events past the cursor, reading the feed again when one's `previousPosition` is
 // past it. The consumer here also throws away a run of pushed messages, as core NATS does to a slow consumer: it must
@@ -56,7 +56,7 @@ class RecipeConsumer {
 }
 
 if (natsBinary || process.env.NATS_URL) {
-  describe('the README recipe for a consumer that mirrors Rollcall (probe 67 F1)', () => {
+  describe('the recipe (docs/api.md) for a consumer that mirrors Rollcall (probe 67 F1)', () => {
     let nats: ChildProcess | undefined;
     let url: string;
     let app: TestApp;
@@ -138,7 +138,7 @@ if (natsBinary || process.env.NATS_URL) {
     }, 60_000);
   });
 } else {
-  describe('the README recipe for a consumer that mirrors Rollcall', () => {
+  describe('the recipe (docs/api.md) for a consumer that mirrors Rollcall', () => {
     it('nats-server is not installed here (apt-get install nats-server to run it)', () => {
       expect(natsBinary).toBeUndefined();
     });

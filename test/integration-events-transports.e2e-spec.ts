@@ -90,7 +90,7 @@ if (natsBinary) {
       await waitFor('every event over TCP', () => published.every((id) => consumer!.ids.includes(id)), 15_000);
       expect(consumer.ids.filter((id) => published.includes(id))).toEqual(published);
       // each frame names the one this transport sent before it (its start: nothing, on this fresh log), as over NATS
-      // (README "A consumer that mirrors Rollcall": a gap shows at the next event)
+      // (docs/api.md "A consumer that mirrors Rollcall": a gap shows at the next event)
       expect(consumer.chain.map(([, previous]) => previous)).toEqual([null, ...consumer.chain.slice(0, -1).map(([position]) => position)]);
       await waitFor('the TCP transport caught up', async () => (await health()).transports.tcp.behind === 0);
       expect((await health()).transports.tcp).toEqual({ state: 'running', consecutiveFailures: 0, failedSends: 0, checkpoint: head.head, behind: 0 });

@@ -79,7 +79,7 @@ class LimitedJsonSocket extends JsonSocket {
 /**
  * Nest's TCP transport, with refusals made like the others: a request for a pattern no handler serves gets a problem
  * object (`404 UNKNOWN_PATTERN`) instead of Nest's bare sentence, and one larger than the body limit gets `413
- * PAYLOAD_TOO_LARGE` as over HTTP, so that a client handles every refusal the same way (README, message patterns).
+ * PAYLOAD_TOO_LARGE` as over HTTP, so that a client handles every refusal the same way (docs/api.md, message patterns).
  * Everything else is Nest's ServerTCP.
  */
 export class ProblemTcpServer extends ServerTCP {

@@ -1,5 +1,5 @@
 // The workspace decider's refusals that name what became of an invitation or a member: sentences a console user can
-// act on (README "Errors").
+// act on (docs/api.md, errors).
 import { domainError, withFacts } from '../shared/errors';
 import { hasAddress, type Invitation, type WorkspaceContext } from './state';
 import { emailKey } from '../shared/validation';
