@@ -16,7 +16,7 @@
 // The first run is a fresh process's (its code not optimized yet: nearest to the API's first command after a
 // restart); the median is of all runs. Options (env): BENCH_COLD_LOAD_MEMBERS (100000), BENCH_COLD_LOAD_RUNS (5).
 import { loadavg } from 'node:os';
-import { rowsBuilt } from '../apps/api/src/shared/snapshot-codec';
+import { rowsBuilt } from '../apps/api/src/shared/snapshots/snapshot-codec';
 import { openProcess } from '../apps/api/src/shared/testing/snapshot-harness';
 import { seeded } from './lib/cold-load-seed';
 

@@ -2,7 +2,7 @@
 // TypeScript types (ts-json-schema-generator): apps/api/src/shared/generated/event-data-schemas.json, read by the
 // AsyncAPI document (probe 38 F8: `data` was any object). Run after changing an event's type:
 //   npm run asyncapi:event-schemas
-// `--check` compares instead of writing (apps/api/src/shared/event-data-schemas.spec.ts runs it).
+// `--check` compares instead of writing (apps/api/src/shared/http/event-data-schemas.spec.ts runs it).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createGenerator } from 'ts-json-schema-generator';
 

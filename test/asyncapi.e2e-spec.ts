@@ -8,7 +8,7 @@ import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { type ClientProxy, ClientProxyFactory, Transport } from '@nestjs/microservices';
 import { firstValueFrom, lastValueFrom } from 'rxjs';
-import { MESSAGE_TWINS } from '../apps/api/src/shared/message-twins';
+import { MESSAGE_TWINS } from '../apps/api/src/shared/http/message-twins';
 import { SYSTEM_KEY, type TestApp, startTestApp } from './support/app';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports

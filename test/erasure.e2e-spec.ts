@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { type TestApp, startTestApp, tokenOf } from './support/app';
 import { EVENT_STORE } from '../apps/api/src/shared/tokens';
 import { sha256 } from '../apps/api/src/shared/secrets';
-import { canonicalJson } from '../apps/api/src/shared/write-pipeline';
+import { canonicalJson } from '../apps/api/src/shared/command-path/write-pipeline';
 import { FOLLOWED } from '../apps/api/src/presence/feed';
 import type { EventStore, RecordedEvent } from '@rollcall/event-store';
 

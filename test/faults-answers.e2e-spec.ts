@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
 import type { EventStore } from '@rollcall/event-store';
-import { IDEMPOTENCY_STORE } from '../apps/api/src/shared/idempotency';
+import { IDEMPOTENCY_STORE } from '../apps/api/src/shared/command-path/idempotency';
 import { EVENT_STORE } from '../apps/api/src/shared/tokens';
 import { type TestApp, startTestApp } from './support/app';
 

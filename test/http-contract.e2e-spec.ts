@@ -2,7 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { DerivedSecrets } from '../apps/api/src/shared/secrets';
-import { canonicalJson } from '../apps/api/src/shared/write-pipeline';
+import { canonicalJson } from '../apps/api/src/shared/command-path/write-pipeline';
 import Ajv from 'ajv';
 import fc from 'fast-check';
 import { SYSTEM_KEY, type TestApp, expectProblem, startTestApp } from './support/app';

@@ -7,7 +7,7 @@
 import { type ClientProxy, ClientProxyFactory, Transport } from '@nestjs/microservices';
 import type { EventStore, RecordedEvent } from '@rollcall/event-store';
 import { lastValueFrom } from 'rxjs';
-import { MESSAGE_TWINS, PATH_PARAM_FIELDS } from '../apps/api/src/shared/message-twins';
+import { MESSAGE_TWINS, PATH_PARAM_FIELDS } from '../apps/api/src/shared/http/message-twins';
 import { EVENT_STORE } from '../apps/api/src/shared/tokens';
 import { SYSTEM_KEY, type TestApp, startTestApp, tokenOf } from './support/app';
 import { FuzzGenerator, type FuzzWorld } from './support/fuzz-requests';

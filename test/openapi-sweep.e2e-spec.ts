@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
-import { MESSAGE_TWINS } from '../apps/api/src/shared/message-twins';
+import { MESSAGE_TWINS } from '../apps/api/src/shared/http/message-twins';
 import { type TestApp, startTestApp } from './support/app';
 import { Conformance, type Document } from './support/openapi-conformance';
 

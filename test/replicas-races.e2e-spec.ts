@@ -20,11 +20,11 @@ import {
   InviteMemberHandler,
 } from '../apps/api/src/invitations/invitation-handlers';
 import { ChangeAccessCommand, ChangeAccessHandler, RevokeAccessCommand, RevokeAccessHandler } from '../apps/api/src/members/member-handlers';
-import { newCommandContext } from '../apps/api/src/shared/command-context';
-import type { InvitationMailer } from '../apps/api/src/shared/mailer';
+import { newCommandContext } from '../apps/api/src/shared/command-path/command-context';
+import type { InvitationMailer } from '../apps/api/src/mail/mailer';
 import { DerivedSecrets, InvitationLinks } from '../apps/api/src/shared/secrets';
-import { StreamHandler } from '../apps/api/src/shared/stream-handler';
-import { StreamStates } from '../apps/api/src/shared/stream-states';
+import { StreamHandler } from '../apps/api/src/shared/command-path/stream-handler';
+import { StreamStates } from '../apps/api/src/shared/command-path/stream-states';
 import { checkDecidedState } from './support/invariants';
 
 /**

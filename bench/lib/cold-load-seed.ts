@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRollcallEventStore } from '@rollcall/event-store';
-import { snapshotVersion } from '../../apps/api/src/shared/snapshots';
+import { snapshotVersion } from '../../apps/api/src/shared/snapshots/snapshots';
 import { openProcess } from '../../apps/api/src/shared/testing/snapshot-harness';
 import { seedWorkspace } from './http-seed';
 

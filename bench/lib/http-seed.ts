@@ -6,7 +6,7 @@
 //
 // The events come from the domain's own deciders (decideOrganization / decideWorkspace, folded with
 // evolve*), so their types, data and versions are exactly what the app writes; ids and metadata follow
-// apps/api/src/shared/stream-handler.ts (a fresh id per event, newEventId, and
+// apps/api/src/shared/command-path/stream-handler.ts (a fresh id per event, newEventId, and
 // {actorId, correlationId, causationId, idempotencyKey, occurredAt} + schemaVersion via toStored).
 //
 // Streams: organization-{org}: OrganizationCreated, ApiKeyIssued, UserJoinedOrganization (admin),

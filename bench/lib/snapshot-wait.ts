@@ -1,5 +1,5 @@
 // bench:http's cold load from a snapshot: the first command on the big workspace replays its streams and the server
-// writes their snapshots in the background (apps/api/src/shared/snapshots.ts); this waits until both are stored in
+// writes their snapshots in the background (apps/api/src/shared/snapshots/snapshots.ts); this waits until both are stored in
 // the data dir's snapshots.sqlite, read through the app's own snapshot store.
 import { join } from 'node:path';
 import { SqliteSnapshotStore } from '@rollcall/event-store';

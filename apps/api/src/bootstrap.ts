@@ -11,8 +11,8 @@ import { type LocalSecrets, loadLocalSecrets } from './shared/secrets';
 import { eraseDeletedUsers } from './infrastructure/erasure';
 import { type EventStore, PERSONAL_DATA } from '@rollcall/event-store';
 import { Metrics } from './infrastructure/metrics';
-import { StreamStates } from './shared/stream-states';
-import { IDEMPOTENCY_STORE, type IdempotencyStore } from './shared/idempotency';
+import { StreamStates } from './shared/command-path/stream-states';
+import { IDEMPOTENCY_STORE, type IdempotencyStore } from './shared/command-path/idempotency';
 import { READ_SIDE, type ReadSide } from './infrastructure/read-side';
 import { preloadProjectorThread } from './infrastructure/read-side.factory';
 import { preloadNotaryThread } from './audit/audit-log';
@@ -133,7 +133,7 @@ export async function startApp(config: Config, logDestination?: DestinationStrea
     // until NATS answers (ProblemNatsServer.createNatsClient), and again after any outage (maxReconnectAttempts -1: by
     // default it gave up after 10 tries, ~20 s, and the message patterns over NATS were gone until a restart)
     const nats = new ProblemNatsServer({ ...natsConnectionOptions(config.natsUrl), queue: 'rollcall-commands', bodyLimit: config.bodyLimit, maxReconnectAttempts: -1 });
-    // for the message patterns' answer limit (NatsAnswerLimit, shared/message-route.ts)
+    // for the message patterns' answer limit (NatsAnswerLimit, shared/http/message-route.ts)
     app.get(NatsTransport).server = nats;
     natsServer = app.connectMicroservice<MicroserviceOptions>({ strategy: nats }, { inheritAppConfig: true });
   }

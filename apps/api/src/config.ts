@@ -34,7 +34,7 @@ export interface Config {
    * as the client wants: probe 37 F3, one key's streams took every file descriptor, and every tenant was refused)
    */
   presenceStreamsPerOrganization: number;
-  /** ROLLCALL_HEAVY_READS_PER_ORGANIZATION (default 2; 1 … 1,000): CSV downloads and point-in-time reads one organization runs at once in this process (shared/heavy-reads.ts) */
+  /** ROLLCALL_HEAVY_READS_PER_ORGANIZATION (default 2; 1 … 1,000): CSV downloads and point-in-time reads one organization runs at once in this process (shared/reads/heavy-reads.ts) */
   heavyReadsPerOrganization: number;
   /** ROLLCALL_EMAIL_CHANGES_PER_HOUR (default 5; 1 … 1,000): email confirmations mailed for one user in an hour, in this process (users/email-change-limit.ts) */
   emailChangesPerHour: number;

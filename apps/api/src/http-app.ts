@@ -12,17 +12,17 @@ import { AppModule } from './app.module';
 import type { LocalSecrets } from './shared/secrets';
 import { Metrics } from './infrastructure/metrics';
 import { Stopping } from './health/stopping';
-import { checkJsonBody, parseJsonBody, requireUtf8Json } from './shared/json-body';
-import { inflatedBody } from './shared/body-encoding';
-import { answerClientErrors } from './shared/client-errors';
-import { oneRequestAtATime } from './shared/pipelined-requests';
-import { instanceOf, problem } from './shared/problem';
-import { noteAnsweredCode } from './shared/problem-body';
-import { createOpenApiDocument } from './shared/openapi-document';
-import { createAsyncApiDocument } from './shared/asyncapi-document';
+import { checkJsonBody, parseJsonBody, requireUtf8Json } from './shared/http/json-body';
+import { inflatedBody } from './shared/http/body-encoding';
+import { answerClientErrors } from './shared/http/client-errors';
+import { oneRequestAtATime } from './shared/command-path/pipelined-requests';
+import { instanceOf, problem } from './shared/http/problem';
+import { noteAnsweredCode } from './shared/http/problem-body';
+import { createOpenApiDocument } from './shared/http/openapi-document';
+import { createAsyncApiDocument } from './shared/http/asyncapi-document';
 import { type createLogger, requestLogging, routeOf } from './logging';
 import { ActivityRecorder, markHttpActivity } from './activity/activity-recorder';
-import { answeredReadPosition } from './shared/read-position';
+import { answeredReadPosition } from './shared/reads/read-position';
 import type { AuthedRequest } from './shared/auth';
 
 /**
@@ -84,7 +84,7 @@ export async function createHttpApp(config: Config, log: ReturnType<typeof creat
     routerOptions: { ignoreTrailingSlash: true, caseSensitive: false, maxParamLength: 16_384 },
     ...HTTP_TIMEOUTS,
     // Node's HTTP server as Fastify makes it (its timeouts set here: a server factory's are the factory's to set),
-    // handing pipelined requests on one at a time (shared/pipelined-requests.ts, docs/adr/0019)
+    // handing pipelined requests on one at a time (shared/command-path/pipelined-requests.ts, docs/adr/0019)
     serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => {
       // Node looks for requests past their timeouts every connectionsCheckingInterval (30 s by default: a 60 s
       // headers timeout refused at up to ~90 s, probe 36b); every 5 s it is 60–65 s
@@ -150,13 +150,13 @@ export async function createHttpApp(config: Config, log: ReturnType<typeof creat
     done(null, payload);
   });
 
-  // servers, license, security schemes and tags: shared/openapi-document.ts (also used by `npm run openapi`). Built at
+  // servers, license, security schemes and tags: shared/http/openapi-document.ts (also used by `npm run openapi`). Built at
   // the first request for it, not at every start: 0.27–0.45 s of CPU a start (Swagger's explorer; the test suite starts
   // apps hundreds of times), which the first /docs request pays once instead, holding the event loop that long
   let openapi: OpenAPIObject | undefined;
   const openapiDocument = (): OpenAPIObject => (openapi ??= createOpenApiDocument(app));
   SwaggerModule.setup('docs', app, openapiDocument, { jsonDocumentUrl: 'docs/openapi.json' });
-  // the message patterns and integration events, derived from the same document (shared/asyncapi-document.ts)
+  // the message patterns and integration events, derived from the same document (shared/http/asyncapi-document.ts)
   let asyncapi: string | undefined;
   instance.get('/docs/asyncapi.json', (_req, reply) => void reply.type('application/json').send((asyncapi ??= JSON.stringify(createAsyncApiDocument(openapiDocument())))));
 

@@ -1,14 +1,14 @@
 // One log line per message-pattern command, as requestLogging (logging.ts) writes one per HTTP request: nestjs-pino's
 // microservice logging (a pre-request hook of NestJS 12), configured so that both transports' lines read alike —
 // `requestId` (the message's `correlationId` when it sends a sane one, as X-Request-Id over HTTP, else a new UUID;
-// also the correlationId of the events the message appended: shared/messages.ts), `durationMs`, `status` and, for a
+// also the correlationId of the events the message appended: shared/http/messages.ts), `durationMs`, `status` and, for a
 // refusal, the problem's `code`; warn for a 4xx, error for a 5xx. The payload is never logged (it holds API keys,
 // tokens and addresses).
 import { randomUUID } from 'node:crypto';
 import { type ExecutionContext, Logger } from '@nestjs/common';
 import { type MicroserviceParams, getRpcInfo } from 'nestjs-pino';
-import { problemFor } from './shared/problem';
-import { isSaneRequestId } from './shared/request-id';
+import { problemFor } from './shared/http/problem';
+import { isSaneRequestId } from './shared/http/request-id';
 import { CALLER, callerFields } from './shared/caller';
 import type { Principal } from './shared/auth';
 import { RefusalLogSampler } from './logging-refusals';

@@ -5,8 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type DestinationStream, type Logger, type LoggerOptions, pino, stdSerializers, stdTimeFunctions, symbols } from 'pino';
-import { isSaneRequestId } from './shared/request-id';
-import { ANSWERED_CODE } from './shared/problem-body';
+import { isSaneRequestId } from './shared/http/request-id';
+import { ANSWERED_CODE } from './shared/http/problem-body';
 import type { Principal } from './shared/auth';
 import { CALLER_OF_REQUEST, callerFields } from './shared/caller';
 import { RefusalLogSampler } from './logging-refusals';
@@ -202,7 +202,7 @@ const summary = (req: Request, res: Response) => {
 /**
  * A child of `base` carrying the request id, made without pino's child(): that serializes its bindings through the
  * redaction on every call, a tenth of a command's time measured by bench:http. The id is a plain token
- * (isSaneRequestId, shared/request-id.ts, or a UUID): there is nothing in it to redact. The line is the same as a child's (pino's own
+ * (isSaneRequestId, shared/http/request-id.ts, or a UUID): there is nothing in it to redact. The line is the same as a child's (pino's own
  * `chindings` symbol: the bindings as JSON text, appended to every line).
  */
 const withRequestId = (base: Logger, id: string): Logger => {

@@ -6,7 +6,7 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import { AppModule } from './app.module';
 import { loadConfig } from './config';
-import { createOpenApiDocument } from './shared/openapi-document';
+import { createOpenApiDocument } from './shared/http/openapi-document';
 
 /**
  * The OpenAPI document without listening: the app's modules are built over an empty, temporary data dir (embedded

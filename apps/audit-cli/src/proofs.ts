@@ -3,7 +3,7 @@ import 'reflect-metadata';
 import { leafHash, openCheckpoint, parseEntry, verifyInclusion } from '@rollcall/audit';
 import { Type, plainToInstance } from 'class-transformer';
 import { IsArray, IsBase64, IsIn, IsInt, IsString, Matches, Min, ValidateNested, validateSync } from 'class-validator';
-import { fieldErrors } from '../../api/src/shared/field-errors';
+import { fieldErrors } from '../../api/src/shared/http/field-errors';
 import { loadVerifier } from './verify';
 
 /** What `prove` writes and `check-proof` reads: an inclusion proof with the checkpoint it is checked against. */

@@ -3,8 +3,8 @@ import { activeUser } from '@rollcall/domain';
 import { type Observable, tap } from 'rxjs';
 import type { AuthedRequest, Principal } from '../shared/auth';
 import { CALLER } from '../shared/caller';
-import { foldIdCase } from '../shared/dtos';
-import { StreamStates } from '../shared/stream-states';
+import { foldIdCase } from '../shared/http/dtos';
+import { StreamStates } from '../shared/command-path/stream-states';
 import { ACTIVITY_STORE, type ActivityKind, type ActivityMark, type ActivityStore } from './activity-store';
 
 /** how often the marks of new days are written (a process that dies loses at most these: the next request marks again) */
@@ -149,7 +149,7 @@ export function markHttpActivity(recorder: ActivityRecorder, req: AuthedRequest,
   if (statusCode < 400) markActed(recorder, req.principal, req.headers['x-actor-id']);
 }
 
-/** A message's acting user marked once it succeeded (message patterns only: shared/message-route.ts). */
+/** A message's acting user marked once it succeeded (message patterns only: shared/http/message-route.ts). */
 @Injectable()
 export class MessageActivityInterceptor implements NestInterceptor {
   constructor(@Inject(ActivityRecorder) private readonly recorder: ActivityRecorder) {}

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteEventStore } from '@rollcall/event-store';
-import { StreamStates } from '../shared/stream-states';
+import { StreamStates } from '../shared/command-path/stream-states';
 import { ActivityRecorder } from './activity-recorder';
 import { type ActivityMark, type ActivityStore, SqliteActivityStore } from './activity-store';
 import { activityStoreContract } from './testing/activity-store.contract';

@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsString, MaxLength } from 'class-validator';
-import { ADDRESS_LENGTH, ADDRESS_MAX_SENT, IsEmailAddress } from '../shared/dtos';
-import { WriteAnswer } from '../shared/openapi';
+import { ADDRESS_LENGTH, ADDRESS_MAX_SENT, IsEmailAddress } from '../shared/http/dtos';
+import { WriteAnswer } from '../shared/http/openapi';
 
 /** `POST /v1/organizations/{org}/address-erasures`: the address to erase (docs/rules.md#rule-12, "An address only invited"). */
 export class EraseAddressDto {

@@ -3,11 +3,11 @@ import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, Api
 import { ProofUnavailableError } from '@rollcall/audit';
 import { domainError, isOrgAdmin, mailStream, presenceStream } from '@rollcall/domain';
 import { type AuthedRequest, Authenticator, Public, type Principal, actorIdFromHeader, bearerKey } from '../shared/auth';
-import { ApiProblems, NO_BODY_PROBLEMS, PublicOperation, SYSTEM_KEY_SCHEME } from '../shared/openapi';
-import { ACTOR_ID_SCHEMA } from '../shared/headers';
-import { ProblemException, problem } from '../shared/problem';
-import { DomainException } from '../shared/stream-handler';
-import { StreamStates, organizationStream, workspaceStream } from '../shared/stream-states';
+import { ApiProblems, NO_BODY_PROBLEMS, PublicOperation, SYSTEM_KEY_SCHEME } from '../shared/http/openapi';
+import { ACTOR_ID_SCHEMA } from '../shared/http/headers';
+import { ProblemException, problem } from '../shared/http/problem';
+import { DomainException } from '../shared/command-path/stream-handler';
+import { StreamStates, organizationStream, workspaceStream } from '../shared/command-path/stream-states';
 import { erasuresStream } from '../infrastructure/erasure';
 import { AuditLog } from './audit-log';
 import { ConsistencyProof, ConsistencyQuery, InclusionProof, InclusionQuery } from './dtos';

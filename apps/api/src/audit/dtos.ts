@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { WholeNumber, WithinLogPositions } from '../shared/dtos';
+import { WholeNumber, WithinLogPositions } from '../shared/http/dtos';
 import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 
 const MAX_SIZE = Number.MAX_SAFE_INTEGER;

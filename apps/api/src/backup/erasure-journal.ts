@@ -1,7 +1,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { EventStoreUnavailableError } from '../shared/command-errors';
+import { EventStoreUnavailableError } from '../shared/command-path/command-errors';
 
 /**
  * The erasure journal (`ROLLCALL_ERASURE_JOURNAL`, docs/adr/0031): one JSON line per user deletion, address erasure

@@ -2,9 +2,9 @@ import { type OrganizationState, SYSTEM_ACTOR, hasAddress, isOrgAdmin } from '@r
 import { EraseAddressCommand, type EraseAddressHandler } from '../address-erasures/erase-address';
 import type { Logger } from 'pino';
 import { RevokeApiKeyCommand, type RevokeApiKeyHandler } from '../organizations/api-keys';
-import { newCommandContext } from '../shared/command-context';
-import { DomainException } from '../shared/command-errors';
-import type { StreamStates } from '../shared/stream-states';
+import { newCommandContext } from '../shared/command-path/command-context';
+import { DomainException } from '../shared/command-path/command-errors';
+import type { StreamStates } from '../shared/command-path/stream-states';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../settings';

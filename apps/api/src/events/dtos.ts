@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, Matches } from 'class-validator';
-import { PageLimit, WithinLogPositions } from '../shared/dtos';
+import { PageLimit, WithinLogPositions } from '../shared/http/dtos';
 
 export class EventsQuery {
   @ApiPropertyOptional({ description: 'a position (decimal), at most the log\'s head: the events strictly after it; left out, from the first event', example: '1042' })

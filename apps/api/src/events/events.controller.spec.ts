@@ -1,5 +1,5 @@
 import type { EventStore, RecordedEvent } from '@rollcall/event-store';
-import { ProblemException } from '../shared/problem';
+import { ProblemException } from '../shared/http/problem';
 import { WorkspaceDirectory } from '../teams/workspace-directory';
 import { EventsController } from './events.controller';
 

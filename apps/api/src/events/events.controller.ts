@@ -1,11 +1,11 @@
 import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
-import { MessageRoute } from '../shared/message-route';
+import { MessageRoute } from '../shared/http/message-route';
 import { ApiExcludeEndpoint, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { EventStore } from '@rollcall/event-store';
 import { SystemOnly } from '../shared/auth';
-import { withEnvelope } from '../shared/messages';
-import { AUTH_PROBLEMS, NO_BODY_PROBLEMS, ApiProblems, SystemKeyOperation } from '../shared/openapi';
+import { withEnvelope } from '../shared/http/messages';
+import { AUTH_PROBLEMS, NO_BODY_PROBLEMS, ApiProblems, SystemKeyOperation } from '../shared/http/openapi';
 import { EVENT_STORE } from '../shared/tokens';
 import { EventsQuery } from './dtos';
 import { readFeedPage, workspaceOfEvent } from './feed-page';

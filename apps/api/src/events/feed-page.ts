@@ -1,7 +1,7 @@
 import { DOMAIN_STREAM_PREFIXES, type EventFromLaterVersion, laterVersionOf } from '@rollcall/domain';
 import type { EventStore } from '@rollcall/event-store';
 import { type IntegrationEvent, toIntegrationEvent } from '../infrastructure/integration-events';
-import { ProblemException, problem } from '../shared/problem';
+import { ProblemException, problem } from '../shared/http/problem';
 
 /** A page of the feed: what `GET /v1/events` and `GET /v1/organizations/{org}/events` answer (EventPage). */
 export interface FeedPage {

@@ -5,13 +5,13 @@ import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs
 import { ApiExcludeEndpoint, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { EventStore } from '@rollcall/event-store';
 import { Public } from '../shared/auth';
-import { NO_BODY_PROBLEMS, ApiProblems, PublicOperation } from '../shared/openapi';
+import { NO_BODY_PROBLEMS, ApiProblems, PublicOperation } from '../shared/http/openapi';
 import { Health } from './resources';
 import type { Config } from '../config';
 import { APP_CONFIG, EVENT_STORE } from '../shared/tokens';
 import { Metrics } from '../infrastructure/metrics';
 import { READ_SIDE, type ReadSide } from '../infrastructure/read-side';
-import { ProblemException, problem } from '../shared/problem';
+import { ProblemException, problem } from '../shared/http/problem';
 import { scrapeRefusal } from './metrics-scrape';
 import { markExpectedAnswer } from '../logging';
 import { Stopping } from './stopping';

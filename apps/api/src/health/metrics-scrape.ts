@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { type ProblemBody, problem } from '../shared/problem-body';
+import { type ProblemBody, problem } from '../shared/http/problem-body';
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
 

@@ -1,9 +1,9 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { HISTORY_CHANGES, type HistoryChange } from '@rollcall/read-store';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
-import { CsvBom, FoldsIdCase, ID_PATTERN, KindsOfChange, WholeNumber } from '../shared/dtos';
-import { INSTANT_PATTERN, IsInstant } from '../shared/query-validation';
-import { SANE_REQUEST_ID } from '../shared/request-id';
+import { CsvBom, FoldsIdCase, ID_PATTERN, KindsOfChange, WholeNumber } from '../shared/http/dtos';
+import { INSTANT_PATTERN, IsInstant } from '../shared/http/query-validation';
+import { SANE_REQUEST_ID } from '../shared/http/request-id';
 
 export class HistoryQuery {
   @ApiPropertyOptional({ description: "the member's entries, the invitations they accepted included" }) @IsOptional() @IsString() @Matches(ID_PATTERN) @FoldsIdCase() userId?: string;

@@ -1,17 +1,17 @@
-import { downloadDisposition } from '../shared/download-name';
+import { downloadDisposition } from '../shared/http/download-name';
 import { Controller, Get, Headers, Inject, Param, Query, StreamableFile } from '@nestjs/common';
-import { HeavyRead, asCsv } from '../shared/heavy-reads';
+import { HeavyRead, asCsv } from '../shared/reads/heavy-reads';
 import { ApiBearerAuth, ApiExtraModels, ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { HISTORY_CSV_COLUMNS, type ReadStore, exportHistoryCsv, listHistory } from '@rollcall/read-store';
 import { ActorId, CurrentPrincipal, type Principal } from '../shared/auth';
-import { csvOptions, refuseBomOnJson } from '../shared/dtos';
-import { IdPipe } from '../shared/path-params';
-import { ProblemException, problem } from '../shared/problem';
-import { MIN_POSITION_HEADER, READ_ACTOR_HEADER, ReadAccess, badQuery } from '../shared/read-access';
+import { csvOptions, refuseBomOnJson } from '../shared/http/dtos';
+import { IdPipe } from '../shared/http/path-params';
+import { ProblemException, problem } from '../shared/http/problem';
+import { MIN_POSITION_HEADER, READ_ACTOR_HEADER, ReadAccess, badQuery } from '../shared/reads/read-access';
 import { READ_STORE } from '../shared/tokens';
 import { ExportLedger, Download, type DownloadRequest } from '../shared/export-ledger';
 import { HistoryQuery } from './dtos';
-import { AUTH_PROBLEMS, NO_BODY_PROBLEMS, READ_PROBLEMS, ApiProblems } from '../shared/openapi';
+import { AUTH_PROBLEMS, NO_BODY_PROBLEMS, READ_PROBLEMS, ApiProblems } from '../shared/http/openapi';
 import { HistoryPage, toHistoryPage } from './resources';
 
 const CSV_EXAMPLE =

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { HISTORY_CHANGES, type HistoryEntryDoc, type HistoryPage as HistoryDocPage, publicDetails } from '@rollcall/read-store';
-import { Access, nullableString, ADDRESS_FORMAT } from '../shared/resources';
+import { Access, nullableString, ADDRESS_FORMAT } from '../shared/http/resources';
 import { ReassignedContacts } from '../members/resources';
 
 /** Change-specific facts: the link's expiry for invitations, where the contacts went for a revoke, the team for team changes, the partner, the plan. */

@@ -8,12 +8,12 @@ import { type EventStore, FORGET_KEYS_WITH_EVENT, type PersonalData, type Record
 import type { Config } from '../config';
 import { AcceptInvitationCommand, AcceptInvitationHandler, InviteMemberCommand, InviteMemberHandler } from '../invitations/invitation-handlers';
 import { CreateOrganizationCommand, CreateOrganizationHandler } from '../organizations/create-organization';
-import { newCommandContext } from '../shared/command-context';
-import type { InvitationMailer } from '../shared/mailer';
+import { newCommandContext } from '../shared/command-path/command-context';
+import type { InvitationMailer } from '../mail/mailer';
 import { DerivedSecrets, InvitationLinks } from '../shared/secrets';
-import { StreamHandler } from '../shared/stream-handler';
-import { StreamStates, workspaceStream } from '../shared/stream-states';
-import type { WorkspaceRef } from '../shared/targets';
+import { StreamHandler } from '../shared/command-path/stream-handler';
+import { StreamStates, workspaceStream } from '../shared/command-path/stream-states';
+import type { WorkspaceRef } from '../shared/command-path/targets';
 import { DeleteUserCommand, DeleteUserHandler } from '../users/user-handlers';
 import { CreateWorkspaceCommand, CreateWorkspaceHandler } from '../workspaces/create-workspace';
 import { ERASURE_RECORDED, ERASURE_RECORDED_FLAG, eraseDeletedUsers, erasuresStream } from './erasure';

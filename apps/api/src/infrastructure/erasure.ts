@@ -1,6 +1,6 @@
 import { type EventStore, KEYS_FORGOTTEN_WITH_EVENT, KeyTracesLeftError, type PersonalData, type RecordedEvent, uuidV5 } from '@rollcall/event-store';
-import { erasedSubjectsOf } from '../shared/address-erasure';
-import type { StreamStates } from '../shared/stream-states';
+import { erasedSubjectsOf } from '../shared/erasure/address-erasure';
+import type { StreamStates } from '../shared/command-path/stream-states';
 
 /** the events that seal an address's own subject (docs/rules.md#crypto-shredding: an address is a subject until accepted) */
 const ADDRESS_EVENTS = ['UserInvited', 'InvitationCancelled'];

@@ -57,7 +57,7 @@ export class Metrics {
   });
 
   /**
-   * the mails commands handed to the relay before their answer (shared/mailer.ts), by outcome: a refusal for good there
+   * the mails commands handed to the relay before their answer (mail/mailer.ts), by outcome: a refusal for good there
    * is recorded and never reaches the dispatcher, whose counter alone did not show it (probe 46 F4)
    */
   readonly mailsWaiting = new Gauge({

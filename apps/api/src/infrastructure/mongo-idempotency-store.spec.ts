@@ -15,7 +15,7 @@ import {
   MongoWireFixture,
   type WireCommand,
 } from '../../../../libs/read-store/src/store/mongo-wire/wire-fixture';
-import { IdempotencyKeyReusedError, type StoredAnswer } from '../shared/idempotency';
+import { IdempotencyKeyReusedError, type StoredAnswer } from '../shared/command-path/idempotency';
 import { MongoIdempotencyStore } from './mongo-idempotency-store';
 
 const NS = 'test.idempotency';

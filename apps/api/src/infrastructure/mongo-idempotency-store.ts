@@ -1,6 +1,6 @@
 import type { Collection, MongoClient, MongoClientOptions } from 'mongodb';
 import { mongoDriver } from '@rollcall/event-store';
-import { DEFAULT_IDEMPOTENCY_RETENTION_SECONDS, IdempotencyKeyReusedError, type IdempotencyStore, type StoredAnswer } from '../shared/idempotency';
+import { DEFAULT_IDEMPOTENCY_RETENTION_SECONDS, IdempotencyKeyReusedError, type IdempotencyStore, type StoredAnswer } from '../shared/command-path/idempotency';
 export const IDEMPOTENCY_TTL_INDEX = 'idempotency_ttl';
 const DUPLICATE_KEY = 11000;
 /** createIndexes: an index of that name exists with other options (here: another expireAfterSeconds) */
@@ -16,14 +16,14 @@ type StoredDocument = { _id: string } & StoredAnswer & { createdAt: Date };
 
 /**
  * Production: the collection `idempotency`, `{ _id: key, requestHash, status, body, createdAt, about? }` (`about`:
- * what the write's request was about, since session 44: shared/idempotency.ts).
+ * what the write's request was about, since session 44: shared/command-path/idempotency.ts).
  *
  * - First answer wins. `insertOrRead` inserts (w: majority: an answer lost in a failover would let a retry run
  *   the write again); when another replica stored an answer first (E11000), it reads that one and returns it,
  *   so the caller can answer with the stored answer rather than its own (`answer` itself is returned when this
  *   call stored it); when that answer is to another request (a key reused concurrently), it throws
  *   IdempotencyKeyReusedError. `put` is `insertOrRead` behind the port's `put(): Promise<void>`: the port
- *   (shared/idempotency.ts) has to return the stored answer for `Idempotency.run` to use it.
+ *   (shared/command-path/idempotency.ts) has to return the stored answer for `Idempotency.run` to use it.
  * - Answers expire: a TTL index on `createdAt` (`retentionSeconds`), created by `init`, which the first `put`
  *   runs when nobody did; a retention changed since the index was created is applied with `collMod`.
  */

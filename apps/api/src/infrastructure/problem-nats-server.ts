@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type CallHandler, type ExecutionContext, Inject, Injectable, type NestInterceptor } from '@nestjs/common';
 import { NatsContext, type NatsOptions, ServerNats } from '@nestjs/microservices';
 import { type Observable, map } from 'rxjs';
-import { ProblemException, problem } from '../shared/problem';
+import { ProblemException, problem } from '../shared/http/problem';
 import { refusedBeforeHandler, tooLarge } from './problem-tcp-server';
 
 /** a first connection NATS did not take (nothing listens, a reset, a timeout): tried again; a refused login is not */
@@ -152,7 +152,7 @@ export class NatsTransport {
  * `422 ANSWER_TOO_LARGE`: the message's log line (nestjs-pino's hook, around the pipeline: logging-messages.ts) then
  * says 422, where the publisher's refusal came after it had logged `status: 200` (probe 30b F1). The publisher's
  * (getPublisher) stays, for an answer within ENVELOPE_BYTES of the limit. On every message pattern
- * (shared/message-route.ts), never on an HTTP route (docs/adr/0010, nineteenth pass): anything but a NATS message
+ * (shared/http/message-route.ts), never on an HTTP route (docs/adr/0010, nineteenth pass): anything but a NATS message
  * passes untouched.
  */
 @Injectable()

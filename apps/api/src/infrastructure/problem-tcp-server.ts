@@ -1,5 +1,5 @@
 import { JsonSocket, ServerTCP, type TcpOptions } from '@nestjs/microservices';
-import { problem } from '../shared/problem';
+import { problem } from '../shared/http/problem';
 
 type Socket = Parameters<ServerTCP['handleMessage']>[0];
 

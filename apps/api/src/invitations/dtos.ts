@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsString, MaxLength } from 'class-validator';
-import { ADDRESS_LENGTH, ADDRESS_MAX_SENT, AccessDto, IsEmailAddress } from '../shared/dtos';
-import { Omittable } from '../shared/omittable';
+import { ADDRESS_LENGTH, ADDRESS_MAX_SENT, AccessDto, IsEmailAddress } from '../shared/http/dtos';
+import { Omittable } from '../shared/http/omittable';
 
 export class InviteDto extends AccessDto {
   @ApiProperty({ example: 'jane@acme.test', description: ADDRESS_LENGTH })

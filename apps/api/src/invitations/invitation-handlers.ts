@@ -22,17 +22,17 @@ import { type EventStore, WrongExpectedRevisionError } from '@rollcall/event-sto
 import { APP_CONFIG, EVENT_STORE } from '../shared/tokens';
 import { recordLinkCopied } from './link-copies';
 import type { Config } from '../config';
-import { type CommandContext, createdId } from '../shared/command-context';
-import { INVITATION_MAILER, type InvitationMailer, type MailStatus, mailInvitation } from '../shared/mailer';
-import { invitationMailFor } from '../shared/mail-text';
+import { type CommandContext, createdId } from '../shared/command-path/command-context';
+import { INVITATION_MAILER, type InvitationMailer, type MailStatus, mailInvitation } from '../mail/mailer';
+import { invitationMailFor } from '../mail/mail-text';
 import { InvitationLinks, type InvitationRef } from '../shared/secrets';
-import type { AnswerStorage } from '../shared/write-pipeline';
-import { AddressErasure } from '../shared/address-erasure';
+import type { AnswerStorage } from '../shared/command-path/write-pipeline';
+import { AddressErasure } from '../shared/erasure/address-erasure';
 import { invitationLinkCurrent } from '../mail/current-links';
 import { MailLedger, answerPosition, mailRequestOf } from '../mail/mail-ledger';
-import { ConcurrencyExhaustedError, DomainException, StreamHandler } from '../shared/stream-handler';
-import { organizationStream, workspaceStream } from '../shared/stream-states';
-import { type WorkspaceRef, loadWorkspace, workspace, workspaceAndOrganization, workspaceCheckingOrganization } from '../shared/targets';
+import { ConcurrencyExhaustedError, DomainException, StreamHandler } from '../shared/command-path/stream-handler';
+import { organizationStream, workspaceStream } from '../shared/command-path/stream-states';
+import { type WorkspaceRef, loadWorkspace, workspace, workspaceAndOrganization, workspaceCheckingOrganization } from '../shared/command-path/targets';
 
 export interface InvitationAnswer {
   invitationId: string;

@@ -5,18 +5,18 @@
 import { Body, Controller, HttpCode, Inject, Post } from '@nestjs/common';
 import { ApiExcludeEndpoint, ApiExtraModels, ApiOperation, ApiProperty, ApiPropertyOptional, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Payload } from '@nestjs/microservices';
-import { MessageRoute } from '../shared/message-route';
+import { MessageRoute } from '../shared/http/message-route';
 import { IsString, MaxLength } from 'class-validator';
 import { type Access, type DomainError, type WorkspaceEvent, decideOrganization, decideWorkspace, hasAddress } from '@rollcall/domain';
 import { Public } from '../shared/auth';
-import { accessInWords } from '../shared/mail-text';
-import { ApiProblems, BODY_PROBLEMS, PublicOperation } from '../shared/openapi';
-import { problemFor } from '../shared/problem';
+import { accessInWords } from '../mail/mail-text';
+import { ApiProblems, BODY_PROBLEMS, PublicOperation } from '../shared/http/openapi';
+import { problemFor } from '../shared/http/problem';
 import { InvitationLinks } from '../shared/secrets';
-import { Omittable } from '../shared/omittable';
-import { StreamStates } from '../shared/stream-states';
-import { DomainException } from '../shared/stream-handler';
-import { loadWorkspace } from '../shared/targets';
+import { Omittable } from '../shared/http/omittable';
+import { StreamStates } from '../shared/command-path/stream-states';
+import { DomainException } from '../shared/command-path/stream-handler';
+import { loadWorkspace } from '../shared/command-path/targets';
 import { invalidToken } from './invitation-handlers';
 
 export class PreviewInvitationDto {

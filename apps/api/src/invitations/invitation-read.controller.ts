@@ -2,11 +2,11 @@ import { Controller, Get, Inject, Param } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { type Invitation, hasAddress, invitationNotFound } from '@rollcall/domain';
 import { ActorId, CurrentPrincipal, type Principal } from '../shared/auth';
-import { ApiProblems, ApiRead } from '../shared/openapi';
-import { IdPipe } from '../shared/path-params';
-import { READ_ACTOR_HEADER, ReadAccess } from '../shared/read-access';
-import { ADDRESS_FORMAT, Access, nullableString } from '../shared/resources';
-import { DomainException } from '../shared/stream-handler';
+import { ApiProblems, ApiRead } from '../shared/http/openapi';
+import { IdPipe } from '../shared/http/path-params';
+import { READ_ACTOR_HEADER, ReadAccess } from '../shared/reads/read-access';
+import { ADDRESS_FORMAT, Access, nullableString } from '../shared/http/resources';
+import { DomainException } from '../shared/command-path/stream-handler';
 
 export class InvitationDetail extends Access {
   @ApiProperty({ example: '0b7e2d5c-1f4a-5e6b-8c9d-0e1f2a3b4c5d' })

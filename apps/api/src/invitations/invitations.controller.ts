@@ -2,21 +2,21 @@ import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Req, Res 
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Payload } from '@nestjs/microservices';
-import { MessageRoute } from '../shared/message-route';
+import { MessageRoute } from '../shared/http/message-route';
 import { IsString, Matches, MaxLength } from 'class-validator';
 import type { FastifyReply } from 'fastify';
 import { ActorId, type AuthedRequest, CurrentPrincipal, type Principal, Public } from '../shared/auth';
-import { AUTH_PROBLEMS, NO_BODY_PROBLEMS, ApiProblems, ApiWrite, PublicOperation } from '../shared/openapi';
+import { AUTH_PROBLEMS, NO_BODY_PROBLEMS, ApiProblems, ApiWrite, PublicOperation } from '../shared/http/openapi';
 import { InvitationAccepted, InvitationCancelled, InvitationCreated, InvitationLink, InvitationResent } from './resources';
-import { FoldsIdCase, ID_PATTERN } from '../shared/dtos';
+import { FoldsIdCase, ID_PATTERN } from '../shared/http/dtos';
 import { AcceptInvitationDto, InviteDto } from './dtos';
-import { IdPipe } from '../shared/path-params';
-import { newCommandContext } from '../shared/command-context';
-import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
-import { Envelope, MessageWrites, bodyOf, tokenScope, withEnvelope } from '../shared/messages';
-import { StreamStates } from '../shared/stream-states';
-import { resolveWorkspace } from '../shared/targets';
-import { WritePipeline, type ActingWriteCall, ActingWrite, type AnswerStorage, httpWrite } from '../shared/write-pipeline';
+import { IdPipe } from '../shared/http/path-params';
+import { newCommandContext } from '../shared/command-path/command-context';
+import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/http/headers';
+import { Envelope, MessageWrites, bodyOf, tokenScope, withEnvelope } from '../shared/http/messages';
+import { StreamStates } from '../shared/command-path/stream-states';
+import { resolveWorkspace } from '../shared/command-path/targets';
+import { WritePipeline, type ActingWriteCall, ActingWrite, type AnswerStorage, httpWrite } from '../shared/command-path/write-pipeline';
 import { InvitationLinks } from '../shared/secrets';
 import { Download, type DownloadRequest } from '../shared/export-ledger';
 import {
@@ -28,7 +28,7 @@ import {
   ResendInvitationCommand,
   invitationAnswerStorage,
 } from './invitation-handlers';
-import { Omittable } from '../shared/omittable';
+import { Omittable } from '../shared/http/omittable';
 
 class InviteMessage extends withEnvelope(InviteDto) {
   @IsString() @Matches(ID_PATTERN) @FoldsIdCase() workspaceId!: string;

@@ -1,6 +1,6 @@
 import { type EventMetadata, type InvitationLinkCopied, mailStream, toStored } from '@rollcall/domain';
 import { type EventStore, type ExpectedRevision, newEventId } from '@rollcall/event-store';
-import type { CommandContext } from '../shared/command-context';
+import type { CommandContext } from '../shared/command-path/command-context';
 
 /**
  * Records a copy of an invitation's current link as `InvitationLinkCopied` on the organization's mail stream, the

@@ -10,12 +10,12 @@ import { type EventStore, WrongExpectedRevisionError, createRollcallEventStore }
 import type { Config } from '../config';
 import { CreateOrganizationCommand, CreateOrganizationHandler } from '../organizations/create-organization';
 import { CreateWorkspaceCommand, CreateWorkspaceHandler } from '../workspaces/create-workspace';
-import { newCommandContext } from '../shared/command-context';
-import { OutboxMailer } from '../shared/mailer';
+import { newCommandContext } from '../shared/command-path/command-context';
+import { OutboxMailer } from '../mail/mailer';
 import { DerivedSecrets, InvitationLinks } from '../shared/secrets';
-import { StreamHandler } from '../shared/stream-handler';
-import { StreamStates } from '../shared/stream-states';
-import type { WorkspaceRef } from '../shared/targets';
+import { StreamHandler } from '../shared/command-path/stream-handler';
+import { StreamStates } from '../shared/command-path/stream-states';
+import type { WorkspaceRef } from '../shared/command-path/targets';
 import { AcceptInvitationCommand, AcceptInvitationHandler, InviteMemberCommand, InviteMemberHandler } from './invitation-handlers';
 
 const SECRET = 'burst-test-secret-0123456789abcdef0123456789';

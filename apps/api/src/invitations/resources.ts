@@ -1,9 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { MemberView } from '@rollcall/read-store';
 import type { Restrictions } from '@rollcall/domain';
-import { RESTRICTIONS_SCHEMA, nullableString, ADDRESS_FORMAT } from '../shared/resources';
-import { WriteAnswer } from '../shared/openapi';
-import type { MailStatus } from '../shared/mailer';
+import { RESTRICTIONS_SCHEMA, nullableString, ADDRESS_FORMAT } from '../shared/http/resources';
+import { WriteAnswer } from '../shared/http/openapi';
+import type { MailStatus } from '../mail/mailer';
 
 const INVITATION_ID = { description: 'the invitation (resend, cancel, copy link)', example: 'a3bb189e-8bf9-5888-9912-ace4e6543002' };
 const INVITE_URL = { format: 'uri', description: 'the registration link; its token authenticates POST /v1/invitations/accept', example: 'https://console.acme.test/invite?token=MWI2NzFhNjQ6N2M5ZTY2Nzk6YTNiYjE4OWU6MQ.Xq3v0N8cQm1yVt7kLw2sZr5pHb9gFd4jUa6eTi0oYxE' };

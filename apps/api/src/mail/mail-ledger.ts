@@ -3,14 +3,14 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown, Optional } from
 import { type EmailConfirmationMailRefused, type EmailConfirmationMailed, type EventMetadata, type InvitationMailRefused, type InvitationMailed, type MailEvent, SYSTEM_ACTOR, mailStream, toStored } from '@rollcall/domain';
 import { type EventStore, newEventId } from '@rollcall/event-store';
 import { EVENT_STORE } from '../shared/tokens';
-import type { HandOff } from '../shared/mailer';
+import type { HandOff } from './mailer';
 import { Metrics } from '../infrastructure/metrics';
 
 /**
  * The ledger of mails handed over (docs/adr/0018, "Session 29"): once the transport took a link's mail, an
  * `InvitationMailed` or `EmailConfirmationMailed` on the organization's mail stream says so, and the mail dispatcher
  * does not send it again. Appended with no expected revision (a ledger append never contends with a decision), before
- * the command answers (within its wait for the hand-off: shared/mailer.ts), so that a request answered left its record
+ * the command answers (within its wait for the hand-off: mail/mailer.ts), so that a request answered left its record
  * and nothing lands in the log after its answer; the store's group commit gathers the records of concurrent commands.
  * A record lost (its append failed: logged; or the process died first) costs the invitee a second mail of the same
  * link, when the dispatcher finds the link unrecorded.

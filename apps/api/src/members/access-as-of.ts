@@ -23,8 +23,8 @@ import {
 } from '@rollcall/domain';
 import type { EventStore } from '@rollcall/event-store';
 import { EVENT_STORE } from '../shared/tokens';
-import { DomainException } from '../shared/stream-handler';
-import { organizationStream, workspaceStream } from '../shared/stream-states';
+import { DomainException } from '../shared/command-path/stream-handler';
+import { organizationStream, workspaceStream } from '../shared/command-path/stream-states';
 import { AsOfQuery } from './dtos';
 import { ReplayCheckpoints } from './replay-checkpoints';
 import { YIELD_EVERY, aTurnOfTheLoop, foldStream, organizationRows, workspaceRows } from './stream-fold';

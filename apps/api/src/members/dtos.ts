@@ -3,9 +3,9 @@ import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
 import { IsIn, IsOptional, IsString, Matches, MaxLength, IsInt, Max, Min } from 'class-validator';
 import { ACCESS_MODEL_PRESETS } from '@rollcall/domain';
-import { CsvBom, FoldsIdCase, ID_PATTERN, WholeNumber } from '../shared/dtos';
-import { INSTANT_PATTERN, IsInstant, STATUSES } from '../shared/query-validation';
-import { Omittable } from '../shared/omittable';
+import { CsvBom, FoldsIdCase, ID_PATTERN, WholeNumber } from '../shared/http/dtos';
+import { INSTANT_PATTERN, IsInstant, STATUSES } from '../shared/http/query-validation';
+import { Omittable } from '../shared/http/omittable';
 
 export class RevokeDto {
   @ApiPropertyOptional({ description: 'an active member to receive the revoked member\'s contacts; by default they are unassigned' })

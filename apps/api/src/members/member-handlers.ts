@@ -1,10 +1,10 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { type Access, type Restrictions, type WorkspaceContext, type WorkspaceEvent, activeMember, decideWorkspace, grantWarnings, modelOf, withMembershipsEnded } from '@rollcall/domain';
-import type { CommandContext } from '../shared/command-context';
-import { StreamHandler } from '../shared/stream-handler';
-import { workspaceStream } from '../shared/stream-states';
-import { type WorkspaceRef, isPresenceStream, membershipEndedStream, workspace } from '../shared/targets';
+import type { CommandContext } from '../shared/command-path/command-context';
+import { StreamHandler } from '../shared/command-path/stream-handler';
+import { workspaceStream } from '../shared/command-path/stream-states';
+import { type WorkspaceRef, isPresenceStream, membershipEndedStream, workspace } from '../shared/command-path/targets';
 
 export class ChangeAccessCommand {
   constructor(

@@ -2,18 +2,18 @@ import { Body, Controller, Delete, Inject, Param, Patch } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiBody, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Payload } from '@nestjs/microservices';
-import { MessageRoute } from '../shared/message-route';
+import { MessageRoute } from '../shared/http/message-route';
 import { IsString, Matches } from 'class-validator';
-import { AccessDto, FoldsIdCase, ID_PATTERN } from '../shared/dtos';
+import { AccessDto, FoldsIdCase, ID_PATTERN } from '../shared/http/dtos';
 import { RevokeDto } from './dtos';
-import { IdPipe } from '../shared/path-params';
-import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
-import { MessageWrites, bodyOf, withEnvelope } from '../shared/messages';
-import { StreamStates } from '../shared/stream-states';
-import { resolveWorkspace } from '../shared/targets';
-import { WritePipeline, type ActingWriteCall, ActingWrite, httpWrite } from '../shared/write-pipeline';
+import { IdPipe } from '../shared/http/path-params';
+import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/http/headers';
+import { MessageWrites, bodyOf, withEnvelope } from '../shared/http/messages';
+import { StreamStates } from '../shared/command-path/stream-states';
+import { resolveWorkspace } from '../shared/command-path/targets';
+import { WritePipeline, type ActingWriteCall, ActingWrite, httpWrite } from '../shared/command-path/write-pipeline';
 import { ChangeAccessCommand, RevokeAccessCommand } from './member-handlers';
-import { ApiProblems, ApiWrite } from '../shared/openapi';
+import { ApiProblems, ApiWrite } from '../shared/http/openapi';
 import { AccessChanged, AccessRevoked } from './resources';
 
 class ChangeAccessMessage extends withEnvelope(AccessDto) {

@@ -12,11 +12,11 @@ import { type EventStore, type PersonalData, createRollcallEventStore } from '@r
 import type { Config } from '../config';
 import { AcceptInvitationCommand, AcceptInvitationHandler, CancelInvitationCommand, CancelInvitationHandler, InviteMemberCommand, InviteMemberHandler, ResendInvitationCommand, ResendInvitationHandler } from '../invitations/invitation-handlers';
 import { CreateOrganizationCommand, CreateOrganizationHandler } from '../organizations/create-organization';
-import { newCommandContext } from '../shared/command-context';
-import { OutboxMailer } from '../shared/mailer';
+import { newCommandContext } from '../shared/command-path/command-context';
+import { OutboxMailer } from '../mail/mailer';
 import { DerivedSecrets, EmailConfirmationLinks, InvitationLinks } from '../shared/secrets';
-import { StreamHandler } from '../shared/stream-handler';
-import { StreamStates } from '../shared/stream-states';
+import { StreamHandler } from '../shared/command-path/stream-handler';
+import { StreamStates } from '../shared/command-path/stream-states';
 import { hooked } from '../shared/testing/hooked-store';
 import { BufferedLeaseStore, SqliteLeaseBackend } from '../presence/leases';
 import { HeartbeatCommand, HeartbeatHandler, type PresenceOptions, PresenceReactions, SetOfflineCommand, SetOfflineHandler } from '../presence/presence-handlers';

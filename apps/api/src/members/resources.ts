@@ -1,8 +1,8 @@
 import { ApiExtraModels, ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
 import type { Restrictions } from '@rollcall/domain';
 import type { MemberListItem, MemberPage as MemberDocPage, MemberWithPermissions } from '@rollcall/read-store';
-import { Access, EffectivePermissions, RESTRICTIONS_SCHEMA, Scopes, nullableString, ADDRESS_FORMAT } from '../shared/resources';
-import { WriteAnswer } from '../shared/openapi';
+import { Access, EffectivePermissions, RESTRICTIONS_SCHEMA, Scopes, nullableString, ADDRESS_FORMAT } from '../shared/http/resources';
+import { WriteAnswer } from '../shared/http/openapi';
 import { Invitation, toInvitation } from '../invitations/resources';
 
 /** A user's place in one workspace (docs/rules.md#concepts): profile, access and status. */

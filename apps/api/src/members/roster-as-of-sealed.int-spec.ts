@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EventStore, ReadStreamOptions } from '@rollcall/event-store';
 import { EventLog } from '../../../../libs/read-store/src/projections/testing/event-log';
-import { newCommandContext } from '../shared/command-context';
+import { newCommandContext } from '../shared/command-path/command-context';
 import { type Process, openProcess, replayAppends } from '../shared/testing/snapshot-harness';
 import { DeleteUserCommand, DeleteUserHandler } from '../users/user-handlers';
 import { AccessAsOfHandler, AccessAsOfQuery, RosterAsOfHandler, RosterAsOfQuery } from './access-as-of';

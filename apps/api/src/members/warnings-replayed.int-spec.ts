@@ -10,11 +10,11 @@ import { CreateOrganizationCommand, CreateOrganizationHandler } from '../organiz
 import { CreateWorkspaceCommand, CreateWorkspaceHandler } from '../workspaces/create-workspace';
 import { AcceptInvitationCommand, AcceptInvitationHandler, InviteMemberCommand, InviteMemberHandler } from '../invitations/invitation-handlers';
 import { ChangeAccessCommand, ChangeAccessHandler } from './member-handlers';
-import { newCommandContext } from '../shared/command-context';
-import type { InvitationMail, InvitationMailer } from '../shared/mailer';
+import { newCommandContext } from '../shared/command-path/command-context';
+import type { InvitationMail, InvitationMailer } from '../mail/mailer';
 import { DerivedSecrets, InvitationLinks } from '../shared/secrets';
-import { StreamHandler } from '../shared/stream-handler';
-import { StreamStates } from '../shared/stream-states';
+import { StreamHandler } from '../shared/command-path/stream-handler';
+import { StreamStates } from '../shared/command-path/stream-states';
 
 const SECRET = 'warnings-test-secret-0123456789abcdef01234567';
 const WARNING = /ib_publisher was granted without settings/;

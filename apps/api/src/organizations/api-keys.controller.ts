@@ -4,16 +4,16 @@ import { ApiBearerAuth, ApiBody, ApiExcludeEndpoint, ApiHeader, ApiOperation, Ap
 import type { FastifyReply } from 'fastify';
 import { SYSTEM_ACTOR } from '@rollcall/domain';
 import { Payload } from '@nestjs/microservices';
-import { MessageRoute } from '../shared/message-route';
+import { MessageRoute } from '../shared/http/message-route';
 import { IsIn, IsOptional, IsString, Matches } from 'class-validator';
 import { ActorId, type AuthedRequest, Authenticator, CurrentPrincipal, type Principal, SystemOrOrganization, actorIdOf } from '../shared/auth';
-import { FoldsIdCase, ID_PATTERN } from '../shared/dtos';
-import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
-import { Envelope, MessageWrites, messageActor, ownOrganization, withEnvelope } from '../shared/messages';
-import { ApiProblems, ApiRead, ApiWrite, SYSTEM_KEY_SCHEME } from '../shared/openapi';
-import { IdPipe } from '../shared/path-params';
-import { READ_ACTOR_HEADER } from '../shared/read-access';
-import { WritePipeline, httpWrite } from '../shared/write-pipeline';
+import { FoldsIdCase, ID_PATTERN } from '../shared/http/dtos';
+import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/http/headers';
+import { Envelope, MessageWrites, messageActor, ownOrganization, withEnvelope } from '../shared/http/messages';
+import { ApiProblems, ApiRead, ApiWrite, SYSTEM_KEY_SCHEME } from '../shared/http/openapi';
+import { IdPipe } from '../shared/http/path-params';
+import { READ_ACTOR_HEADER } from '../shared/reads/read-access';
+import { WritePipeline, httpWrite } from '../shared/command-path/write-pipeline';
 import {
   ApiKeyIssuedAnswer,
   ApiKeyList,

@@ -5,10 +5,10 @@ import { type OrganizationState, SYSTEM_ACTOR, activeUser, confirmationRefused, 
 import { EraseAddressCommand, EraseAddressHandler } from '../address-erasures/erase-address';
 import { ERASURE_JOURNAL, type ErasureJournal } from '../backup/erasure-journal';
 import { Authenticator } from '../shared/auth';
-import { type CommandContext, newCommandContext } from '../shared/command-context';
-import { DomainException, StreamHandler } from '../shared/stream-handler';
-import { IdempotencyKeyErasedError } from '../shared/idempotency';
-import { type WorkspaceRef, organization } from '../shared/targets';
+import { type CommandContext, newCommandContext } from '../shared/command-path/command-context';
+import { DomainException, StreamHandler } from '../shared/command-path/stream-handler';
+import { IdempotencyKeyErasedError } from '../shared/command-path/idempotency';
+import { type WorkspaceRef, organization } from '../shared/command-path/targets';
 import { NetworkCommandHandler, NetworkCommandRequest } from '../teams/team-handlers';
 import { DeleteUserCommand, DeleteUserHandler } from '../users/user-handlers';
 

@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SYSTEM_ACTOR, decideOrganization } from '@rollcall/domain';
 import { type EventStore, createRollcallEventStore } from '@rollcall/event-store';
-import { createdId, newCommandContext } from '../shared/command-context';
+import { createdId, newCommandContext } from '../shared/command-path/command-context';
 import { DerivedSecrets, formatOrgKey, sha256 } from '../shared/secrets';
-import { StreamHandler } from '../shared/stream-handler';
-import { StreamStates } from '../shared/stream-states';
-import { organization } from '../shared/targets';
+import { StreamHandler } from '../shared/command-path/stream-handler';
+import { StreamStates } from '../shared/command-path/stream-states';
+import { organization } from '../shared/command-path/targets';
 import { CreateOrganizationCommand, CreateOrganizationHandler } from './create-organization';
 
 const SECRET = 'create-org-replay-secret-0123456789abcdef0123';

@@ -1,11 +1,11 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { SYSTEM_ACTOR, decideOrganization } from '@rollcall/domain';
-import { type CommandContext, createdId } from '../shared/command-context';
+import { type CommandContext, createdId } from '../shared/command-path/command-context';
 import { DerivedSecrets, formatOrgKey, sha256 } from '../shared/secrets';
-import { StreamHandler } from '../shared/stream-handler';
-import { organization } from '../shared/targets';
-import type { AnswerStorage } from '../shared/write-pipeline';
+import { StreamHandler } from '../shared/command-path/stream-handler';
+import { organization } from '../shared/command-path/targets';
+import type { AnswerStorage } from '../shared/command-path/write-pipeline';
 
 export class CreateOrganizationCommand {
   constructor(

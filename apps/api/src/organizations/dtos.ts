@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsObject, IsString, MaxLength, MinLength, ValidateNested } from 'class-validator';
-import { ADDRESS_LENGTH, ADDRESS_MAX_SENT, IsEmailAddress } from '../shared/dtos';
+import { ADDRESS_LENGTH, ADDRESS_MAX_SENT, IsEmailAddress } from '../shared/http/dtos';
 
 export class AdminDto {
   @ApiProperty({ example: 'ada@acme.test', description: ADDRESS_LENGTH })

@@ -1,16 +1,16 @@
-import { downloadDisposition } from '../shared/download-name';
+import { downloadDisposition } from '../shared/http/download-name';
 import { Controller, Get, Headers, Inject, Param, Query, StreamableFile } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { MEMBER_CSV_COLUMNS } from '@rollcall/read-store';
 import { ExportMembersQuery } from '../members/dtos';
 import { ActorId, CurrentPrincipal, type Principal } from '../shared/auth';
-import { csvOptions } from '../shared/dtos';
+import { csvOptions } from '../shared/http/dtos';
 import { ExportLedger, Download, type DownloadRequest } from '../shared/export-ledger';
-import { HeavyRead } from '../shared/heavy-reads';
-import { ownOrganization } from '../shared/messages';
-import { AUTH_PROBLEMS, ApiProblems, NO_BODY_PROBLEMS, READ_PROBLEMS } from '../shared/openapi';
-import { IdPipe } from '../shared/path-params';
-import { MIN_POSITION_HEADER, READ_ACTOR_HEADER } from '../shared/read-access';
+import { HeavyRead } from '../shared/reads/heavy-reads';
+import { ownOrganization } from '../shared/http/messages';
+import { AUTH_PROBLEMS, ApiProblems, NO_BODY_PROBLEMS, READ_PROBLEMS } from '../shared/http/openapi';
+import { IdPipe } from '../shared/http/path-params';
+import { MIN_POSITION_HEADER, READ_ACTOR_HEADER } from '../shared/reads/read-access';
 import { OrgMembersCsv } from './org-members-csv';
 
 /** `GET /v1/organizations/{org}/members/export.csv`: every workspace's user list in one CSV (org-members-csv.ts). */

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Readable } from 'node:stream';
 import { type CsvOptions, type MemberFilters, type ReadStore, exportWorkspacesMembersCsv } from '@rollcall/read-store';
 import { LAST_SEEN, type LastSeen, withLiveLastSeen } from '../shared/last-seen';
-import { type MinPosition, ReadAccess } from '../shared/read-access';
+import { type MinPosition, ReadAccess } from '../shared/reads/read-access';
 import { READ_STORE } from '../shared/tokens';
 import { OrganizationReads } from './organization-reads';
 

@@ -2,7 +2,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { Readable } from 'node:stream';
 import { type CsvOptions, csvStream, list, safeCell } from '@rollcall/read-store';
 import { ActivityRecorder } from '../activity/activity-recorder';
-import { StreamStates } from '../shared/stream-states';
+import { StreamStates } from '../shared/command-path/stream-states';
 import { OrganizationReads, pendingEmailExpired, pendingEmailTaken, pendingForNonMember } from './organization-reads';
 
 /** The organization's users as CSV: one row per user, their memberships as `;`-separated workspace ids. */

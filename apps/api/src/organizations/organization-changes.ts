@@ -2,8 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { type OrganizationEvent, checkReadable, fromStored } from '@rollcall/domain';
 import type { EventStore, RecordedEvent } from '@rollcall/event-store';
 import { instantRange } from '@rollcall/read-store';
-import { ProblemException, problem } from '../shared/problem';
-import { organizationStream } from '../shared/stream-states';
+import { ProblemException, problem } from '../shared/http/problem';
+import { organizationStream } from '../shared/command-path/stream-states';
 import { EVENT_STORE } from '../shared/tokens';
 import { OrganizationReads } from './organization-reads';
 

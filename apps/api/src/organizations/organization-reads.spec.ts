@@ -1,5 +1,5 @@
 import type { OrganizationState, WorkspaceInfo } from '@rollcall/domain';
-import type { StreamStates } from '../shared/stream-states';
+import type { StreamStates } from '../shared/command-path/stream-states';
 import { OrganizationReads } from './organization-reads';
 
 /** an organization of `n` workspaces, created one a second, as its decision state holds them */

@@ -2,19 +2,19 @@ import { Body, Controller, Inject, Param, Post, Req, Res } from '@nestjs/common'
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Payload } from '@nestjs/microservices';
-import { MessageRoute } from '../shared/message-route';
+import { MessageRoute } from '../shared/http/message-route';
 import type { FastifyReply } from 'fastify';
 import { SYSTEM_ACTOR } from '@rollcall/domain';
 import { IsString, Matches } from 'class-validator';
 import { type AuthedRequest, SystemOnly } from '../shared/auth';
-import { FoldsIdCase, ID_PATTERN } from '../shared/dtos';
-import { ApiProblems, ApiWrite, SystemKeyOperation } from '../shared/openapi';
+import { FoldsIdCase, ID_PATTERN } from '../shared/http/dtos';
+import { ApiProblems, ApiWrite, SystemKeyOperation } from '../shared/http/openapi';
 import { OrganizationCreated as OrganizationCreatedResource } from './resources';
 import { CreateOrganizationDto } from './dtos';
-import { IDEMPOTENCY_HEADER } from '../shared/headers';
-import { MessageWrites, withEnvelope } from '../shared/messages';
-import { WritePipeline, httpWrite, loggedRequestId } from '../shared/write-pipeline';
-import { IdPipe } from '../shared/path-params';
+import { IDEMPOTENCY_HEADER } from '../shared/http/headers';
+import { MessageWrites, withEnvelope } from '../shared/http/messages';
+import { WritePipeline, httpWrite, loggedRequestId } from '../shared/command-path/write-pipeline';
+import { IdPipe } from '../shared/http/path-params';
 import { CloseOrganizationDto, OrganizationClosingAnswer, OrganizationClosings } from './close-organization';
 import { CreateOrganizationCommand, CreateOrganizationHandler, type OrganizationCreated } from './create-organization';
 

@@ -1,10 +1,10 @@
 import { QuotaUse } from '../shared/quota-use';
 import { ApiProperty } from '@nestjs/swagger';
-import { WriteAnswer } from '../shared/openapi';
+import { WriteAnswer } from '../shared/http/openapi';
 import type { OrgUserInvitationView, OrgUserView, OrgUserWorkspaceView, OrgWorkspaceView } from './organization-reads';
 import { ORG_CHANGES, type OrgChangeKind, type OrgChangeView } from './organization-changes';
 import type { Restrictions } from '@rollcall/domain';
-import { ADDRESS_FORMAT, RESTRICTIONS_SCHEMA, nullableString } from '../shared/resources';
+import { ADDRESS_FORMAT, RESTRICTIONS_SCHEMA, nullableString } from '../shared/http/resources';
 
 export class OrganizationCreated extends WriteAnswer {
   @ApiProperty({ example: '1b671a64-40d5-591e-99b1-2c3b3a4f2d10' })

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { REPORT_PAGE_MAX, REPORT_WHOLE_MAX } from '@rollcall/read-store';
-import { CsvBom, WholeNumber } from '../shared/dtos';
+import { CsvBom, WholeNumber } from '../shared/http/dtos';
 
 export class HeartbeatDto {
   @ApiProperty({ enum: ['online', 'away'], description: 'the status the user reports; silence makes them offline' })

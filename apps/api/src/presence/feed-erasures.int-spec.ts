@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventLog } from '../../../../libs/read-store/src/projections/testing/event-log';
-import { newCommandContext } from '../shared/command-context';
+import { newCommandContext } from '../shared/command-path/command-context';
 import { type Process, openProcess, replayAppends } from '../shared/testing/snapshot-harness';
 import { DeleteUserCommand, DeleteUserHandler } from '../users/user-handlers';
 import { PresenceFeed } from './feed';

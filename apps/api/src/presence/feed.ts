@@ -1,8 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { type PresenceChanged, fromStored } from '@rollcall/domain';
 import type { EventStore, RecordedEvent, Subscription } from '@rollcall/event-store';
-import { erasedSubjectsOf } from '../shared/address-erasure';
-import type { StreamStates } from '../shared/stream-states';
+import { erasedSubjectsOf } from '../shared/erasure/address-erasure';
+import type { StreamStates } from '../shared/command-path/stream-states';
 import { type FanoutOptions, PresenceFanout, type PresenceMessage, type PresenceSink } from './fanout';
 
 export type { PresenceBatch, PresenceMessage } from './fanout';
@@ -28,7 +28,7 @@ const ACCESS_CHANGES = ['AccessLevelChanged', 'RestrictionsChanged', 'GrantsChan
 
 /**
  * The event types the feed follows: transitions for subscribers, ended memberships for the offline reaction, user
- * deletions for the erasure of their addresses from this process's memory (shared/address-erasure.ts), every
+ * deletions for the erasure of their addresses from this process's memory (shared/erasure/address-erasure.ts), every
  * change of access, after which the open streams of the workspace check their reader's authority again, and the
  * MembershipEnded markers, only so that the states know their presence stream moved (`observed`).
  */
@@ -61,7 +61,7 @@ export function presenceMessage(recorded: RecordedEvent, workspaceId?: string): 
  *
  * Being the process's one follower of the log, it also carries what other replicas decided that this process must act
  * on at once, beyond presence (probe 38b F14: a reader looking for those would not look here): erasures (`onErased`,
- * rule 12: shared/address-erasure.ts, shared/snapshots.ts), org-admin and access changes that end streams
+ * rule 12: shared/erasure/address-erasure.ts, shared/snapshots/snapshots.ts), org-admin and access changes that end streams
  * (`onAuthorityChanged`, rules 1 and 5: presence-streams.ts), and API-key revocations (`onApiKeyRevoked`, which
  * organizations/api-keys.ts wires to the authenticator).
  *

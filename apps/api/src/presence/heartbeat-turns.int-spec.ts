@@ -12,11 +12,11 @@ import { AcceptInvitationCommand, AcceptInvitationHandler, InviteMemberCommand, 
 import { ChangeAccessCommand, ChangeAccessHandler } from '../members/member-handlers';
 import { CreateOrganizationCommand, CreateOrganizationHandler } from '../organizations/create-organization';
 import { CreateWorkspaceCommand, CreateWorkspaceHandler } from '../workspaces/create-workspace';
-import { newCommandContext } from '../shared/command-context';
-import { OutboxMailer } from '../shared/mailer';
+import { newCommandContext } from '../shared/command-path/command-context';
+import { OutboxMailer } from '../mail/mailer';
 import { DerivedSecrets, InvitationLinks } from '../shared/secrets';
-import { StreamHandler } from '../shared/stream-handler';
-import { StreamStates } from '../shared/stream-states';
+import { StreamHandler } from '../shared/command-path/stream-handler';
+import { StreamStates } from '../shared/command-path/stream-states';
 import { BufferedLeaseStore, SqliteLeaseBackend } from './leases';
 import { HeartbeatCommand, HeartbeatHandler, type PresenceOptions, PresenceReactions } from './presence-handlers';
 

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { IdempotencyKeyErasedError } from '../shared/idempotency';
-import type { StreamHandler } from '../shared/stream-handler';
+import { IdempotencyKeyErasedError } from '../shared/command-path/idempotency';
+import type { StreamHandler } from '../shared/command-path/stream-handler';
 import type { LeaseStore } from './leases';
 import { PresenceReactions } from './presence-handlers';
 

@@ -11,11 +11,11 @@ import {
   decidePresence,
   presenceStream,
 } from '@rollcall/domain';
-import { type CommandContext, newCommandContext } from '../shared/command-context';
-import { DomainException, StreamHandler } from '../shared/stream-handler';
-import { IdempotencyKeyErasedError } from '../shared/idempotency';
-import { StreamStates } from '../shared/stream-states';
-import { type WorkspaceRef, presence } from '../shared/targets';
+import { type CommandContext, newCommandContext } from '../shared/command-path/command-context';
+import { DomainException, StreamHandler } from '../shared/command-path/stream-handler';
+import { IdempotencyKeyErasedError } from '../shared/command-path/idempotency';
+import { StreamStates } from '../shared/command-path/stream-states';
+import { type WorkspaceRef, presence } from '../shared/command-path/targets';
 import { LEASE_STORE, type Lease, type LeaseStore } from './leases';
 
 export interface PresenceOptions {

@@ -1,7 +1,7 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown, type Provider } from '@nestjs/common';
 import type { EventStore } from '@rollcall/event-store';
 import type { Config } from '../config';
-import { StreamStates } from '../shared/stream-states';
+import { StreamStates } from '../shared/command-path/stream-states';
 import { EVENT_STORE } from '../shared/tokens';
 import { LAST_SEEN, type LastSeen } from '../shared/last-seen';
 import { PresenceFeed } from './feed';

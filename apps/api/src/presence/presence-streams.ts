@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { EventStore } from '@rollcall/event-store';
-import { DomainException } from '../shared/stream-handler';
-import { ProblemException, problem } from '../shared/problem';
+import { DomainException } from '../shared/command-path/stream-handler';
+import { ProblemException, problem } from '../shared/http/problem';
 import type { AuthorityChangeSeen, PresenceFeed } from './feed';
 import { DEFAULT_REPLAY_SECONDS, PresenceStreamSession } from './sse';
 

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { nullableString, ADDRESS_FORMAT } from '../shared/resources';
+import { nullableString, ADDRESS_FORMAT } from '../shared/http/resources';
 
 const STATUSES = ['online', 'away', 'offline'];
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { type PresenceChanged, toStored } from '@rollcall/domain';
 import { SqliteEventStore } from '@rollcall/event-store';
 import { SseClient } from '../../../../test/support/presence-sse';
-import { StreamStates } from '../shared/stream-states';
+import { StreamStates } from '../shared/command-path/stream-states';
 import { PresenceFeed } from './feed';
 import { PresenceStreams } from './presence-streams';
 

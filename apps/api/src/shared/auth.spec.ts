@@ -1,7 +1,7 @@
 import type { OrganizationState } from '@rollcall/domain';
 import { Authenticator } from './auth';
 import { sha256 } from './secrets';
-import type { StreamStates } from './stream-states';
+import type { StreamStates } from './command-path/stream-states';
 
 const ORG = '0b7e4f9a-3c52-4d1e-8f6a-5a2c9d0e7b13';
 const KEY_ID = '1c8f5a0b-4d63-4e2f-9a7b-6b3d0e1f8c24';

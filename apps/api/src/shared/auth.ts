@@ -3,13 +3,13 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import type { EventStore } from '@rollcall/event-store';
 import { SYSTEM_ACTOR } from '@rollcall/domain';
-import { StreamStates } from '../shared/stream-states';
+import { StreamStates } from './command-path/stream-states';
 import { parseOrgKey, safeEqual, sha256 } from '../shared/secrets';
 import { EVENT_STORE, LOCAL_SECRETS } from '../shared/tokens';
-import { ProblemException, problem } from './problem';
-import { timesSent } from './headers';
-import { foldIdCase } from './dtos';
-import { ID_PATTERN } from './id-pattern';
+import { ProblemException, problem } from './http/problem';
+import { timesSent } from './http/headers';
+import { foldIdCase } from './http/dtos';
+import { ID_PATTERN } from './http/id-pattern';
 import { CALLER } from './caller';
 
 export type Principal = { kind: 'system' } | { kind: 'organization'; organizationId: string; keyId: string } | { kind: 'anonymous' };

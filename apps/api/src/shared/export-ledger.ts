@@ -2,8 +2,8 @@ import { type ExecutionContext, Inject, Injectable, createParamDecorator } from 
 import { type DataExported, type EventMetadata, type ExportedData, toStored } from '@rollcall/domain';
 import { type EventStore, newEventId } from '@rollcall/event-store';
 import type { AuthedRequest, Principal } from './auth';
-import { loggedRequestId } from './write-pipeline';
-import { organizationStream } from './stream-states';
+import { loggedRequestId } from './command-path/write-pipeline';
+import { organizationStream } from './command-path/stream-states';
 import { EVENT_STORE } from './tokens';
 
 /**

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import { writeFileDurably } from '@rollcall/event-store';
 import { ConfigError } from '../settings';
-import { whyStartedBefore } from './started-before';
+import { whyStartedBefore } from './command-path/started-before';
 import { protectDataDir } from './data-dir-access';
 
 // the one-shot hash: cheaper than a Hash object (API keys are hashed on every request)

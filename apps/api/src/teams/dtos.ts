@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsOptional, IsString, Matches, MaxLength, ValidateIf } from 'class-validator';
-import { FoldsIdCase, ID_PATTERN, PageLimit } from '../shared/dtos';
+import { FoldsIdCase, ID_PATTERN, PageLimit } from '../shared/http/dtos';
 
 /** The name is checked by the domain after trimming (1 to 80 characters, unique ignoring case); here only its type and a bound. */
 export class TeamNameDto {

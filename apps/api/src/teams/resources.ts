@@ -1,7 +1,7 @@
 import { QuotaUse } from '../shared/quota-use';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { WriteAnswer } from '../shared/openapi';
-import { nullableString } from '../shared/resources';
+import { WriteAnswer } from '../shared/http/openapi';
+import { nullableString } from '../shared/http/resources';
 
 const TEAM_ID = { example: '3f6c2a1e-9b7d-5c4e-8a2f-1d0e9c8b7a65' };
 const USER_ID = { example: 'b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b' };

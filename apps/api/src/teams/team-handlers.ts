@@ -1,10 +1,10 @@
 import { Inject, Optional } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { type NetworkCommand, type TeamCommand, type TeamEvent, type TeamsContext, decideNetwork, decideTeams } from '@rollcall/domain';
-import { type CommandContext, createdId } from '../shared/command-context';
-import { StreamHandler, type Target, type Written } from '../shared/stream-handler';
-import { workspaceStream } from '../shared/stream-states';
-import { type WorkspaceRef, workspace } from '../shared/targets';
+import { type CommandContext, createdId } from '../shared/command-path/command-context';
+import { StreamHandler, type Target, type Written } from '../shared/command-path/stream-handler';
+import { workspaceStream } from '../shared/command-path/stream-states';
+import { type WorkspaceRef, workspace } from '../shared/command-path/targets';
 import { workspacePair, workspaceWithPartners } from './team-targets';
 import { APP_CONFIG } from '../shared/tokens';
 import type { Config } from '../config';

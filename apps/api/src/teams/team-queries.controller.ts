@@ -1,19 +1,19 @@
 import { Controller, Get, Headers, Inject, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Payload } from '@nestjs/microservices';
-import { MessageRoute } from '../shared/message-route';
+import { MessageRoute } from '../shared/http/message-route';
 import { IsInt, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { ActorId, Authenticator, CurrentPrincipal, type Principal } from '../shared/auth';
-import { FoldsIdCase, ID_PATTERN } from '../shared/dtos';
-import { Envelope, messageActor } from '../shared/messages';
-import { ApiProblems, ApiRead } from '../shared/openapi';
-import { IdPipe } from '../shared/path-params';
-import { ProblemException, problem } from '../shared/problem';
-import { MIN_POSITION_HEADER, READ_ACTOR_HEADER, messageMinPosition } from '../shared/read-access';
+import { FoldsIdCase, ID_PATTERN } from '../shared/http/dtos';
+import { Envelope, messageActor } from '../shared/http/messages';
+import { ApiProblems, ApiRead } from '../shared/http/openapi';
+import { IdPipe } from '../shared/http/path-params';
+import { ProblemException, problem } from '../shared/http/problem';
+import { MIN_POSITION_HEADER, READ_ACTOR_HEADER, messageMinPosition } from '../shared/reads/read-access';
 import { OfferedTeamList, TeamInvitees, TeamList } from './resources';
 import { type InviteesPageAsked, TeamReads } from './team-reads';
 import { InviteesQuery, TeamsQuery } from './dtos';
-import { Omittable } from '../shared/omittable';
+import { Omittable } from '../shared/http/omittable';
 
 class TeamsReadMessage extends Envelope {
   @IsString() @Matches(ID_PATTERN) @FoldsIdCase() workspaceId!: string;

@@ -18,12 +18,12 @@ import { CreateWorkspaceCommand, CreateWorkspaceHandler } from '../workspaces/cr
 import { AcceptInvitationCommand, AcceptInvitationHandler, InviteMemberCommand, InviteMemberHandler } from '../invitations/invitation-handlers';
 import { RevokeAccessCommand, RevokeAccessHandler } from '../members/member-handlers';
 import { DeleteUserCommand, DeleteUserHandler } from '../users/user-handlers';
-import { newCommandContext } from '../shared/command-context';
-import type { InvitationMailer } from '../shared/mailer';
+import { newCommandContext } from '../shared/command-path/command-context';
+import type { InvitationMailer } from '../mail/mailer';
 import { DerivedSecrets, InvitationLinks } from '../shared/secrets';
-import { StreamHandler } from '../shared/stream-handler';
-import { StreamStates } from '../shared/stream-states';
-import { type WorkspaceRef, loadWorkspace } from '../shared/targets';
+import { StreamHandler } from '../shared/command-path/stream-handler';
+import { StreamStates } from '../shared/command-path/stream-states';
+import { type WorkspaceRef, loadWorkspace } from '../shared/command-path/targets';
 import { TeamCommandHandler, TeamCommandRequest } from './team-handlers';
 
 const SECRET = 'team-race-test-secret-0123456789abcdef012345';

@@ -1,8 +1,8 @@
 import type { NetworkContext, TeamsContext, WorkspaceState } from '@rollcall/domain';
-import type { Target } from '../shared/stream-handler';
-import { inOrganization } from '../shared/command-target';
-import { type Loaded, type StreamStates, workspaceStream } from '../shared/stream-states';
-import { type ActedBy, type WorkspaceRef, checkingOrgAdmin, loadWorkspace, orgAdminTurn } from '../shared/targets';
+import type { Target } from '../shared/command-path/stream-handler';
+import { inOrganization } from '../shared/command-path/command-target';
+import { type Loaded, type StreamStates, workspaceStream } from '../shared/command-path/stream-states';
+import { type ActedBy, type WorkspaceRef, checkingOrgAdmin, loadWorkspace, orgAdminTurn } from '../shared/command-path/targets';
 
 /**
  * The states of a workspace's network partners, possibly of other organizations (rule 16). Read to decide and to

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { EventStore } from '@rollcall/event-store';
-import { KeyedMutex } from '../shared/keyed-mutex';
-import { type WorkspaceRef, workspaceNotFound } from '../shared/targets';
+import { KeyedMutex } from '../shared/command-path/keyed-mutex';
+import { type WorkspaceRef, workspaceNotFound } from '../shared/command-path/targets';
 import { EVENT_STORE } from '../shared/tokens';
 
 /**

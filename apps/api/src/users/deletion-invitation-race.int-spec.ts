@@ -25,13 +25,13 @@ import {
   ResendInvitationHandler,
 } from '../invitations/invitation-handlers';
 import { DeleteUserCommand, DeleteUserHandler } from './user-handlers';
-import { addressErasureOver } from '../shared/address-erasure';
-import { newCommandContext } from '../shared/command-context';
-import { OutboxMailer } from '../shared/mailer';
+import { addressErasureOver } from '../shared/erasure/address-erasure';
+import { newCommandContext } from '../shared/command-path/command-context';
+import { OutboxMailer } from '../mail/mailer';
 import { DerivedSecrets, InvitationLinks } from '../shared/secrets';
-import { StreamHandler } from '../shared/stream-handler';
-import { StreamStates, workspaceStream } from '../shared/stream-states';
-import { type WorkspaceRef, loadWorkspace } from '../shared/targets';
+import { StreamHandler } from '../shared/command-path/stream-handler';
+import { StreamStates, workspaceStream } from '../shared/command-path/stream-states';
+import { type WorkspaceRef, loadWorkspace } from '../shared/command-path/targets';
 import { withAllKeysView } from '../../../../libs/event-store/src/testing/stored-keys';
 
 // the invitations of these specs are sealed as before session 24 (one address subject shared by every organization)

@@ -12,12 +12,12 @@ import { CreateWorkspaceCommand, CreateWorkspaceHandler } from '../workspaces/cr
 import { AcceptInvitationCommand, AcceptInvitationHandler, InviteMemberCommand, InviteMemberHandler } from '../invitations/invitation-handlers';
 import { ChangeAccessCommand, ChangeAccessHandler, RevokeAccessCommand, RevokeAccessHandler } from '../members/member-handlers';
 import { DeleteUserCommand, DeleteUserHandler } from './user-handlers';
-import { newCommandContext } from '../shared/command-context';
-import { OutboxMailer } from '../shared/mailer';
+import { newCommandContext } from '../shared/command-path/command-context';
+import { OutboxMailer } from '../mail/mailer';
 import { DerivedSecrets, InvitationLinks } from '../shared/secrets';
-import { StreamHandler } from '../shared/stream-handler';
-import { StreamStates, organizationStream } from '../shared/stream-states';
-import { type WorkspaceRef, loadWorkspace } from '../shared/targets';
+import { StreamHandler } from '../shared/command-path/stream-handler';
+import { StreamStates, organizationStream } from '../shared/command-path/stream-states';
+import { type WorkspaceRef, loadWorkspace } from '../shared/command-path/targets';
 
 const SECRET = 'race-test-secret-0123456789abcdef0123456789';
 

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, IsUrl, MaxLength, MinLength, ValidateIf } from 'class-validator';
-import { ADDRESS_LENGTH, ADDRESS_MAX_SENT, IsEmailAddress } from '../shared/dtos';
-import { Omittable } from '../shared/omittable';
+import { ADDRESS_LENGTH, ADDRESS_MAX_SENT, IsEmailAddress } from '../shared/http/dtos';
+import { Omittable } from '../shared/http/omittable';
 
 /**
  * The avatar URL's refusal. validator's isURL refuses whitespace and `<>` anywhere, where a quote or `|` is taken and

@@ -13,11 +13,11 @@ import { CreateOrganizationCommand, CreateOrganizationHandler } from '../organiz
 import { CreateWorkspaceCommand, CreateWorkspaceHandler } from '../workspaces/create-workspace';
 import { AcceptInvitationCommand, AcceptInvitationHandler, InviteMemberCommand, InviteMemberHandler } from '../invitations/invitation-handlers';
 import { ConfirmEmailChangeCommand, ConfirmEmailChangeHandler, DeleteUserCommand, DeleteUserHandler, UpdateProfileCommand, UpdateProfileHandler } from './user-handlers';
-import { newCommandContext } from '../shared/command-context';
-import { OutboxMailer } from '../shared/mailer';
+import { newCommandContext } from '../shared/command-path/command-context';
+import { OutboxMailer } from '../mail/mailer';
 import { DerivedSecrets, EmailConfirmationLinks, InvitationLinks } from '../shared/secrets';
-import { StreamHandler } from '../shared/stream-handler';
-import { StreamStates } from '../shared/stream-states';
+import { StreamHandler } from '../shared/command-path/stream-handler';
+import { StreamStates } from '../shared/command-path/stream-states';
 import { hooked } from '../shared/testing/hooked-store';
 
 const SECRET = 'race-test-secret-0123456789abcdef0123456789';

@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ProblemException } from '../shared/problem';
+import { ProblemException } from '../shared/http/problem';
 import { EmailChangeLimit } from './email-change-limit';
 import { type EmailChangeMails, ProcessEmailChangeMails, SqliteEmailChangeMails } from './email-change-mails';
 import { emailChangeMailsContract } from './testing/email-change-mails.contract';

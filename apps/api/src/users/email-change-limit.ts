@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { ProblemException, problem } from '../shared/problem';
+import { ProblemException, problem } from '../shared/http/problem';
 import type { EmailChangeMails } from './email-change-mails';
 
 /** the window the limit counts in */

@@ -1,9 +1,9 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { decideOrganization } from '@rollcall/domain';
-import type { CommandContext } from '../shared/command-context';
-import { StreamHandler } from '../shared/stream-handler';
-import { organization } from '../shared/targets';
+import type { CommandContext } from '../shared/command-path/command-context';
+import { StreamHandler } from '../shared/command-path/stream-handler';
+import { organization } from '../shared/command-path/targets';
 
 /** What a change of org admin answers (users/resources.ts OrgAdminSet) */
 export interface OrgAdminAnswer {

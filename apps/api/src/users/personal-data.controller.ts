@@ -2,11 +2,11 @@ import { Controller, Get, Headers, Inject, Param, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ActorId, CurrentPrincipal, type Principal } from '../shared/auth';
-import { HeavyRead } from '../shared/heavy-reads';
-import { ownOrganization } from '../shared/messages';
-import { ApiProblems, ApiRead } from '../shared/openapi';
-import { IdPipe } from '../shared/path-params';
-import { MIN_POSITION_HEADER, READ_ACTOR_HEADER, ReadAccess } from '../shared/read-access';
+import { HeavyRead } from '../shared/reads/heavy-reads';
+import { ownOrganization } from '../shared/http/messages';
+import { ApiProblems, ApiRead } from '../shared/http/openapi';
+import { IdPipe } from '../shared/http/path-params';
+import { MIN_POSITION_HEADER, READ_ACTOR_HEADER, ReadAccess } from '../shared/reads/read-access';
 import { EXPORT_MAX_ENTRIES, PersonalDataExport, PersonalDataExports } from './personal-data';
 import { ExportLedger, Download, type DownloadRequest } from '../shared/export-ledger';
 

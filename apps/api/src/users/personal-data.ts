@@ -2,7 +2,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { ApiProperty } from '@nestjs/swagger';
 import { emailKey } from '@rollcall/domain';
 import { type HistoryChange, type HistoryEntryDoc, type PresenceReportRow, type ReadStore, getMember, listHistory, presenceReportDays } from '@rollcall/read-store';
-import { StreamStates } from '../shared/stream-states';
+import { StreamStates } from '../shared/command-path/stream-states';
 import type { Config } from '../config';
 import { HistoryEntry, toHistoryEntry } from '../history/resources';
 import { toMemberDetail } from '../members/resources';

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { WriteAnswer } from '../shared/openapi';
-import { ADDRESS_FORMAT } from '../shared/resources';
-import type { MailStatus } from '../shared/mailer';
+import { WriteAnswer } from '../shared/http/openapi';
+import { ADDRESS_FORMAT } from '../shared/http/resources';
+import type { MailStatus } from '../mail/mailer';
 
 const USER_ID = { example: 'b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b' };
 const ORGANIZATION_ID = { example: '1b671a64-40d5-591e-99b1-2c3b3a4f2d10' };

@@ -22,22 +22,22 @@ import {
 import { type EventStore, PERSONAL_DATA, type PersonalData } from '@rollcall/event-store';
 import type { Config } from '../config';
 import { finishErasure } from '../infrastructure/erasure';
-import { erasureMetadata } from '../shared/erasure-metadata';
-import { refreshSnapshotsAfterErasure } from '../shared/snapshot-refresh';
-import { AddressErasure } from '../shared/address-erasure';
-import type { CommandContext } from '../shared/command-context';
-import { INVITATION_MAILER, type InvitationMailer, type MailStatus, mailEmailConfirmation } from '../shared/mailer';
+import { erasureMetadata } from '../shared/erasure/erasure-metadata';
+import { refreshSnapshotsAfterErasure } from '../shared/snapshots/snapshot-refresh';
+import { AddressErasure } from '../shared/erasure/address-erasure';
+import type { CommandContext } from '../shared/command-path/command-context';
+import { INVITATION_MAILER, type InvitationMailer, type MailStatus, mailEmailConfirmation } from '../mail/mailer';
 import { emailChangeLinkCurrent } from '../mail/current-links';
 import { MailLedger, answerPosition, mailRequestOf } from '../mail/mail-ledger';
 import { EmailChangeLimit } from './email-change-limit';
 import { EMAIL_CHANGE_MAILS, type EmailChangeMails, ProcessEmailChangeMails } from './email-change-mails';
 import { EmailConfirmationLinks } from '../shared/secrets';
-import { snapshotSubjectsErasedBy } from '../shared/snapshots';
-import { DomainException, StreamHandler } from '../shared/stream-handler';
-import { organizationStream, workspaceStream } from '../shared/stream-states';
-import { isPresenceStream, membershipEndedStream, organizationAlone, organizationWide } from '../shared/targets';
+import { snapshotSubjectsErasedBy } from '../shared/snapshots/snapshots';
+import { DomainException, StreamHandler } from '../shared/command-path/stream-handler';
+import { organizationStream, workspaceStream } from '../shared/command-path/stream-states';
+import { isPresenceStream, membershipEndedStream, organizationAlone, organizationWide } from '../shared/command-path/targets';
 import { APP_CONFIG, EVENT_STORE } from '../shared/tokens';
-import type { AnswerStorage } from '../shared/write-pipeline';
+import type { AnswerStorage } from '../shared/command-path/write-pipeline';
 
 /** The pending invitations of an organization's workspaces: address (emailKey) → the invited user's id, or null for a new address. */
 const pendingInvitations = (workspaces: WorkspaceState[]): Required<Pick<PendingInvitations, 'pendingInvitations' | 'pendingInvitationsWhere'>> => {

@@ -2,21 +2,21 @@ import { Body, Controller, Delete, HttpCode, Inject, Param, Patch, Post, Put, Re
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Payload } from '@nestjs/microservices';
-import { MessageRoute } from '../shared/message-route';
+import { MessageRoute } from '../shared/http/message-route';
 import { IsString, Matches, MaxLength } from 'class-validator';
 import type { FastifyReply } from 'fastify';
 import { type AuthedRequest, type Principal, Public, SystemOrOrganization } from '../shared/auth';
-import { ApiProblems, ApiWrite, PublicOperation, SYSTEM_KEY_SCHEME } from '../shared/openapi';
+import { ApiProblems, ApiWrite, PublicOperation, SYSTEM_KEY_SCHEME } from '../shared/http/openapi';
 import { EmailChangeConfirmed, OrgAdminSet, ProfileUpdated, UserDeleted } from './resources';
 import { ChangeOrgAdminCommand } from './org-admin';
-import { FoldsIdCase, ID_PATTERN } from '../shared/dtos';
+import { FoldsIdCase, ID_PATTERN } from '../shared/http/dtos';
 import { ConfirmEmailDto, UpdateProfileDto } from './dtos';
-import { IdPipe } from '../shared/path-params';
-import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
-import { Envelope, MessageWrites, bodyOf, ownOrganization, tokenScope, withEnvelope } from '../shared/messages';
-import { WritePipeline, type ActingWriteCall, ActingWrite, OperatorOrActingWrite, httpWrite } from '../shared/write-pipeline';
+import { IdPipe } from '../shared/http/path-params';
+import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/http/headers';
+import { Envelope, MessageWrites, bodyOf, ownOrganization, tokenScope, withEnvelope } from '../shared/http/messages';
+import { WritePipeline, type ActingWriteCall, ActingWrite, OperatorOrActingWrite, httpWrite } from '../shared/command-path/write-pipeline';
 import { ConfirmEmailChangeCommand, DeleteUserCommand, PROFILE_ANSWER_STORAGE, UpdateProfileCommand } from './user-handlers';
-import { Omittable } from '../shared/omittable';
+import { Omittable } from '../shared/http/omittable';
 
 class ProfileMessage extends withEnvelope(UpdateProfileDto) {
   @IsString() @Matches(ID_PATTERN) @FoldsIdCase() organizationId!: string;

@@ -1,9 +1,9 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { type Plan, decidePlan } from '@rollcall/domain';
-import type { CommandContext } from '../shared/command-context';
-import { StreamHandler } from '../shared/stream-handler';
-import { type WorkspaceRef, workspace } from '../shared/targets';
+import type { CommandContext } from '../shared/command-path/command-context';
+import { StreamHandler } from '../shared/command-path/stream-handler';
+import { type WorkspaceRef, workspace } from '../shared/command-path/targets';
 
 export class ChangePlanCommand {
   constructor(

@@ -1,9 +1,9 @@
 import { Inject, Optional } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { type AccessModelName, type Plan, decideOrganization } from '@rollcall/domain';
-import { type CommandContext, createdId } from '../shared/command-context';
-import { StreamHandler } from '../shared/stream-handler';
-import { organization } from '../shared/targets';
+import { type CommandContext, createdId } from '../shared/command-path/command-context';
+import { StreamHandler } from '../shared/command-path/stream-handler';
+import { organization } from '../shared/command-path/targets';
 import { APP_CONFIG } from '../shared/tokens';
 import type { Config } from '../config';
 

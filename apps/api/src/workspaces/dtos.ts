@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsString, MaxLength, MinLength } from 'class-validator';
 import { ACCESS_MODELS, PLANS, type AccessModelName, type Plan } from '@rollcall/domain';
-import { Omittable } from '../shared/omittable';
+import { Omittable } from '../shared/http/omittable';
 
 export class CreateWorkspaceDto {
   @ApiProperty({ example: 'Support' })

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { Plan } from '@rollcall/domain';
 import type { CatalogRestrictionView, CatalogRoleView, CatalogView, WorkspaceView } from './workspace-view';
-import { WriteAnswer } from '../shared/openapi';
+import { WriteAnswer } from '../shared/http/openapi';
 
 export class WorkspaceCreated extends WriteAnswer {
   @ApiProperty({ example: '7c9e6679-7425-5de3-944b-e07fc1f90ae7' })

@@ -2,16 +2,16 @@ import { Body, Controller, Inject, Param, Post } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Payload } from '@nestjs/microservices';
-import { MessageRoute } from '../shared/message-route';
+import { MessageRoute } from '../shared/http/message-route';
 import { IsString, Matches } from 'class-validator';
-import { FoldsIdCase, ID_PATTERN } from '../shared/dtos';
+import { FoldsIdCase, ID_PATTERN } from '../shared/http/dtos';
 import { CreateWorkspaceDto } from './dtos';
-import { IdPipe } from '../shared/path-params';
-import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/headers';
-import { MessageWrites, ownOrganization, withEnvelope } from '../shared/messages';
-import { WritePipeline, type ActingWriteCall, ActingWrite, httpWrite } from '../shared/write-pipeline';
+import { IdPipe } from '../shared/http/path-params';
+import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/http/headers';
+import { MessageWrites, ownOrganization, withEnvelope } from '../shared/http/messages';
+import { WritePipeline, type ActingWriteCall, ActingWrite, httpWrite } from '../shared/command-path/write-pipeline';
 import { CreateWorkspaceCommand } from './create-workspace';
-import { ApiProblems, ApiWrite } from '../shared/openapi';
+import { ApiProblems, ApiWrite } from '../shared/http/openapi';
 import { WorkspaceCreated } from './resources';
 
 class CreateWorkspaceMessage extends withEnvelope(CreateWorkspaceDto) {

@@ -24,7 +24,7 @@ export const SYSTEM_ACTOR = 'system';
 
 /*
  * Deciders are plain functions per consistency boundary — `decideX(command, context) → Decision`, `evolveX(state,
- * event)`, `initialXState` — composed by the app's StreamHandler (apps/api/src/shared/stream-handler.ts). A
+ * event)`, `initialXState` — composed by the app's StreamHandler (apps/api/src/shared/command-path/stream-handler.ts). A
  * `Decider` record type was dropped: nothing needed the three bundled, and workspace commands decide over a context
  * (organization + workspace) that is not their own stream's state.
  */

@@ -4,7 +4,7 @@
 import type { EventStore, ReadStreamOptions, RecordedEvent } from '@rollcall/event-store';
 import { EventLog } from '../../../../../libs/read-store/src/projections/testing/event-log';
 import { DeleteUserCommand, DeleteUserHandler } from '../../users/user-handlers';
-import { newCommandContext } from '../command-context';
+import { newCommandContext } from '../command-path/command-context';
 import { type Process, replayAppends } from './snapshot-harness';
 
 export const ADDRESS = 'member-1@example.test';

@@ -13,10 +13,10 @@ import {
   SqliteEventStore,
   newEventId,
 } from '@rollcall/event-store';
-import { newCommandContext } from '../command-context';
-import { StreamHandler, type Target } from '../stream-handler';
-import { type StreamKind, StreamStates } from '../stream-states';
-import { organization } from '../targets';
+import { newCommandContext } from '../command-path/command-context';
+import { StreamHandler, type Target } from '../command-path/stream-handler';
+import { type StreamKind, StreamStates } from '../command-path/stream-states';
+import { organization } from '../command-path/targets';
 
 
 /** The embedded store; `before` runs when append is called (the next hook for each call), before the append is queued. */

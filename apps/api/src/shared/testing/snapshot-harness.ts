@@ -13,9 +13,9 @@ import {
   createRollcallEventStore,
 } from '@rollcall/event-store';
 import type { LoggedAppend } from '../../../../../libs/read-store/src/projections/testing/event-log';
-import { StateSnapshots, snapshotSubject, workspaceSnapshotSubject } from '../snapshots';
-import { StreamHandler } from '../stream-handler';
-import { StreamStates } from '../stream-states';
+import { StateSnapshots, snapshotSubject, workspaceSnapshotSubject } from '../snapshots/snapshots';
+import { StreamHandler } from '../command-path/stream-handler';
+import { StreamStates } from '../command-path/stream-states';
 
 export interface Process {
   store: EventStore;
