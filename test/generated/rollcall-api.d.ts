@@ -2647,7 +2647,7 @@ export interface components {
       expired: boolean;
       /**
        * Format: date-time
-       * @description when the mail with its current link was handed to the mail relay; null: not yet — the relay refused it or is unreachable (the mail dispatcher tries again; a refusal for good, such as an unknown address, is not), or the link was resent a moment ago. Long null: check the address, or copy the link (probe 46 F4)
+       * @description when the mail with its current link was handed to the mail relay; null: not yet — the relay refused it or is unreachable (the mail dispatcher tries again; a refusal for good, such as an unknown address, is not), or the link was (re)sent a moment ago: the record of the mail is appended just after the invitation or resend it mails, so a read with X-Min-Position at that answer's `position` may come before it — the answer's `mail` says at once what became of it (probe 105 F1). Long null: check the address, or copy the link (probe 46 F4)
        * @example 2026-03-01T09:00:01.000Z
        */
       mailedAt: string | null;

@@ -29,7 +29,7 @@ import { InvitationLinks, type InvitationRef } from '../shared/secrets';
 import type { AnswerStorage } from '../shared/command-path/write-pipeline';
 import { AddressErasure } from '../shared/erasure/address-erasure';
 import { invitationLinkCurrent } from '../mail/current-links';
-import { MailLedger, answerPosition, mailRequestOf } from '../mail/mail-ledger';
+import { MailLedger, mailRequestOf } from '../mail/mail-ledger';
 import { ConcurrencyExhaustedError, DomainException, StreamHandler } from '../shared/command-path/stream-handler';
 import { organizationStream, workspaceStream } from '../shared/command-path/stream-states';
 import { type WorkspaceRef, loadWorkspace, workspace, workspaceAndOrganization, workspaceCheckingOrganization } from '../shared/command-path/targets';
@@ -114,7 +114,6 @@ export class InviteMemberHandler implements ICommandHandler<InviteMemberCommand,
     const inviteUrl = this.links.url({ ...ref, invitationId, linkVersion: invited.data.linkVersion });
     // a replay (the request's retry, answered from the log) mails again while its link is the current one: the first
     // attempt's process may have died between the commit and the mail (probe 28); a second mail of one link is harmless
-    let mailRecord: bigint | undefined;
     const mail =
       (!done.replayed || invitationLinkCurrent(done.context.ws, invitationId, invited.data.linkVersion, Date.now())) &&
       (await mailInvitation(
@@ -122,9 +121,7 @@ export class InviteMemberHandler implements ICommandHandler<InviteMemberCommand,
         invitationMailFor(done.context, { to: invited.data.email, access: invited.data.access, actorId: ctx.actorId, inviteUrl, expiresAt: invited.data.expiresAt }),
         erasedAfter(this.erasure, addressSubject(invited.data.email, invited.data.organizationId, invited.data.addressKey, invitationId), done.position),
         undefined,
-        async (outcome) => {
-          mailRecord = await this.ledger?.invitationHandedOff(outcome, { organizationId: ref.organizationId, workspaceId: ref.workspaceId, invitationId, linkVersion: invited.data.linkVersion }, mailRequestOf(ctx));
-        },
+        (outcome) => this.ledger?.invitationHandedOff(outcome, { organizationId: ref.organizationId, workspaceId: ref.workspaceId, invitationId, linkVersion: invited.data.linkVersion }, mailRequestOf(ctx)),
       ));
     // a replay's warnings are those of the access it invited with (the decider's are not kept in the log)
     const warnings = done.replayed ? grantWarnings(invited.data.access, modelOf(done.context)) : done.warnings;
@@ -132,8 +129,7 @@ export class InviteMemberHandler implements ICommandHandler<InviteMemberCommand,
       invitationId,
       inviteUrl,
       expiresAt: invited.data.expiresAt,
-      // (covering the record of its mail when it was handed over: a read at it sees `mailedAt`)
-      position: answerPosition(done.position, mailRecord),
+      position: done.position,
       // what became of its mail by now; absent on a replay whose link a resend replaced since (not mailed again)
       ...(mail && { mail }),
       ...(warnings.length > 0 && { warnings }),
@@ -169,7 +165,6 @@ export class ResendInvitationHandler implements ICommandHandler<ResendInvitation
     const inviteUrl = this.links.url({ ...ref, invitationId, linkVersion: resent.data.linkVersion });
     const inv = done.context.ws.invitations.get(invitationId);
     // a replay mails again while its link is the current one (as an invitation's: probe 28)
-    let mailRecord: bigint | undefined;
     const mail =
       inv &&
       hasAddress(inv) &&
@@ -179,11 +174,9 @@ export class ResendInvitationHandler implements ICommandHandler<ResendInvitation
         invitationMailFor(done.context, { to: inv.email, access: inv.access, actorId: ctx.actorId, inviteUrl, expiresAt: resent.data.expiresAt }),
         erasedAfter(this.erasure, invitationSubject(done.context.ws, inv), done.position),
         undefined,
-        async (outcome) => {
-          mailRecord = await this.ledger?.invitationHandedOff(outcome, { organizationId: ref.organizationId, workspaceId: ref.workspaceId, invitationId, linkVersion: resent.data.linkVersion }, mailRequestOf(ctx));
-        },
+        (outcome) => this.ledger?.invitationHandedOff(outcome, { organizationId: ref.organizationId, workspaceId: ref.workspaceId, invitationId, linkVersion: resent.data.linkVersion }, mailRequestOf(ctx)),
       ));
-    return { invitationId, inviteUrl, expiresAt: resent.data.expiresAt, position: answerPosition(done.position, mailRecord), ...(mail && { mail }) };
+    return { invitationId, inviteUrl, expiresAt: resent.data.expiresAt, position: done.position, ...(mail && { mail }) };
   }
 }
 

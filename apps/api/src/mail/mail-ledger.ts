@@ -31,7 +31,7 @@ export const mailRequestOf = (ctx: { correlationId: string; apiKey?: { keyId: st
 export class MailLedger implements OnApplicationShutdown {
   private readonly logger = new Logger('MailLedger');
   /** the appends under way (awaited at shutdown, before the store closes) */
-  private readonly appending = new Set<Promise<unknown>>();
+  private readonly appending = new Set<Promise<void>>();
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -39,12 +39,12 @@ export class MailLedger implements OnApplicationShutdown {
   ) {}
 
   /** `request`: the request that mailed it (its log line's id, the API key it came with), when a request did */
-  invitationMailed(mailed: Omit<InvitationMailed['data'], 'mailedAt'>, request?: MailRequest): Promise<bigint | undefined> {
+  invitationMailed(mailed: Omit<InvitationMailed['data'], 'mailedAt'>, request?: MailRequest): Promise<void> {
     return this.record({ type: 'InvitationMailed', version: 1, data: { ...mailed, mailedAt: new Date().toISOString() } }, request);
   }
 
   /** the relay refused the link's mail for good (a 5xx): recorded, so that it is not tried again and the console can tell */
-  invitationMailRefused(refused: Omit<InvitationMailRefused['data'], 'refusedAt'>, request?: MailRequest): Promise<bigint | undefined> {
+  invitationMailRefused(refused: Omit<InvitationMailRefused['data'], 'refusedAt'>, request?: MailRequest): Promise<void> {
     return this.record({ type: 'InvitationMailRefused', version: 1, data: { ...refused, refusedAt: new Date().toISOString() } }, request);
   }
 
@@ -52,25 +52,25 @@ export class MailLedger implements OnApplicationShutdown {
    * What a command's hand-off of an invitation's mail leaves in the ledger: its record, or its refusal for good; every
    * outcome counted in rollcall_mails_handed_over_total (the dispatcher counts its own)
    */
-  invitationHandedOff(outcome: HandOff, link: Omit<InvitationMailed['data'], 'mailedAt'>, request?: MailRequest): Promise<bigint | undefined> | undefined {
+  invitationHandedOff(outcome: HandOff, link: Omit<InvitationMailed['data'], 'mailedAt'>, request?: MailRequest): Promise<void> | undefined {
     this.metrics?.mailsHandedOver.inc({ kind: 'invitation', outcome });
     if (outcome === 'sent') return this.invitationMailed(link, request);
     return outcome === 'refused' ? this.invitationMailRefused(link, request) : undefined;
   }
 
   /** what a command's hand-off of an email confirmation leaves: its record, or its refusal for good (as invitationHandedOff) */
-  emailConfirmationHandedOff(outcome: HandOff, link: Omit<EmailConfirmationMailed['data'], 'mailedAt'>, request?: MailRequest): Promise<bigint | undefined> | undefined {
+  emailConfirmationHandedOff(outcome: HandOff, link: Omit<EmailConfirmationMailed['data'], 'mailedAt'>, request?: MailRequest): Promise<void> | undefined {
     this.metrics?.mailsHandedOver.inc({ kind: 'email-confirmation', outcome });
     if (outcome === 'sent') return this.emailConfirmationMailed(link, request);
     return outcome === 'refused' ? this.emailConfirmationMailRefused(link, request) : undefined;
   }
 
-  emailConfirmationMailed(mailed: Omit<EmailConfirmationMailed['data'], 'mailedAt'>, request?: MailRequest): Promise<bigint | undefined> {
+  emailConfirmationMailed(mailed: Omit<EmailConfirmationMailed['data'], 'mailedAt'>, request?: MailRequest): Promise<void> {
     return this.record({ type: 'EmailConfirmationMailed', version: 1, data: { ...mailed, mailedAt: new Date().toISOString() } }, request);
   }
 
   /** the relay refused the confirmation's mail for good: recorded, so that the dispatcher does not try it again */
-  emailConfirmationMailRefused(refused: Omit<EmailConfirmationMailRefused['data'], 'refusedAt'>, request?: MailRequest): Promise<bigint | undefined> {
+  emailConfirmationMailRefused(refused: Omit<EmailConfirmationMailRefused['data'], 'refusedAt'>, request?: MailRequest): Promise<void> {
     return this.record({ type: 'EmailConfirmationMailRefused', version: 1, data: { ...refused, refusedAt: new Date().toISOString() } }, request);
   }
 
@@ -83,8 +83,8 @@ export class MailLedger implements OnApplicationShutdown {
     await this.flush();
   }
 
-  /** appends the record; resolves to its position, never rejects (a failure is logged: undefined) */
-  private record(event: MailEvent, request?: MailRequest): Promise<bigint | undefined> {
+  /** appends the record; never rejects (a failure is logged) */
+  private record(event: MailEvent, request?: MailRequest): Promise<void> {
     const id = newEventId();
     const occurredAt = 'mailedAt' in event.data ? event.data.mailedAt : event.data.refusedAt;
     // the mailing is the system's act; a request's hand-off names the request and its key, as the request's other
@@ -99,22 +99,12 @@ export class MailLedger implements OnApplicationShutdown {
     };
     const stream = mailStream(event.data.organizationId);
     const appended = this.store.append(stream, [{ id, ...toStored(event, metadata) }], 'any').then(
-      (result) => result.position,
-      (error: unknown) => {
-        this.logger.error({ stream, reason: error instanceof Error ? error.message : String(error) }, 'mail ledger: record not appended (the dispatcher will mail that link again)');
-        return undefined;
-      },
+      () => undefined,
+      (error: unknown) =>
+        this.logger.error({ stream, reason: error instanceof Error ? error.message : String(error) }, 'mail ledger: record not appended (the dispatcher will mail that link again)'),
     );
     this.appending.add(appended);
     void appended.finally(() => this.appending.delete(appended));
     return appended;
   }
 }
-
-/**
- * The position a request's answer gives: its command's, or the record of its mail when one was appended before the
- * answer (the request's last append). Probe 105 F1: an invitation answered `mail: "handed_over"` with the invitation's
- * position, and the user list read at it could still say `mailedAt: null` — its record was one position further.
- */
-export const answerPosition = (commandPosition: string, mailRecord: bigint | undefined): string =>
-  mailRecord !== undefined && mailRecord > BigInt(commandPosition) ? mailRecord.toString() : commandPosition;

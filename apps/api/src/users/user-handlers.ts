@@ -28,7 +28,7 @@ import { AddressErasure } from '../shared/erasure/address-erasure';
 import type { CommandContext } from '../shared/command-path/command-context';
 import { INVITATION_MAILER, type InvitationMailer, type MailStatus, mailEmailConfirmation } from '../mail/mailer';
 import { emailChangeLinkCurrent } from '../mail/current-links';
-import { MailLedger, answerPosition, mailRequestOf } from '../mail/mail-ledger';
+import { MailLedger, mailRequestOf } from '../mail/mail-ledger';
 import { EmailChangeLimit } from './email-change-limit';
 import { EMAIL_CHANGE_MAILS, type EmailChangeMails, ProcessEmailChangeMails } from './email-change-mails';
 import { EmailConfirmationLinks } from '../shared/secrets';
@@ -153,7 +153,6 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
     if (!requested || done.replayed) await this.emailChanges.giveBack(slot);
     // what became of the link's mail, said in the answer (probe 101 F4: one the relay refused read as mailed)
     let mail: MailStatus | undefined;
-    let mailRecord: bigint | undefined;
     if (requested && (!done.replayed || stillPending))
       mail = await mailEmailConfirmation(
         this.mailer,
@@ -171,7 +170,7 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
           // not retry those): its slot counts no more (probe 100 F2: a mistyped address the relay refused locked the
           // user out for an hour with no mail sent)
           if (!done.replayed && (outcome === 'refused' || outcome === 'erased')) await this.emailChanges.giveBack(slot);
-          mailRecord = await this.ledger?.emailConfirmationHandedOff(outcome, { organizationId, userId, version: requested.data.version }, mailRequestOf(ctx));
+          await this.ledger?.emailConfirmationHandedOff(outcome, { organizationId, userId, version: requested.data.version }, mailRequestOf(ctx));
         },
       );
     return {
@@ -179,8 +178,7 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
       changed: Object.keys(updated?.data.changes ?? {}),
       ...(requested && { emailChange: { status: 'pending_confirmation', email: requested.data.email, expiresAt: requested.data.expiresAt, ...(mail !== undefined && !done.replayed && { mail }) } }),
       ...(withdrawn && { emailChange: { status: 'withdrawn', email: normalizeEmail(changes.email ?? '') } }),
-      // (covering the record of its mail when it was handed over, as an invitation's answer: probe 105 F1)
-      position: answerPosition(done.position, mailRecord),
+      position: done.position,
     };
   }
 }
