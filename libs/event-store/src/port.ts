@@ -85,8 +85,12 @@ export interface ReadStreamOptions {
 export interface ReadAllOptions {
   /** exclusive: events strictly after this position; undefined = from the start */
   fromPosition?: bigint;
-  /** only these event types / streams with this prefix */
-  filter?: { eventTypes?: string[]; streamPrefixes?: string[] };
+  /**
+   * only these event types / streams with this prefix. `organizationId` is a hint: a store that indexes the log by
+   * organization (the embedded one: sqlite/organization-index.ts) returns that organization's events only, as the
+   * integration event names it; one that does not (KurrentDB) returns the others too — the caller keeps its own.
+   */
+  filter?: { eventTypes?: string[]; streamPrefixes?: string[]; organizationId?: string };
   maxCount?: number;
 }
 

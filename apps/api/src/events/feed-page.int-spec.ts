@@ -31,6 +31,18 @@ async function append(workspaceId: string, n: number, organizationId?: string): 
   await store.append(`workspace-${workspaceId}`, [{ id: newEventId(), ...toStored(teamCreated(workspaceId, n), metadata) }], 'any');
 }
 
+/** the store as one that does not index the log by organization sees it (KurrentDB): the filter's hint left out */
+const scanning = (inner: EventStore): EventStore =>
+  new Proxy(inner, {
+    get: (target, key) =>
+      key === 'readAll'
+        ? (options: Parameters<EventStore['readAll']>[0] = {}) => {
+            const { organizationId: _hint, ...filter } = options.filter ?? {};
+            return target.readAll({ ...options, filter });
+          }
+        : Reflect.get(target, key, target),
+  });
+
 const organization = (organizationId: string, workspaces: string[]): OrganizationState => ({
   ...initialOrganizationState(),
   exists: true,
@@ -46,12 +58,13 @@ describe("an organization's feed (probe 87 F2)", () => {
       else if (n === 9 || n === 21) await append('ws-a', n, 'org-a');
       else await append('ws-b', n, 'org-b');
     }
-    const only = { belongs: belongsTo(organization('org-a', ['ws-a'])), scanned: 4 };
+    const only = { belongs: belongsTo(organization('org-a', ['ws-a'])), scanned: 4, organizationId: 'org-a' };
     const pages: { items: string[]; next: string | null; head: string }[] = [];
     const named: (string | undefined)[] = [];
     let after: string | undefined;
     for (let guard = 0; guard < 20; guard++) {
-      const page = await readFeedPage(store, { after, limit: 2, only });
+      // (a store without the organization index: the embedded store's own reads are the next test's)
+      const page = await readFeedPage(scanning(store), { after, limit: 2, only });
       pages.push({ items: page.items.map((e) => (e.data as { teamId: string }).teamId), next: page.next, head: page.head });
       named.push(...page.items.map((e) => e.organizationId));
       if (page.next === page.head) break;
@@ -68,7 +81,7 @@ describe("an organization's feed (probe 87 F2)", () => {
     expect(nexts).toEqual([...nexts].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
     expect(new Set(nexts).size).toBe(nexts.length);
     // the other organization's feed: its 20 events, never A's (also A's that name no organization)
-    const other = await readFeedPage(store, { after: undefined, limit: 100, only: { belongs: belongsTo(organization('org-b', ['ws-b'])), scanned: 100 } });
+    const other = await readFeedPage(store, { after: undefined, limit: 100, only: { belongs: belongsTo(organization('org-b', ['ws-b'])), scanned: 100, organizationId: 'org-b' } });
     expect(other.items).toHaveLength(20);
     expect(other.items.every((e) => e.organizationId === 'org-b')).toBe(true);
     expect(other.next).toBe(other.head);
@@ -76,7 +89,7 @@ describe("an organization's feed (probe 87 F2)", () => {
 
   it('a page that fills `limit` goes on from its last item; the operator\'s feed (no scan budget) pages as before', async () => {
     for (let n = 0; n < 6; n++) await append('ws-a', n, 'org-a');
-    const only = { belongs: belongsTo(organization('org-a', ['ws-a'])), scanned: 1000 };
+    const only = { belongs: belongsTo(organization('org-a', ['ws-a'])), scanned: 1000, organizationId: 'org-a' };
     const first = await readFeedPage(store, { after: undefined, limit: 4, only });
     expect(first.items).toHaveLength(4);
     expect(first.next).toBe(first.items[3]!.position);
@@ -85,5 +98,30 @@ describe("an organization's feed (probe 87 F2)", () => {
     expect(rest.next).toBe(rest.head);
     const operator = await readFeedPage(store, { after: undefined, limit: 4 });
     expect(operator.items.map((e) => e.position)).toEqual(first.items.map((e) => e.position));
+  });
+
+  it("the embedded store reads an organization's events by its index after the last event that names no organization: a page of `limit` of them, however many of the others' come between (session 63)", async () => {
+    // A's 3 events among 2,000 of B's: one before session 58 (its metadata names none: the log is read up to it), two after
+    await append('ws-b', 0, 'org-b');
+    await append('ws-a', 1);
+    for (let n = 2; n < 1000; n++) await append('ws-b', n, 'org-b');
+    await append('ws-a', 1000, 'org-a');
+    for (let n = 1001; n < 2000; n++) await append('ws-b', n, 'org-b');
+    await append('ws-a', 2000, 'org-a');
+    const only = { belongs: belongsTo(organization('org-a', ['ws-a'])), scanned: 100, organizationId: 'org-a' };
+    // before the unnamed one: the log is read, at most `scanned` events a page
+    const first = await readFeedPage(store, { after: undefined, limit: 10, only });
+    expect([first.items.map((e) => (e.data as { teamId: string }).teamId), first.next]).toEqual([['team-1'], '100']);
+    // after it: by the index, both at once, and caught up (the store without the index took 20 pages of 100)
+    const second = await readFeedPage(store, { after: first.next!, limit: 10, only });
+    expect(second.items.map((e) => [(e.data as { teamId: string }).teamId, e.organizationId])).toEqual([['team-1000', 'org-a'], ['team-2000', 'org-a']]);
+    expect(second.next).toBe(second.head);
+    // an unnamed event appended now moves the boundary: read from before it, the page reads the log again
+    await append('ws-a', 2001);
+    const third = await readFeedPage(store, { after: first.next!, limit: 10, only });
+    expect(third.items.map((e) => (e.data as { teamId: string }).teamId)).toEqual([]);
+    expect(third.next).toBe('200');
+    const caughtUp = await readFeedPage(store, { after: String(BigInt(third.head) - 1n), limit: 10, only });
+    expect(caughtUp.items.map((e) => (e.data as { teamId: string }).teamId)).toEqual(['team-2001']);
   });
 });

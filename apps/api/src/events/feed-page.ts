@@ -19,7 +19,7 @@ export interface FeedRead {
    * them (the log is every organization's: a page of a quiet organization in a busy log ends with fewer items than
    * `limit`, even none, and a `next` past what it read, not at the head yet).
    */
-  only?: { belongs: (event: IntegrationEvent) => boolean; scanned: number };
+  only?: { belongs: (event: IntegrationEvent) => boolean; scanned: number; organizationId: string };
 }
 
 /** the workspace an event is about: its stream's (`workspace-<id>`), or its data's `workspaceId` (presence, mail) */
@@ -56,7 +56,11 @@ export async function readFeedPage(store: EventStore, request: FeedRead): Promis
   // every event of the domain's streams, also of a type this version does not know (not only the types it knows:
   // the feed skipped those, and `next` went past them for good: probe 67 F4); the log's own records are elsewhere
   let laterVersion: EventFromLaterVersion | undefined;
-  for await (const recorded of store.readAll({ ...(after !== undefined && { fromPosition: after }), filter: { streamPrefixes: [...DOMAIN_STREAM_PREFIXES] }, maxCount })) {
+  // (an organization's: a store that indexes the log by organization reads its events alone — the embedded one, where
+  // every event after `after` names its organization: a page then holds up to `limit` of them, not what `scanned`
+  // events of every organization held; the others read the log, and `belongs` keeps the organization's)
+  const filter = { streamPrefixes: [...DOMAIN_STREAM_PREFIXES], ...(only && { organizationId: only.organizationId }) };
+  for await (const recorded of store.readAll({ ...(after !== undefined && { fromPosition: after }), filter, maxCount })) {
     laterVersion = laterVersionOf(recorded);
     if (laterVersion) break;
     read++;

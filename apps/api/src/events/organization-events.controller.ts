@@ -36,7 +36,8 @@ class OrganizationEventsMessage extends withEnvelope(EventsQuery) {
  * An organization's integration events (probe 87 F2; ADR 0021, "Session 58"): the operator's feed (`GET /v1/events`)
  * read for the events of one organization — its own stream's, its mail ledger's, its workspaces' and their members'
  * presence — for the organization's own integrations (a CRM kept in sync), with its API key. Org admins only, as the
- * organization's users are: the events carry their names and addresses. The log is not indexed by organization: a
+ * organization's users are: the events carry their names and addresses. The embedded log is indexed by organization
+ * (ADR 0021, "Session 63"); over EventStoreDB, or before an embedded log's last event that names no organization, a
  * page reads at most ORGANIZATION_FEED_SCAN events of the log, and may end with fewer items than `limit` — even none —
  * before the head: the consumer asks again from `next` until `next` is `head`.
  */
@@ -55,7 +56,7 @@ export class OrganizationEventsController {
   @ApiBearerAuth(SYSTEM_KEY_SCHEME)
   @ApiOperation({
     summary: "The organization's integration events after a position, in log order (org admins; the system key too, without X-Actor-Id): what the organization's own integration keeps in sync from.",
-    description: `The operator's feed (\`GET /v1/events\`) for this organization's events alone: its own (API keys, org admins, users, workspaces created), its mail ledger's, and every event of its workspaces and of their members' presence, in the same envelope (\`organizationId\` names the organization on each). Keep the \`position\` of the last event applied (your cursor) and ask \`?after=<cursor>\`; the log holds every organization's events and is read at most ${ORGANIZATION_FEED_SCAN} events a page looking for this one's, so a page can hold fewer items than \`limit\` — even none — before the end: go on from \`next\` (past what the page read, its own or not) until \`next\` equals \`head\` (caught up, for now). Events of a partner workspace of another organization are that organization's. An event this version of Rollcall cannot read ends the page before it, as in the operator's feed.`,
+    description: `The operator's feed (\`GET /v1/events\`) for this organization's events alone: its own (API keys, org admins, users, workspaces created), its mail ledger's, and every event of its workspaces and of their members' presence, in the same envelope (\`organizationId\` names the organization on each). Keep the \`position\` of the last event applied (your cursor) and ask \`?after=<cursor>\`; the log holds every organization's events: the embedded store reads this one's by an index; over EventStoreDB (and in an embedded log before its last event that names no organization, written before session 58) the log is read at most ${ORGANIZATION_FEED_SCAN} events a page looking for this one's, so a page can hold fewer items than \`limit\` — even none — before the end: either way, go on from \`next\` (past what the page read, its own or not) until \`next\` equals \`head\` (caught up, for now). Events of a partner workspace of another organization are that organization's. An event this version of Rollcall cannot read ends the page before it, as in the operator's feed.`,
   })
   @ApiHeader(OPERATOR_READ_ACTOR_HEADER)
   @ApiResponse({ status: 200, type: EventPage, description: 'EventPage' })
@@ -78,7 +79,7 @@ export class OrganizationEventsController {
       // (a message's null is a field left out, as in the operator's feed)
       after: typeof query.after === 'string' ? query.after : undefined,
       limit: query.limit ?? 100,
-      only: { belongs: belongsTo(org), scanned: ORGANIZATION_FEED_SCAN },
+      only: { belongs: belongsTo(org), scanned: ORGANIZATION_FEED_SCAN, organizationId: org.organizationId },
     });
   }
 }

@@ -11,6 +11,7 @@ import { KnownHeads, versionMoved } from './known-heads';
 import type { SqliteEventStoreOptions } from './sqlite-event-store-options';
 import { WalCheckpointer } from './wal-checkpointer';
 import { setUpKeyTables } from './key-buckets';
+import { OF_ORGANIZATION, ORGANIZATION_INDEX_SCHEMA, indexedAfter } from './organization-index';
 import { SUBJECT_KEYS_SCHEMA, type NewSubjectKey, type SubjectKeyChange, SubjectKeyTable } from './subject-keys';
 
 export { DuplicateEventIdError, SubjectKeyConflictError } from './append-checks';
@@ -34,6 +35,7 @@ const SCHEMA = `
     UNIQUE (stream, revision)
   );
   CREATE INDEX IF NOT EXISTS events_by_type ON events (type, position);
+  ${ORGANIZATION_INDEX_SCHEMA}
   ${SUBJECT_KEYS_SCHEMA}
 `;
 
@@ -46,12 +48,11 @@ const LIMIT_BOUND = 'LIMIT ?';
  * Writes: one connection; appends are queued and committed together (group commit, ./group-commit.ts). An
  * append's promise settles only after COMMIT returned (with durability 'full', after the WAL was fsynced).
  *
- * Global position: the table's INTEGER PRIMARY KEY AUTOINCREMENT (first event: 1). Positions are
- * assigned while holding SQLite's write lock and committed in that order, so a reader never sees
- * position N+1 without N.
+ * Global position: the table's INTEGER PRIMARY KEY AUTOINCREMENT (first event: 1). Positions are assigned while
+ * holding SQLite's write lock and committed in that order, so a reader never sees position N+1 without N.
  *
- * node:sqlite is synchronous: a commit blocks the event loop while it runs (an fsync, typically
- * well under a few ms); the appends that arrive meanwhile form the next group.
+ * node:sqlite is synchronous: a commit blocks the event loop while it runs (an fsync, typically well under a few ms);
+ * the appends that arrive meanwhile form the next group.
  *
  * Data keys of crypto-shredding (./subject-keys.ts) live in the same file, so that a subject's first key is
  * committed with the first events sealed with it, under one fsync (appendWithKeys; the wrapping and the race
@@ -305,14 +306,10 @@ export class SqliteEventStore implements EventStore {
   othersEpoch = (): number => this.heads.currentThisTurn();
   othersMayWrite = (may: boolean): void => this.heads.setOthersMayWrite(may);
 
-  async headPosition(): Promise<bigint> {
-    return this.heads.saw(this.lastPosition());
-  }
+  headPosition = async (): Promise<bigint> => this.heads.saw(this.lastPosition());
 
   /** rows read from the file, in revision or position order: the last is the latest (KnownHeads.saw) */
-  private sawLast(rows: EventRow[]): void {
-    if (rows.length > 0) this.heads.saw(rows[rows.length - 1]!.position);
-  }
+  private sawLast = (rows: EventRow[]): void => void (rows.length > 0 && this.heads.saw(rows[rows.length - 1]!.position));
 
   async ping(): Promise<void> {
     if (this.closed) throw new Error('SqliteEventStore is closed');
@@ -339,28 +336,32 @@ export class SqliteEventStore implements EventStore {
     const eventTypes = filter?.eventTypes ?? [];
     const prefixes = filter?.streamPrefixes ?? [];
     const limitClause = this.pageLimit(limit);
-    const key = `${eventTypes.length}:${prefixes.length}:${limitClause}`;
+    // one organization's events by its index, where every later event names its organization (organization-index.ts)
+    const organization = filter?.organizationId !== undefined && indexedAfter(this.db, after) ? [filter.organizationId] : [];
+    const key = `${eventTypes.length}:${prefixes.length}:${organization.length}:${limitClause}`;
     let stmt = this.readAllStatements.get(key);
     if (!stmt) {
       const where = ['position > ?'];
       if (eventTypes.length > 0) where.push(`type IN (${eventTypes.map(() => '?').join(', ')})`);
       // instr(...) = 1 is a case-sensitive, wildcard-free "starts with" (LIKE is case-insensitive).
       if (prefixes.length > 0) where.push(`(${prefixes.map(() => 'instr(stream, ?) = 1').join(' OR ')})`);
+      if (organization.length > 0) where.push(OF_ORGANIZATION);
       stmt = this.prepare(
         `SELECT ${COLUMNS} FROM events WHERE ${where.join(' AND ')} ORDER BY position ${limitClause}`,
       );
       this.readAllStatements.set(key, stmt);
     }
-    const rows = (limitClause === LIMIT_BOUND ? stmt.all(after, ...eventTypes, ...prefixes, limit) : stmt.all(after, ...eventTypes, ...prefixes)) as unknown as EventRow[];
+    const bound = [after, ...eventTypes, ...prefixes, ...organization];
+    const rows = (limitClause === LIMIT_BOUND ? stmt.all(...bound, limit) : stmt.all(...bound)) as unknown as EventRow[];
     this.sawLast(rows);
     return rows;
   }
 
   /**
-   * The LIMIT of a page read: a full page's as a literal. SQLite (3.47+) lets the value bound to a LIMIT parameter
-   * choose the plan, so it prepares such a statement again at every run once a value is bound: ~15 us more per read
-   * (docs/adr/0010-command-throughput.md, fourth pass). Another limit (the last page of a maxCount) stays a parameter
-   * here; a stream's reads (streamStatement) write theirs, a page's or a span's power of two, as a literal. */
+   * The LIMIT of a page read: a full page's as a literal. SQLite (3.47+) lets the value bound to a LIMIT parameter choose
+   * the plan, so it prepares such a statement again at every run once a value is bound: ~15 us more per read (ADR 0010,
+   * fourth pass). Another limit (the last page of a maxCount) stays a parameter here; a stream's reads (streamStatement)
+   * write theirs, a page's or a span's power of two, as a literal. */
   private pageLimit(limit: number): string {
     return limit === this.pageSize ? `LIMIT ${this.pageSize}` : LIMIT_BOUND;
   }

@@ -1,0 +1,43 @@
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+
+/**
+ * The log indexed by organization, for an organization's feed (`GET /v1/organizations/{org}/events`): without it a page
+ * of a quiet organization in a busy log read 1,000 events of the others' to find a few or none of its own, and catching
+ * up from the start of a log of N events took N / 1,000 pages (ADR 0021, "Session 63").
+ *
+ * An event's organization, as the integration event names it (apps/api/src/infrastructure/integration-event.ts): its
+ * metadata's `organizationId` (written since session 58), else its stream's (`organization-<id>`, `mail-<id>`), else its
+ * data's `organizationId`. An expression index over it (SQLite computes it at each insert: no column to fill, no
+ * migration; the first start of a data dir written before builds it, once). `json_valid` first: json_extract raises an
+ * error on text that is not JSON, and an index expression that raises fails the insert.
+ *
+ * Some events name no organization that way: a workspace's or a presence stream's written before session 58 whose data
+ * does not name it either (the feed finds their organization by their workspace). A partial index keeps where they are;
+ * a page after the last of them reads by the index, one before it reads the log as before (every event, its caller
+ * keeps the organization's). The last of them is looked up at every page (the partial index's last entry), so an event
+ * that names no organization appended later moves the boundary forward rather than being missed.
+ */
+export const ORGANIZATION_OF_EVENT = `coalesce(
+  CASE WHEN json_valid(metadata) THEN json_extract(metadata, '$.organizationId') END,
+  CASE WHEN instr(stream, 'organization-') = 1 THEN substr(stream, 14) WHEN instr(stream, 'mail-') = 1 THEN substr(stream, 6) END,
+  CASE WHEN json_valid(data) THEN json_extract(data, '$.organizationId') END)`;
+
+export const ORGANIZATION_INDEX_SCHEMA = `
+  CREATE INDEX IF NOT EXISTS events_by_organization ON events (${ORGANIZATION_OF_EVENT}, position);
+  CREATE INDEX IF NOT EXISTS events_of_no_organization ON events (position) WHERE ${ORGANIZATION_OF_EVENT} IS NULL;
+`;
+
+/** the position of the last event that names no organization (-1: none), by the partial index */
+export const LAST_OF_NO_ORGANIZATION = `SELECT coalesce(max(position), -1) AS position FROM events WHERE ${ORGANIZATION_OF_EVENT} IS NULL`;
+
+/** the WHERE term of a read of one organization's events (by the expression index) */
+export const OF_ORGANIZATION = `${ORGANIZATION_OF_EVENT} = ?`;
+
+const lastOfNoOrganization = new WeakMap<DatabaseSync, StatementSync>();
+/** whether a read after `after` may use the organization index: no event that names no organization comes after it */
+export function indexedAfter(db: DatabaseSync, after: bigint): boolean {
+  let stmt = lastOfNoOrganization.get(db);
+  if (!stmt) lastOfNoOrganization.set(db, (stmt = db.prepare(LAST_OF_NO_ORGANIZATION)));
+  stmt.setReadBigInts(true);
+  return after >= (stmt.get() as { position: bigint }).position;
+}
