@@ -71,7 +71,7 @@ describe('main flows through the typed client', () => {
     expect(done.resent.invitationId).toBe(flow.pending.invitationId);
     expect(done.cancelled).toMatchObject({ invitationId: flow.pending.invitationId });
     expect(done.profile.changed).toEqual(expect.arrayContaining(['displayName', 'avatarUrl']));
-    expect(done.csv.split('\n')[0]).toBe('email,display_name,alias,status,roles,restrictions,grants,invited_at,joined_at,last_seen_at,org_admin,user_id,invitation_id,workspace_id,permissions,expires_at,revoked_at,workspace_name,expired,team_ids,export_permission,owner_authority,revoked_by,access_model');
+    expect(done.csv.split('\n')[0]).toBe('email,display_name,alias,status,roles,restrictions,grants,invited_at,joined_at,last_seen_at,org_admin,user_id,invitation_id,workspace_id,permissions,expires_at,revoked_at,workspace_name,expired,team_ids,export_permission,owner_authority,revoked_by,access_model,invited_by');
     expect(done.csv).toContain('Jane D.');
     expect(done.deleted).toMatchObject({ userId: flow.jane.userId, workspaceIds: [flow.ws.workspaceId] });
     expect(done.health.status).toBe('ok');

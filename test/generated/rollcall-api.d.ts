@@ -761,7 +761,7 @@ export interface paths {
     };
     /**
      * The organization's integration events after a position, in log order (org admins; the system key too, without X-Actor-Id): what the organization's own integration keeps in sync from.
-     * @description The operator's feed (`GET /v1/events`) for this organization's events alone: its own (API keys, org admins, users, workspaces created), its mail ledger's, and every event of its workspaces and of their members' presence, in the same envelope (`organizationId` names the organization on each). Keep the `position` of the last event applied (your cursor) and ask `?after=<cursor>`; the log holds every organization's events and is read at most 1000 events a page looking for this one's, so a page can hold fewer items than `limit` — even none — before the end: go on from `next` (past what the page read, its own or not) until `next` equals `head` (caught up, for now). Events of a partner workspace of another organization are that organization's. An event this version of Rollcall cannot read ends the page before it, as in the operator's feed.
+     * @description The operator's feed (`GET /v1/events`) for this organization's events alone: its own (API keys, org admins, users, workspaces created), its mail ledger's, and every event of its workspaces and of their members' presence, in the same envelope (`organizationId` names the organization on each). Keep the `position` of the last event applied (your cursor) and ask `?after=<cursor>`; the log holds every organization's events: the embedded store reads this one's by an index; over EventStoreDB (and in an embedded log before its last event that names no organization, written before session 58) the log is read at most 1000 events a page looking for this one's, so a page can hold fewer items than `limit` — even none — before the end: either way, go on from `next` (past what the page read, its own or not) until `next` equals `head` (caught up, for now). Events of a partner workspace of another organization are that organization's. An event this version of Rollcall cannot read ends the page before it, as in the operator's feed.
      */
     get: operations['organizationsEvents'];
     put?: never;
@@ -2315,7 +2315,7 @@ export interface components {
       alias?: string | null;
       /**
        * Format: iri
-       * @description an http(s) URL (an IRI: letters outside ASCII are taken), stored and shown as its WHATWG serialization (what is no URI character, such as a quote, percent-encoded; an internationalized host in punycode), at most 2,048 characters in that form; a space, `<` or `>` is refused: send them percent-encoded (`%20`, `%3C`, `%3E`); null removes the avatar
+       * @description an http(s) URL (an IRI: letters outside ASCII are taken), stored and shown as its WHATWG serialization (what is no URI character, such as a quote, percent-encoded; an internationalized host in punycode), at most 2,048 characters in that form; whitespace, `<` or `>` in it is refused: send them percent-encoded (`%20`, `%3C`, `%3E`), and nothing before or after it; null removes the avatar
        * @example https://cdn.acme.test/jane.png
        */
       avatarUrl?: string | null;
@@ -7435,7 +7435,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description CSV with a header row (email, display_name, alias, status, roles, restrictions, grants, invited_at, joined_at, last_seen_at, org_admin, user_id, invitation_id, workspace_id, permissions, expires_at, revoked_at, workspace_name, expired, team_ids, export_permission, owner_authority, revoked_by, access_model); lists are `;`-separated */
+      /** @description CSV with a header row (email, display_name, alias, status, roles, restrictions, grants, invited_at, joined_at, last_seen_at, org_admin, user_id, invitation_id, workspace_id, permissions, expires_at, revoked_at, workspace_name, expired, team_ids, export_permission, owner_authority, revoked_by, access_model, invited_by); lists are `;`-separated */
       200: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -11036,7 +11036,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description CSV with a header row (email, display_name, alias, status, roles, restrictions, grants, invited_at, joined_at, last_seen_at, org_admin, user_id, invitation_id, workspace_id, permissions, expires_at, revoked_at, workspace_name, expired, team_ids, export_permission, owner_authority, revoked_by, access_model); lists are `;`-separated */
+      /** @description CSV with a header row (email, display_name, alias, status, roles, restrictions, grants, invited_at, joined_at, last_seen_at, org_admin, user_id, invitation_id, workspace_id, permissions, expires_at, revoked_at, workspace_name, expired, team_ids, export_permission, owner_authority, revoked_by, access_model, invited_by); lists are `;`-separated */
       200: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */
@@ -11047,7 +11047,7 @@ export interface operations {
         };
         content: {
           /**
-           * @example email,display_name,alias,status,roles,restrictions,grants,invited_at,joined_at,last_seen_at,org_admin,user_id,invitation_id,workspace_id,permissions,expires_at,revoked_at,workspace_name,expired,team_ids,export_permission,owner_authority,revoked_by,access_model
+           * @example email,display_name,alias,status,roles,restrictions,grants,invited_at,joined_at,last_seen_at,org_admin,user_id,invitation_id,workspace_id,permissions,expires_at,revoked_at,workspace_name,expired,team_ids,export_permission,owner_authority,revoked_by,access_model,invited_by
            *     jane@acme.test,Jane Doe,,active,agent,,,2026-03-01T09:00:00.000Z,2026-03-01T09:05:00.000Z,,false,b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b,,0c9e7d6f-1a2b-5c3d-8e4f-5a6b7c8d9e0f,messages;notification_preferences;profile;shortcuts,,,Support,,,false,false,,levels
            */
           'text/csv': string;

@@ -6,10 +6,14 @@ import { Omittable } from '../shared/http/omittable';
 /**
  * The avatar URL's refusal. validator's isURL refuses whitespace and `<>` anywhere, where a quote or `|` is taken and
  * stored percent-encoded (probe 105 F3: the same "must be an http(s) URL" for both looked arbitrary): the sentence says
- * how to send them.
+ * how to send them — inside the URL percent-encoded, around it not at all (probe 106 F4: "%20https://…" is no URL;
+ * the OpenAPI pattern anchors the scheme at the start).
  */
-const urlRefusal = (value: unknown): string =>
-  typeof value === 'string' && /[\s<>]/.test(value) ? 'must be an http(s) URL; a space, < or > must be sent percent-encoded (%20, %3C, %3E)' : 'must be an http(s) URL';
+function urlRefusal(value: unknown): string {
+  if (typeof value !== 'string') return 'must be an http(s) URL';
+  if (value.trim() !== value) return 'must be an http(s) URL, without spaces before or after it';
+  return /[\s<>]/.test(value) ? 'must be an http(s) URL; whitespace, < or > in it must be sent percent-encoded (%20, %3C, %3E)' : 'must be an http(s) URL';
+}
 
 export class UpdateProfileDto {
   @ApiPropertyOptional({ minLength: 1, description: 'not blank, when sent (rule 6)' }) @Omittable() @IsString() @MaxLength(200) displayName?: string;
@@ -21,7 +25,7 @@ export class UpdateProfileDto {
   @MaxLength(200)
   alias?: string | null;
 
-  @ApiPropertyOptional({ type: String, format: 'iri', nullable: true, example: 'https://cdn.acme.test/jane.png', description: 'an http(s) URL (an IRI: letters outside ASCII are taken), stored and shown as its WHATWG serialization (what is no URI character, such as a quote, percent-encoded; an internationalized host in punycode), at most 2,048 characters in that form; a space, `<` or `>` is refused: send them percent-encoded (`%20`, `%3C`, `%3E`); null removes the avatar' })
+  @ApiPropertyOptional({ type: String, format: 'iri', nullable: true, example: 'https://cdn.acme.test/jane.png', description: 'an http(s) URL (an IRI: letters outside ASCII are taken), stored and shown as its WHATWG serialization (what is no URI character, such as a quote, percent-encoded; an internationalized host in punycode), at most 2,048 characters in that form; whitespace, `<` or `>` in it is refused: send them percent-encoded (`%20`, `%3C`, `%3E`), and nothing before or after it; null removes the avatar' })
   @IsOptional()
   @ValidateIf((_, v) => v !== null)
   @IsUrl({ protocols: ['http', 'https'], require_protocol: true, require_tld: false }, { message: ({ value }) => urlRefusal(value) })

@@ -149,6 +149,8 @@ export const MEMBER_CSV_COLUMNS = [
   // the workspace's preset (levels, studio, permissions): what its role names and permissions mean, for a review that
   // spans workspaces of several presets (probe 82 F2)
   'access_model',
+  // who sent a pending invitation: their user id, or `system` (probe 82 F7; probe 106 F6: the JSON list had it)
+  'invited_by',
 ] as const;
 
 /** members streamed into the export per overlay call */
@@ -213,6 +215,7 @@ function memberCsvRow(m: MemberDoc, admins: Set<string>, ws: WorkspaceDoc | unde
     m.kind === 'member' ? String(owner || admins.has(m.userId!)) : '',
     m.revokedBy ?? '',
     ws?.accessModel ?? '',
+    m.kind === 'invitation' ? (m.invitedBy ?? '') : '',
   ];
 }
 

@@ -21,6 +21,19 @@ export const EVENT_DATA_NOTES: Readonly<Record<string, { description?: string; f
         "the invitations of this workspace whose address the deletion erased: the one the user accepted, those bound to them, those to an address erased with them (also one cancelled before the user existed, or pending to their new address). A consumer erases those invitations' addresses; it is appended to every workspace holding one, which may be more than `UserDeleted.workspaceIds`",
     },
   },
+  // probe 82 F7, probe 80 F14 (session 63; probe 106 F3: they were undescribed)
+  UserInvited: {
+    fields: { invitedBy: "who sent it: a user id, or 'system' (the system key). Written since session 63; an older event is published with its metadata's actor here, the same person" },
+  },
+  InvitationCancelled: {
+    fields: {
+      cancelledBy:
+        "who cancelled it — by hand, or by deleting its user or erasing its address: a user id, or 'system'. Written since session 63; an older event is published with its metadata's actor here, the same person",
+    },
+  },
+  AccessRevoked: {
+    fields: { revokedBy: "who revoked the member: a user id, or 'system'. Written since session 63; an older event is published with its metadata's actor here, the same person" },
+  },
   InvitationAddressErased: {
     fields: { invitationIds: 'the invitations of this workspace whose address (one no user holds or held) was erased: a consumer erases their addresses' },
   },

@@ -33,8 +33,10 @@ it('probe 28: one entry per sentence (null for a list of roles); a value too lon
   expect(profile({ avatarUrl: `https://cdn.test/${'a'.repeat(2100)}` })).toEqual([{ field: 'avatarUrl', message: 'must be at most 2048 characters' }]);
   expect(profile({ avatarUrl: 'ftp://cdn.test/a.png' })).toEqual([{ field: 'avatarUrl', message: 'must be an http(s) URL' }]);
   // a space or <> is refused where a quote is percent-encoded and taken: the sentence says how to send them (probe 105 F3)
-  for (const refused of ['https://cdn.test/a b.png', 'https://cdn.test/a<b>.png'])
-    expect(profile({ avatarUrl: refused })).toEqual([{ field: 'avatarUrl', message: 'must be an http(s) URL; a space, < or > must be sent percent-encoded (%20, %3C, %3E)' }]);
+  for (const refused of ['https://cdn.test/a b.png', 'https://cdn.test/a<b>.png', 'https://cdn.test/a\tb.png'])
+    expect(profile({ avatarUrl: refused })).toEqual([{ field: 'avatarUrl', message: 'must be an http(s) URL; whitespace, < or > in it must be sent percent-encoded (%20, %3C, %3E)' }]);
+  // spaces around it: not to be encoded, left out (probe 106 F4)
+  expect(profile({ avatarUrl: ' https://cdn.test/a.png' })).toEqual([{ field: 'avatarUrl', message: 'must be an http(s) URL, without spaces before or after it' }]);
   expect(profile({ avatarUrl: 'https://cdn.test/a%20b%3Cc%3E.png' })).toEqual([]);
 });
 
