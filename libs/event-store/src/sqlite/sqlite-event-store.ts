@@ -11,7 +11,7 @@ import { KnownHeads, versionMoved } from './known-heads';
 import type { SqliteEventStoreOptions } from './sqlite-event-store-options';
 import { WalCheckpointer } from './wal-checkpointer';
 import { setUpKeyTables } from './key-buckets';
-import { OF_ORGANIZATION, ORGANIZATION_INDEX_SCHEMA, indexedAfter } from './organization-index';
+import { OF_ORGANIZATION, createOrganizationIndexes, indexedAfter } from './organization-index';
 import { SUBJECT_KEYS_SCHEMA, type NewSubjectKey, type SubjectKeyChange, SubjectKeyTable } from './subject-keys';
 
 export { DuplicateEventIdError, SubjectKeyConflictError } from './append-checks';
@@ -35,7 +35,6 @@ const SCHEMA = `
     UNIQUE (stream, revision)
   );
   CREATE INDEX IF NOT EXISTS events_by_type ON events (type, position);
-  ${ORGANIZATION_INDEX_SCHEMA}
   ${SUBJECT_KEYS_SCHEMA}
 `;
 
@@ -102,6 +101,7 @@ export class SqliteEventStore implements EventStore {
       );
       // a forgotten data key's bytes are overwritten, not left in a free page of the file
       this.db.exec(`PRAGMA secure_delete = ON; ${SCHEMA}`);
+      createOrganizationIndexes(this.db);
       setUpKeyTables(this.db, options.onKeysMoved);
       if (options.checkpoints === 'thread' && file !== ':memory:') {
         this.db.exec(`PRAGMA wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);

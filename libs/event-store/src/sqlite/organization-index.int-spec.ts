@@ -1,0 +1,66 @@
+// The embedded log indexed by organization (organization-index.ts; ADR 0021 "Session 63"): a read with the filter's
+// `organizationId` hint answers that organization's events alone — by the metadata, the stream's name or the data —
+// after the last event that names none; before it, every event (the caller keeps its own); where the indexes cannot be
+// built, reads go without them.
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import type { NewEvent, ReadAllOptions } from '../port';
+import { createOrganizationIndexes, indexedAfter } from './organization-index';
+import { SqliteEventStore } from './sqlite-event-store';
+
+const dir = mkdtempSync(join(tmpdir(), 'rollcall-organization-index-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+const freshFile = () => join(dir, `log-${++files}.sqlite`);
+
+const ev = (n: number, metadata: Record<string, unknown> = {}, data: Record<string, unknown> = {}): NewEvent => ({ id: randomUUID(), type: 'E', data: { n, ...data }, metadata });
+const ns = async (store: SqliteEventStore, options: ReadAllOptions) => {
+  const out: unknown[] = [];
+  for await (const e of store.readAll(options)) out.push((e.data as { n: number }).n);
+  return out;
+};
+const ofA = (after?: bigint): ReadAllOptions => ({ ...(after !== undefined && { fromPosition: after }), filter: { organizationId: 'org-a' } });
+
+describe('the embedded log indexed by organization', () => {
+  it("an organization's events by its metadata, its stream's name or its data; every event up to the last that names none", async () => {
+    const store = new SqliteEventStore(freshFile());
+    try {
+      await store.append('workspace-w1', [ev(1, {}, {})], 'any'); // names no organization (before session 58)
+      await store.append('workspace-w1', [ev(2, { organizationId: 'org-a' })], 'any');
+      await store.append('workspace-w2', [ev(3, { organizationId: 'org-b' })], 'any');
+      await store.append('organization-org-a', [ev(4)], 'any');
+      await store.append('mail-org-b', [ev(5)], 'any');
+      await store.append('presence-w1-u1', [ev(6, {}, { organizationId: 'org-a' })], 'any');
+      // after the unnamed one (position 1): A's alone, by the index
+      expect(await ns(store, ofA(1n))).toEqual([2, 4, 6]);
+      // from the start: the log up to it is every event's (the caller keeps its own), then A's
+      expect(await ns(store, ofA())).toEqual([1, 2, 3, 4, 5, 6]);
+      // an unnamed event appended now moves the boundary: nothing after 1 is left out
+      await store.append('workspace-w2', [ev(7)], 'any');
+      expect(await ns(store, ofA(1n))).toEqual([2, 3, 4, 5, 6, 7]);
+      expect(await ns(store, ofA(7n))).toEqual([]);
+      // without the hint, as before
+      expect(await ns(store, { fromPosition: 5n })).toEqual([6, 7]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('where the indexes cannot be built (a row that is not JSON: json_extract raises), reads go without them, and a warning says why', () => {
+    const db = new DatabaseSync(':memory:');
+    db.exec('CREATE TABLE events (position INTEGER PRIMARY KEY, stream TEXT, data TEXT, metadata TEXT)');
+    db.exec(`INSERT INTO events (stream, data, metadata) VALUES ('workspace-w9', '{}', 'not json')`);
+    const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      createOrganizationIndexes(db);
+      expect(warn.mock.calls.map(([message]) => String(message))).toEqual([expect.stringMatching(/not indexed by organization .*malformed JSON/)]);
+      expect(indexedAfter(db, 10n)).toBe(false);
+    } finally {
+      warn.mockRestore();
+      db.close();
+    }
+  });
+});
