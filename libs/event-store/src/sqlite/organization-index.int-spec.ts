@@ -49,15 +49,24 @@ describe('the embedded log indexed by organization', () => {
     }
   });
 
-  it('where the indexes cannot be built (a row that is not JSON: json_extract raises), reads go without them, and a warning says why', () => {
+  it('a row that is not JSON neither stops the index nor is stopped by it (an auditor forging a damaged log: json_valid first); where the indexes cannot be built, reads go without them, with a warning', () => {
     const db = new DatabaseSync(':memory:');
     db.exec('CREATE TABLE events (position INTEGER PRIMARY KEY, stream TEXT, data TEXT, metadata TEXT)');
     db.exec(`INSERT INTO events (stream, data, metadata) VALUES ('workspace-w9', '{}', 'not json')`);
     const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
     try {
       createOrganizationIndexes(db);
-      expect(warn.mock.calls.map(([message]) => String(message))).toEqual([expect.stringMatching(/not indexed by organization .*malformed JSON/)]);
-      expect(indexedAfter(db, 10n)).toBe(false);
+      expect(warn).not.toHaveBeenCalled();
+      db.exec(`UPDATE events SET data = '{"a":' WHERE position = 1`);
+      expect(indexedAfter(db, 1n)).toBe(true);
+      expect(indexedAfter(db, 0n)).toBe(false);
+      // a connection that may not write, over a log without the indexes
+      const readOnly = new DatabaseSync(':memory:');
+      readOnly.exec('CREATE TABLE events (position INTEGER PRIMARY KEY, stream TEXT, data TEXT, metadata TEXT); PRAGMA query_only = ON');
+      createOrganizationIndexes(readOnly);
+      expect(warn.mock.calls.map(([message]) => String(message))).toEqual([expect.stringMatching(/not indexed by organization .*readonly/i)]);
+      expect(indexedAfter(readOnly, 10n)).toBe(false);
+      readOnly.close();
     } finally {
       warn.mockRestore();
       db.close();

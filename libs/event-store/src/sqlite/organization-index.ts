@@ -8,12 +8,13 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
  * An event's organization, as the integration event names it (apps/api/src/infrastructure/integration-event.ts): its
  * metadata's `organizationId` (written since session 58), else its stream's (`organization-<id>`, `mail-<id>`), else its
  * data's `organizationId`. An expression index over it (SQLite computes it at each insert: no column to fill, no
- * migration; the first start of a data dir written before builds it, once). The log's metadata and data are JSON (written
- * by JSON.stringify): read as they are, without `json_valid` first — it parsed each twice, and SQLite evaluates the
- * expression at every insert, for both indexes. Measured (quick `bench:http` runs alternated with the code before,
- * load ~2): the commit thread's CPU per command 0.13 → 0.17 ms with `json_valid`, 0.135–0.152 → 0.163–0.172 without:
- * ~0.02–0.03 ms, ~1.5 % of a command's CPU. Where the indexes cannot be built (createOrganizationIndexes), the reads go
- * without them, as over EventStoreDB.
+ * migration; the first start of a data dir written before builds it, once). `json_valid` first: json_extract raises on
+ * text that is not JSON, and an index expression that raises fails the statement that writes the row — a damaged row
+ * (or an auditor's test forging one: test/audit.e2e-spec.ts, libs/audit) could then not be written, nor the index be
+ * built over it. Its price, measured (quick `bench:http` runs alternated with the code before, load ~2): the commit
+ * thread's CPU per command 0.13 → 0.17 ms with it, 0.135–0.152 → 0.163–0.172 without — ~0.015 ms, ~1 % of a command's
+ * CPU, paid for an index that never stands in the way. Where the indexes cannot be built (createOrganizationIndexes:
+ * a connection that may not write), the reads go without them, as over EventStoreDB.
  *
  * Some events name no organization that way: a workspace's or a presence stream's written before session 58 whose data
  * does not name it either (the feed finds their organization by their workspace). A partial index keeps where they are;
@@ -22,9 +23,9 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
  * that names no organization appended later moves the boundary forward rather than being missed.
  */
 export const ORGANIZATION_OF_EVENT = `coalesce(
-  json_extract(metadata, '$.organizationId'),
+  CASE WHEN json_valid(metadata) THEN json_extract(metadata, '$.organizationId') END,
   CASE WHEN instr(stream, 'organization-') = 1 THEN substr(stream, 14) WHEN instr(stream, 'mail-') = 1 THEN substr(stream, 6) END,
-  json_extract(data, '$.organizationId'))`;
+  CASE WHEN json_valid(data) THEN json_extract(data, '$.organizationId') END)`;
 
 const ORGANIZATION_INDEX_SCHEMA = `
   CREATE INDEX IF NOT EXISTS events_by_organization ON events (${ORGANIZATION_OF_EVENT}, position);
@@ -33,8 +34,8 @@ const ORGANIZATION_INDEX_SCHEMA = `
 
 const indexed = new WeakSet<DatabaseSync>();
 /**
- * Creates the indexes (once per data dir). When it cannot (the log holds text that is not JSON, see above, or a
- * connection that may not write opened a data dir written before them), its reads go without, and a warning says why.
+ * Creates the indexes (once per data dir). When it cannot (a connection that may not write opened a data dir written
+ * before them), its reads go without, and a warning says why.
  */
 export function createOrganizationIndexes(db: DatabaseSync): void {
   try {
