@@ -23,7 +23,7 @@ import { ExportLedger, Download, type DownloadRequest } from '../shared/export-l
 
 // the header from the columns the export writes (probe 36 F6: a hand-written one lacked org_admin)
 const CSV_CONTENT = {
-  'text/csv': { schema: { type: 'string' as const }, example: `${MEMBER_CSV_COLUMNS.join(',')}\njane@acme.test,Jane Doe,,active,agent,,,2026-03-01T09:00:00.000Z,2026-03-01T09:05:00.000Z,,false,b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b,,0c9e7d6f-1a2b-5c3d-8e4f-5a6b7c8d9e0f,messages;notification_preferences;profile;shortcuts,,,Support,,,false,false,,levels\n` },
+  'text/csv': { schema: { type: 'string' as const }, example: `${MEMBER_CSV_COLUMNS.join(',')}\njane@acme.test,Jane Doe,,active,agent,,,2026-03-01T09:00:00.000Z,2026-03-01T09:05:00.000Z,,false,b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b,,0c9e7d6f-1a2b-5c3d-8e4f-5a6b7c8d9e0f,messages;notification_preferences;profile;shortcuts,,,Support,,,false,false,,levels,\n` },
 };
 
 /** The user list (rules 9 and 18, docs/rules.md#read-models), one member, and a member's access at a time T. */
