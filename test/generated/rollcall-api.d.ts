@@ -2315,7 +2315,7 @@ export interface components {
       alias?: string | null;
       /**
        * Format: iri
-       * @description an http(s) URL (an IRI: letters outside ASCII are taken), stored and shown as its WHATWG serialization (what is no URI character, such as a quote, percent-encoded; an internationalized host in punycode), at most 2,048 characters in that form; whitespace, `<` or `>` in it is refused: send them percent-encoded (`%20`, `%3C`, `%3E`), and nothing before or after it; null removes the avatar
+       * @description an http(s) URL (an IRI: letters outside ASCII are taken), stored and shown as its WHATWG serialization (what is no URI character, such as a quote, percent-encoded; an internationalized host in punycode), at most 2,048 characters in that form; whitespace, `<` or `>` in it is refused: send them percent-encoded (`%20`, `%3C`, `%3E`), and no spaces or control characters before or after it; null removes the avatar
        * @example https://cdn.acme.test/jane.png
        */
       avatarUrl?: string | null;
@@ -11048,7 +11048,7 @@ export interface operations {
         content: {
           /**
            * @example email,display_name,alias,status,roles,restrictions,grants,invited_at,joined_at,last_seen_at,org_admin,user_id,invitation_id,workspace_id,permissions,expires_at,revoked_at,workspace_name,expired,team_ids,export_permission,owner_authority,revoked_by,access_model,invited_by
-           *     jane@acme.test,Jane Doe,,active,agent,,,2026-03-01T09:00:00.000Z,2026-03-01T09:05:00.000Z,,false,b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b,,0c9e7d6f-1a2b-5c3d-8e4f-5a6b7c8d9e0f,messages;notification_preferences;profile;shortcuts,,,Support,,,false,false,,levels
+           *     jane@acme.test,Jane Doe,,active,agent,,,2026-03-01T09:00:00.000Z,2026-03-01T09:05:00.000Z,,false,b5e0f4a2-6c1d-5f3e-9a7b-2d4c6e8f0a1b,,0c9e7d6f-1a2b-5c3d-8e4f-5a6b7c8d9e0f,messages;notification_preferences;profile;shortcuts,,,Support,,,false,false,,levels,
            */
           'text/csv': string;
         };

@@ -208,6 +208,8 @@ export class AppModule {
               checkpoints: 'thread',
               writer: config.commitThread ? 'thread' : 'inline',
               onKeysMoved: (count, ms) => new Logger('EventStore').log(`moved ${count} data keys into their tables (a data dir written before session 42: docs/adr/0026) in ${Math.round(ms)} ms`),
+              // probe 107 F4: the first start of an older data dir answers nothing while it builds them (~9 s per million events)
+              onOrganizationIndexBuilt: (ms) => new Logger('EventStore').log(`indexed the event log by organization (a data dir written before session 63: docs/adr/0021) in ${Math.round(ms)} ms`),
             }),
         },
         { provide: EVENT_STORE, useFactory: (s: Stores) => s.store, inject: [STORES] },

@@ -16,6 +16,8 @@ export interface EventStoreConfig {
   writer?: 'inline' | 'thread';
   /** embedded store only: SqliteEventStoreOptions.onKeysMoved */
   onKeysMoved?: (count: number, ms: number) => void;
+  /** embedded store only: SqliteEventStoreOptions.onOrganizationIndexBuilt */
+  onOrganizationIndexBuilt?: (ms: number) => void;
 }
 
 /** The KurrentDB adapter when a URL is given, else the embedded SQLite store under dataDir. */
@@ -27,5 +29,6 @@ export function createEventStore(config: EventStoreConfig): EventStore {
     checkpoints: config.checkpoints,
     writer: config.writer,
     onKeysMoved: config.onKeysMoved,
+    onOrganizationIndexBuilt: config.onOrganizationIndexBuilt,
   });
 }

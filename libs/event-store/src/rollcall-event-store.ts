@@ -78,7 +78,7 @@ const closingOnFailure = async (keys: KeyStore, check: () => Promise<void>): Pro
 };
 
 export async function createRollcallEventStore(
-  config: Pick<EventStoreConfig, 'eventstoreUrl' | 'dataDir' | 'durability' | 'checkpoints' | 'writer' | 'onKeysMoved'> & { mongoUrl?: string },
+  config: Pick<EventStoreConfig, 'eventstoreUrl' | 'dataDir' | 'durability' | 'checkpoints' | 'writer' | 'onKeysMoved' | 'onOrganizationIndexBuilt'> & { mongoUrl?: string },
 ): Promise<{ store: EventStore; personalData: PersonalData; sealing: SnapshotSealing }> {
   const inner = createEventStore(config);
   const keysFile = join(config.dataDir, 'keys.sqlite');

@@ -72,4 +72,24 @@ describe('the embedded log indexed by organization', () => {
       db.close();
     }
   });
+
+  it('the first open of a log written before the indexes builds them and says how long it took; a new log or a later open says nothing (probe 107 F4)', async () => {
+    const file = freshFile();
+    const built: number[] = [];
+    const onOrganizationIndexBuilt = (ms: number) => built.push(ms);
+    const first = new SqliteEventStore(file, { onOrganizationIndexBuilt });
+    await first.append('workspace-w1', [ev(1, { organizationId: 'org-a' })], 'any');
+    await first.close();
+    expect(built).toEqual([]);
+    const raw = new DatabaseSync(file);
+    raw.exec('DROP INDEX events_by_organization; DROP INDEX events_of_no_organization');
+    raw.close();
+    const upgraded = new SqliteEventStore(file, { onOrganizationIndexBuilt });
+    expect(await ns(upgraded, ofA(0n))).toEqual([1]);
+    await upgraded.close();
+    expect(built).toEqual([expect.any(Number)]);
+    await new SqliteEventStore(file, { onOrganizationIndexBuilt }).close();
+    expect(built).toHaveLength(1);
+  });
 });
+

@@ -37,10 +37,14 @@ const indexed = new WeakSet<DatabaseSync>();
  * Creates the indexes (once per data dir). When it cannot (a connection that may not write opened a data dir written
  * before them), its reads go without, and a warning says why.
  */
-export function createOrganizationIndexes(db: DatabaseSync): void {
+export function createOrganizationIndexes(db: DatabaseSync, onBuilt?: (ms: number) => void): void {
   try {
+    // (told when a log that holds events gets them: the first start of a data dir written before them, ~9 s per million)
+    const built = onBuilt && db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'events_by_organization'").get() === undefined && db.prepare('SELECT 1 FROM events LIMIT 1').get() !== undefined;
+    const started = performance.now();
     db.exec(ORGANIZATION_INDEX_SCHEMA);
     indexed.add(db);
+    if (built) onBuilt(performance.now() - started);
   } catch (error) {
     process.emitWarning(`the event log is not indexed by organization (its feeds read the log): ${error instanceof Error ? error.message : String(error)}`);
   }

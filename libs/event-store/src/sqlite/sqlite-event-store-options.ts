@@ -28,4 +28,6 @@ export interface SqliteEventStoreOptions {
   writer?: 'inline' | 'thread';
   /** told how many data keys the first open of a file written before session 42 moved into their tables (ADR 0026) */
   onKeysMoved?: (count: number, ms: number) => void;
+  /** told how long the first open of a file written before session 63 took to index its log by organization (ADR 0021) */
+  onOrganizationIndexBuilt?: (ms: number) => void;
 }

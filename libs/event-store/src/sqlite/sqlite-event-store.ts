@@ -101,7 +101,7 @@ export class SqliteEventStore implements EventStore {
       );
       // a forgotten data key's bytes are overwritten, not left in a free page of the file
       this.db.exec(`PRAGMA secure_delete = ON; ${SCHEMA}`);
-      createOrganizationIndexes(this.db);
+      createOrganizationIndexes(this.db, options.onOrganizationIndexBuilt);
       setUpKeyTables(this.db, options.onKeysMoved);
       if (options.checkpoints === 'thread' && file !== ':memory:') {
         this.db.exec(`PRAGMA wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);

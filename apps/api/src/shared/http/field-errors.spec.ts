@@ -36,7 +36,11 @@ it('probe 28: one entry per sentence (null for a list of roles); a value too lon
   for (const refused of ['https://cdn.test/a b.png', 'https://cdn.test/a<b>.png', 'https://cdn.test/a\tb.png'])
     expect(profile({ avatarUrl: refused })).toEqual([{ field: 'avatarUrl', message: 'must be an http(s) URL; whitespace, < or > in it must be sent percent-encoded (%20, %3C, %3E)' }]);
   // spaces around it: not to be encoded, left out (probe 106 F4)
-  expect(profile({ avatarUrl: ' https://cdn.test/a.png' })).toEqual([{ field: 'avatarUrl', message: 'must be an http(s) URL, without spaces before or after it' }]);
+  // nor control characters, which the URL parser would drop quietly (probe 107 F1); NEL is whitespace too (F2)
+  for (const around of [' https://cdn.test/a.png', 'https://cdn.test/a.png\u0000', 'https://cdn.test/a.png\u0001\u001f', '\u0085https://cdn.test/a.png'])
+    expect(profile({ avatarUrl: around })).toEqual([{ field: 'avatarUrl', message: 'must be an http(s) URL, without spaces or control characters before or after it' }]);
+  expect(profile({ avatarUrl: 'https://cdn.test/a\u0085b.png' })).toEqual([{ field: 'avatarUrl', message: 'must be an http(s) URL; whitespace, < or > in it must be sent percent-encoded (%20, %3C, %3E)' }]);
+  expect(profile({ avatarUrl: 'https://cdn.test/a"b|c.png' })).toEqual([]);
   expect(profile({ avatarUrl: 'https://cdn.test/a%20b%3Cc%3E.png' })).toEqual([]);
 });
 
