@@ -225,14 +225,7 @@ function cancel(cmd: CancelInvitation, ctx: WorkspaceContext): Decision<Workspac
     {
       type: 'InvitationCancelled',
       version: 1,
-      data: {
-        workspaceId: cmd.workspaceId,
-        invitationId: inv.invitationId,
-        email: inv.email,
-        cancelledAt: cmd.now,
-        ...addressKeyFields(inv, ctx.org.organizationId),
-        cancelledBy: cmd.actorId,
-      },
+      data: { workspaceId: cmd.workspaceId, invitationId: inv.invitationId, email: inv.email, cancelledAt: cmd.now, ...addressKeyFields(inv, ctx.org.organizationId), cancelledBy: cmd.actorId },
     },
   ]);
 }
