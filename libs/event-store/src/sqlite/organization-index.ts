@@ -11,9 +11,9 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
  * migration; the first start of a data dir written before builds it, once). `json_valid` first: json_extract raises on
  * text that is not JSON, and an index expression that raises fails the statement that writes the row — a damaged row
  * (or an auditor's test forging one: test/audit.e2e-spec.ts, libs/audit) could then not be written, nor the index be
- * built over it. Its price, measured (quick `bench:http` runs alternated with the code before, load ~2): the commit
- * thread's CPU per command 0.13 → 0.17 ms with it, 0.135–0.152 → 0.163–0.172 without — ~0.015 ms, ~1 % of a command's
- * CPU, paid for an index that never stands in the way. Where the indexes cannot be built (createOrganizationIndexes:
+ * built over it. Its price, measured (quick `bench:http` runs alternated with the code before, load ~2): the indexes
+ * add ~0.04 ms of the commit thread's CPU per command with it (0.13 → 0.17), ~0.025 without (0.135–0.152 →
+ * 0.163–0.172): ~0.015 ms, ~1 % of a command's CPU, for an index that never stands in the way. Where the indexes cannot be built (createOrganizationIndexes:
  * a connection that may not write), the reads go without them, as over EventStoreDB.
  *
  * Some events name no organization that way: a workspace's or a presence stream's written before session 58 whose data
@@ -22,7 +22,7 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
  * keeps the organization's). The last of them is looked up at every page (the partial index's last entry), so an event
  * that names no organization appended later moves the boundary forward rather than being missed.
  */
-export const ORGANIZATION_OF_EVENT = `coalesce(
+const ORGANIZATION_OF_EVENT = `coalesce(
   CASE WHEN json_valid(metadata) THEN json_extract(metadata, '$.organizationId') END,
   CASE WHEN instr(stream, 'organization-') = 1 THEN substr(stream, 14) WHEN instr(stream, 'mail-') = 1 THEN substr(stream, 6) END,
   CASE WHEN json_valid(data) THEN json_extract(data, '$.organizationId') END)`;
@@ -51,7 +51,7 @@ export function createOrganizationIndexes(db: DatabaseSync, onBuilt?: (ms: numbe
 }
 
 /** the position of the last event that names no organization (-1: none), by the partial index */
-export const LAST_OF_NO_ORGANIZATION = `SELECT coalesce(max(position), -1) AS position FROM events WHERE ${ORGANIZATION_OF_EVENT} IS NULL`;
+const LAST_OF_NO_ORGANIZATION = `SELECT coalesce(max(position), -1) AS position FROM events WHERE ${ORGANIZATION_OF_EVENT} IS NULL`;
 
 /** the WHERE term of a read of one organization's events (by the expression index) */
 export const OF_ORGANIZATION = `${ORGANIZATION_OF_EVENT} = ?`;
@@ -61,7 +61,9 @@ const lastOfNoOrganization = new WeakMap<DatabaseSync, StatementSync>();
 export function indexedAfter(db: DatabaseSync, after: bigint): boolean {
   if (!indexed.has(db)) return false;
   let stmt = lastOfNoOrganization.get(db);
-  if (!stmt) lastOfNoOrganization.set(db, (stmt = db.prepare(LAST_OF_NO_ORGANIZATION)));
-  stmt.setReadBigInts(true);
+  if (!stmt) {
+    lastOfNoOrganization.set(db, (stmt = db.prepare(LAST_OF_NO_ORGANIZATION)));
+    stmt.setReadBigInts(true);
+  }
   return after >= (stmt.get() as { position: bigint }).position;
 }
