@@ -116,6 +116,10 @@ describe('verifiable history: the notary over HTTP', () => {
     // past what a store can hold: 400, not a 500 (probe 45b F1); the largest is a position no entry has
     for (const past of ['9223372036854775808', '9999999999999999999'])
       expectProblem(await app.api.request('GET', `/v1/audit/proofs/inclusion?position=${past}`, { key: org.key }), 400, 'VALIDATION_FAILED');
+    // digits past 19: one sentence, the bound (probe 107 F3)
+    expect((await app.api.request('GET', '/v1/audit/proofs/inclusion?position=18446744073709551616', { key: org.key })).body.errors).toEqual([
+      { field: 'position', message: 'must be at most 9223372036854775807 (a log position)' },
+    ]);
     expectProblem(await app.api.request('GET', '/v1/audit/proofs/inclusion?position=9223372036854775807', { key: org.key }), 404, 'AUDIT_ENTRY_NOT_FOUND');
     expectProblem(await app.api.request('GET', `/v1/audit/proofs/inclusion?position=${changePosition}&treeSize=1`, { key: org.key }), 422, 'AUDIT_TREE_SIZE');
     expectProblem(await app.api.request('GET', `/v1/audit/proofs/inclusion?position=${changePosition}`), 401, 'UNAUTHENTICATED');

@@ -217,6 +217,8 @@ describe('GET /v1/events: the integration events after a position (ADR 0021)', (
     // past what a store can hold is refused too, not a 500 (probe 45b F1)
     for (const bad of ['?after=abc', '?after=-1', '?after=01', '?after=1e3', '?limit=0', '?limit=1001', '?limit=x', '?from=1', '?after=9223372036854775808', '?after=9999999999999999999'])
       expectProblem(await feed(bad), 400, 'VALIDATION_FAILED');
+    // digits past 19: one sentence, the bound (probe 107 F3: "must be a position: a whole number in decimal digits" too)
+    expect((await feed('?after=18446744073709551616')).body.errors).toEqual([{ field: 'after', message: 'must be at most 9223372036854775807 (a log position)' }]);
     const head = (await feed()).body.head as string;
     const beyond = (BigInt(head) + 1000n).toString();
     const past = await feed(`?after=${beyond}`);

@@ -6,7 +6,7 @@ export class EventsQuery {
   @ApiPropertyOptional({ description: 'a position (decimal), at most the log\'s head: the events strictly after it; left out, from the first event', example: '1042' })
   @IsOptional()
   @IsString()
-  @Matches(/^(0|[1-9]\d{0,18})$/, { message: 'after must be a position: a whole number in decimal digits' })
+  @Matches(/^(0|[1-9]\d*)$/, { message: 'after must be a position: a whole number in decimal digits' })
   @WithinLogPositions()
   after?: string;
 
