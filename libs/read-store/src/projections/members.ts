@@ -284,8 +284,9 @@ async function applyMembers(e: ProjectedEvent, read: ProjectionReader): Promise<
       const d = event.data;
       const member = await read.get<MemberDoc>(MEMBERS, memberId(d.workspaceId, d.userId));
       if (!member) return [];
-      // who revoked it from the event's metadata, as heldOfflineBy below (probe 80 F14: only the history said it)
-            return [upsert(MEMBERS, { ...member, status: 'revoked', revokedAt: d.revokedAt, revokedBy: actorOf(e), teamIds: [], ...presenceFields('offline', member.lastSeenAt) })];
+      // who revoked it (probe 80 F14: only the history said it): the event's `revokedBy`, as the decision state and the
+      // organization's user read take it (an older event's is its metadata's actor: upcasting.ts)
+      return [upsert(MEMBERS, { ...member, status: 'revoked', revokedAt: d.revokedAt, revokedBy: d.revokedBy ?? null, teamIds: [], ...presenceFields('offline', member.lastSeenAt) })];
     }
     // rule 14: the member's teams (`?team=` filters by them); revokes and deletions decide their own removals
     case 'TeamMemberAdded':
