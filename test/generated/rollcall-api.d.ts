@@ -2058,7 +2058,7 @@ export interface components {
        */
       expiresAt: string;
       /**
-       * @description what became of the link's mail by the answer (docs/adr/0018): `handed_over` to the mail relay; `refused` by it for good (a 5xx reply: the address does not take mail — check it with the invitee, a resend will not help; the user list shows `mailRefusedAt`); `pending`: not handed over yet (a slow, deferring or unreachable relay): the mail dispatcher tries again; `not_sent`: the address was erased meanwhile. Absent on a replay whose link was replaced since (not mailed again).
+       * @description what became of the link's mail by the answer (docs/adr/0018): `handed_over` to the mail relay; `refused` by it for good (a 5xx reply: the address does not take mail — check it with the invitee, a resend will not help; the user list shows `mailRefusedAt`); `pending`: not handed over yet (a slow, deferring or unreachable relay): the mail dispatcher tries again; `not_sent`: the address was erased meanwhile. On a retry (same `Idempotency-Key`), what became of its first attempt's mail, as the log recorded it (then nothing is mailed again), or of the mail the retry sent; absent on a retry whose link was replaced since (not mailed again).
        * @example handed_over
        * @enum {string}
        */
@@ -2123,7 +2123,7 @@ export interface components {
        */
       expiresAt: string;
       /**
-       * @description what became of the link's mail by the answer (docs/adr/0018): `handed_over` to the mail relay; `refused` by it for good (a 5xx reply: the address does not take mail — check it with the invitee, a resend will not help; the user list shows `mailRefusedAt`); `pending`: not handed over yet (a slow, deferring or unreachable relay): the mail dispatcher tries again; `not_sent`: the address was erased meanwhile. Absent on a replay whose link was replaced since (not mailed again).
+       * @description what became of the link's mail by the answer (docs/adr/0018): `handed_over` to the mail relay; `refused` by it for good (a 5xx reply: the address does not take mail — check it with the invitee, a resend will not help; the user list shows `mailRefusedAt`); `pending`: not handed over yet (a slow, deferring or unreachable relay): the mail dispatcher tries again; `not_sent`: the address was erased meanwhile. On a retry (same `Idempotency-Key`), what became of its first attempt's mail, as the log recorded it (then nothing is mailed again), or of the mail the retry sent; absent on a retry whose link was replaced since (not mailed again).
        * @example handed_over
        * @enum {string}
        */
@@ -2345,7 +2345,7 @@ export interface components {
        */
       expiresAt?: string;
       /**
-       * @description pending only: what became of the link's mail by the answer, as an invitation's `mail` (docs/adr/0018): `handed_over` to the mail relay; `refused` by it for good (a 5xx reply: the address takes no mail — it counts in no limit, ask for another address); `pending`: not handed over yet, the mail dispatcher tries again; `not_sent`: the user was deleted meanwhile. Absent on a replay (probe 101 F4: a refused link read as mailed)
+       * @description pending only: what became of the link's mail by the answer, as an invitation's `mail` (docs/adr/0018): `handed_over` to the mail relay; `refused` by it for good (a 5xx reply: the address takes no mail — it counts in no limit, ask for another address); `pending`: not handed over yet, the mail dispatcher tries again; `not_sent`: the user was deleted meanwhile. On a retry (same `Idempotency-Key`), what became of its first attempt's mail, as the log recorded it (then nothing is mailed again), or of the mail the retry sent (docs/adr/0018 "Session 64")
        * @example handed_over
        * @enum {string}
        */

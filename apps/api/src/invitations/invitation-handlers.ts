@@ -29,7 +29,7 @@ import { InvitationLinks, type InvitationRef } from '../shared/secrets';
 import type { AnswerStorage } from '../shared/command-path/write-pipeline';
 import { AddressErasure } from '../shared/erasure/address-erasure';
 import { invitationLinkCurrent } from '../mail/current-links';
-import { MailLedger, mailRequestOf } from '../mail/mail-ledger';
+import { MailLedger, mailRequestOf, mailUnlessRecorded, replayedAfter } from '../mail/mail-ledger';
 import { ConcurrencyExhaustedError, DomainException, StreamHandler } from '../shared/command-path/stream-handler';
 import { organizationStream, workspaceStream } from '../shared/command-path/stream-states';
 import { type WorkspaceRef, loadWorkspace, workspace, workspaceAndOrganization, workspaceCheckingOrganization } from '../shared/command-path/targets';
@@ -112,16 +112,20 @@ export class InviteMemberHandler implements ICommandHandler<InviteMemberCommand,
     // the events' id: a replay of a request an earlier version decided derived it otherwise (probe 40 F1)
     const { invitationId } = invited.data;
     const inviteUrl = this.links.url({ ...ref, invitationId, linkVersion: invited.data.linkVersion });
-    // a replay (the request's retry, answered from the log) mails again while its link is the current one: the first
-    // attempt's process may have died between the commit and the mail (probe 28); a second mail of one link is harmless
+    // a replay (the request's retry, answered from the log) mails again while its link is the current one and the
+    // ledger holds no record of its first attempt's mail: that attempt's process may have died between the commit and
+    // the mail (probe 28)
+    const link = { kind: 'invitation', organizationId: ref.organizationId, invitationId, linkVersion: invited.data.linkVersion } as const;
     const mail =
       (!done.replayed || invitationLinkCurrent(done.context.ws, invitationId, invited.data.linkVersion, Date.now())) &&
-      (await mailInvitation(
-        this.mailer,
-        invitationMailFor(done.context, { to: invited.data.email, access: invited.data.access, actorId: ctx.actorId, inviteUrl, expiresAt: invited.data.expiresAt }),
-        erasedAfter(this.erasure, addressSubject(invited.data.email, invited.data.organizationId, invited.data.addressKey, invitationId), done.position),
-        undefined,
-        (outcome) => this.ledger?.invitationHandedOff(outcome, { organizationId: ref.organizationId, workspaceId: ref.workspaceId, invitationId, linkVersion: invited.data.linkVersion }, mailRequestOf(ctx)),
+      (await mailUnlessRecorded(this.ledger, link, replayedAfter(done), () =>
+        mailInvitation(
+          this.mailer,
+          invitationMailFor(done.context, { to: invited.data.email, access: invited.data.access, actorId: ctx.actorId, inviteUrl, expiresAt: invited.data.expiresAt }),
+          erasedAfter(this.erasure, addressSubject(invited.data.email, invited.data.organizationId, invited.data.addressKey, invitationId), done.position),
+          undefined,
+          (outcome) => this.ledger?.invitationHandedOff(outcome, { organizationId: ref.organizationId, workspaceId: ref.workspaceId, invitationId, linkVersion: link.linkVersion }, mailRequestOf(ctx)),
+        ),
       ));
     // a replay's warnings are those of the access it invited with (the decider's are not kept in the log)
     const warnings = done.replayed ? grantWarnings(invited.data.access, modelOf(done.context)) : done.warnings;
@@ -164,17 +168,20 @@ export class ResendInvitationHandler implements ICommandHandler<ResendInvitation
     const resent = done.events[0] as Extract<WorkspaceEvent, { type: 'InvitationResent' }>;
     const inviteUrl = this.links.url({ ...ref, invitationId, linkVersion: resent.data.linkVersion });
     const inv = done.context.ws.invitations.get(invitationId);
-    // a replay mails again while its link is the current one (as an invitation's: probe 28)
+    // a replay mails again while its link is the current one and unrecorded (as an invitation's: probe 28)
+    const link = { kind: 'invitation', organizationId: ref.organizationId, invitationId, linkVersion: resent.data.linkVersion } as const;
     const mail =
       inv &&
       hasAddress(inv) &&
       (!done.replayed || invitationLinkCurrent(done.context.ws, invitationId, resent.data.linkVersion, Date.now())) &&
-      (await mailInvitation(
-        this.mailer,
-        invitationMailFor(done.context, { to: inv.email, access: inv.access, actorId: ctx.actorId, inviteUrl, expiresAt: resent.data.expiresAt }),
-        erasedAfter(this.erasure, invitationSubject(done.context.ws, inv), done.position),
-        undefined,
-        (outcome) => this.ledger?.invitationHandedOff(outcome, { organizationId: ref.organizationId, workspaceId: ref.workspaceId, invitationId, linkVersion: resent.data.linkVersion }, mailRequestOf(ctx)),
+      (await mailUnlessRecorded(this.ledger, link, replayedAfter(done), () =>
+        mailInvitation(
+          this.mailer,
+          invitationMailFor(done.context, { to: inv.email, access: inv.access, actorId: ctx.actorId, inviteUrl, expiresAt: resent.data.expiresAt }),
+          erasedAfter(this.erasure, invitationSubject(done.context.ws, inv), done.position),
+          undefined,
+          (outcome) => this.ledger?.invitationHandedOff(outcome, { organizationId: ref.organizationId, workspaceId: ref.workspaceId, invitationId, linkVersion: link.linkVersion }, mailRequestOf(ctx)),
+        ),
       ));
     return { invitationId, inviteUrl, expiresAt: resent.data.expiresAt, position: done.position, ...(mail && { mail }) };
   }

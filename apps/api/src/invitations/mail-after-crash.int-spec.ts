@@ -11,6 +11,7 @@ import type { Config } from '../config';
 import { CreateOrganizationCommand, CreateOrganizationHandler } from '../organizations/create-organization';
 import { newCommandContext } from '../shared/command-path/command-context';
 import type { EmailConfirmationMail, InvitationMail, InvitationMailer } from '../mail/mailer';
+import { MailLedger } from '../mail/mail-ledger';
 import { DerivedSecrets, EmailConfirmationLinks, InvitationLinks } from '../shared/secrets';
 import { StreamHandler } from '../shared/command-path/stream-handler';
 import { StreamStates } from '../shared/command-path/stream-states';
@@ -31,32 +32,36 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** A mail transport recording what it took; `dead`: it never takes one (the process died before the hand-off). */
-function transport(dead = false) {
+/**
+ * A mail transport recording what it took; `dead`: it never takes one (the process died before the hand-off);
+ * `refusing`: it refuses every mail for good (a relay's 5xx)
+ */
+function transport(dead = false, refusing = false) {
   const mails: (InvitationMail | EmailConfirmationMail)[] = [];
   let reached!: () => void;
   const handOff = new Promise<void>((r) => (reached = r));
   const take = (m: InvitationMail | EmailConfirmationMail) => {
     reached();
     if (dead) return new Promise<void>(() => undefined);
+    if (refusing) return Promise.reject(Object.assign(new Error('550 5.1.1 no such user'), { responseCode: 550 }));
     mails.push(m);
     return Promise.resolve();
   };
   return { mails, handOff, mailer: { send: take, sendEmailConfirmation: take } as InvitationMailer };
 }
 
-/** An API process's handlers over the shared store, with its own states and mail transport. */
-function apiProcess(mailer: InvitationMailer) {
+/** An API process's handlers over the shared store, with its own states and mail transport (and the mail ledger, if given). */
+function apiProcess(mailer: InvitationMailer, ledger?: MailLedger) {
   const streams = new StreamHandler(stores.store, new StreamStates(stores.store));
   const links = new InvitationLinks(SECRET, 'https://console.test');
   const config = { invitationTtlSeconds: 172_800 } as Config;
   return {
     createOrg: new CreateOrganizationHandler(streams, new DerivedSecrets(SECRET)),
     createWorkspace: new CreateWorkspaceHandler(streams),
-    invite: new InviteMemberHandler(streams, links, mailer, config),
-    resend: new ResendInvitationHandler(streams, links, mailer, config),
+    invite: new InviteMemberHandler(streams, links, mailer, config, undefined, ledger),
+    resend: new ResendInvitationHandler(streams, links, mailer, config, undefined, ledger),
     accept: new AcceptInvitationHandler(streams, links),
-    profile: new UpdateProfileHandler(streams, new EmailConfirmationLinks(SECRET, 'https://console.test'), mailer, config),
+    profile: new UpdateProfileHandler(streams, new EmailConfirmationLinks(SECRET, 'https://console.test'), mailer, config, undefined, ledger),
   };
 }
 
@@ -111,7 +116,59 @@ describe('a retry of a write whose process died between its commit and its mail 
     await died.handOff;
     const alive = transport();
     const retried = await apiProcess(alive.mailer).profile.execute(new UpdateProfileCommand(ref.organizationId, keyed(ann, 'org:change-1'), ann, { email: 'ann@new.test' }));
-    expect(retried.emailChange).toMatchObject({ status: 'pending_confirmation', email: 'ann@new.test' });
+    // the retry says what became of the mail it sent (probe 106 F5: it said nothing)
+    expect(retried.emailChange).toEqual({ status: 'pending_confirmation', email: 'ann@new.test', expiresAt: expect.any(String), mail: 'handed_over' });
     expect(alive.mails).toEqual([expect.objectContaining({ to: 'ann@new.test', confirmUrl: expect.any(String) })]);
+  });
+});
+
+describe('a retry of a write whose mail the ledger recorded is not mailed again, and says what became of it (probe 105 F1, probe 106 F5)', () => {
+  /** an invitation answered and mailed by one process, its answer lost; the retry goes to another */
+  async function invitedThenRetried(first: ReturnType<typeof transport>, key: string) {
+    const setup = apiProcess(first.mailer, new MailLedger(stores.store));
+    const { admin, ref } = await organization(setup);
+    const answered = await setup.invite.execute(new InviteMemberCommand(ref, keyed(admin, key), { email: 'kim@acme.test' }));
+    const alive = transport();
+    const retried = await apiProcess(alive.mailer, new MailLedger(stores.store)).invite.execute(new InviteMemberCommand(ref, keyed(admin, key), { email: 'kim@acme.test' }));
+    return { answered, retried, alive, admin, ref };
+  }
+
+  it('rule 7: an invitation\'s retry after its mail was handed over mails nothing and answers handed_over', async () => {
+    const { answered, retried, alive } = await invitedThenRetried(transport(), 'ws:invite-ledger-1');
+    expect(answered.mail).toBe('handed_over');
+    expect(retried).toEqual({ ...answered, mail: 'handed_over' });
+    expect(alive.mails).toEqual([]);
+  });
+
+  it('rule 7: an invitation\'s retry after the relay refused its mail for good mails nothing and answers refused', async () => {
+    const { answered, retried, alive } = await invitedThenRetried(transport(false, true), 'ws:invite-ledger-2');
+    expect(answered.mail).toBe('refused');
+    expect(retried.mail).toBe('refused');
+    expect(alive.mails).toEqual([]);
+  });
+
+  it('rule 7: a resend\'s retry after its mail was handed over mails nothing and answers handed_over', async () => {
+    const { answered, admin, ref } = await invitedThenRetried(transport(), 'ws:invite-ledger-3');
+    const first = transport();
+    const resent = await apiProcess(first.mailer, new MailLedger(stores.store)).resend.execute(new ResendInvitationCommand(ref, keyed(admin, 'ws:resend-ledger-3'), answered.invitationId));
+    expect(first.mails).toHaveLength(1);
+    const alive = transport();
+    const retried = await apiProcess(alive.mailer, new MailLedger(stores.store)).resend.execute(new ResendInvitationCommand(ref, keyed(admin, 'ws:resend-ledger-3'), answered.invitationId));
+    expect(retried).toEqual({ ...resent, mail: 'handed_over' });
+    expect(alive.mails).toEqual([]);
+  });
+
+  it('email change: the change\'s retry after its confirmation was handed over mails nothing and answers handed_over', async () => {
+    const ledger = new MailLedger(stores.store);
+    const setup = apiProcess(transport().mailer, ledger);
+    const { admin, ref } = await organization(setup);
+    const inv = await setup.invite.execute(new InviteMemberCommand(ref, ctx(admin), { email: 'lee@acme.test' }));
+    const lee = (await setup.accept.execute(new AcceptInvitationCommand(ctx('invitee'), new URL(inv.inviteUrl).searchParams.get('token')!))).userId as string;
+    const first = await setup.profile.execute(new UpdateProfileCommand(ref.organizationId, keyed(lee, 'org:change-ledger'), lee, { email: 'lee@new.test' }));
+    expect(first.emailChange?.mail).toBe('handed_over');
+    const alive = transport();
+    const retried = await apiProcess(alive.mailer, new MailLedger(stores.store)).profile.execute(new UpdateProfileCommand(ref.organizationId, keyed(lee, 'org:change-ledger'), lee, { email: 'lee@new.test' }));
+    expect(retried.emailChange).toEqual(first.emailChange);
+    expect(alive.mails).toEqual([]);
   });
 });

@@ -1,9 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationShutdown, Optional } from '@nestjs/common';
-import { type EmailConfirmationMailRefused, type EmailConfirmationMailed, type EventMetadata, type InvitationMailRefused, type InvitationMailed, type MailEvent, SYSTEM_ACTOR, mailStream, toStored } from '@rollcall/domain';
+import {
+  type EmailConfirmationMailRefused,
+  type EmailConfirmationMailed,
+  type EventMetadata,
+  type InvitationMailRefused,
+  type InvitationMailed,
+  MAIL_EVENT_TYPES,
+  type MailEvent,
+  SYSTEM_ACTOR,
+  fromStored,
+  mailStream,
+  toStored,
+} from '@rollcall/domain';
 import { type EventStore, newEventId } from '@rollcall/event-store';
 import { EVENT_STORE } from '../shared/tokens';
-import type { HandOff } from './mailer';
+import type { HandOff, MailStatus } from './mailer';
 import { Metrics } from '../infrastructure/metrics';
 
 /**
@@ -15,6 +27,35 @@ import { Metrics } from '../infrastructure/metrics';
  * A record lost (its append failed: logged; or the process died first) costs the invitee a second mail of the same
  * link, when the dispatcher finds the link unrecorded.
  */
+/** A link whose mail the ledger may hold a record of: an invitation's at a link version, or an email change's. */
+export type MailLink =
+  | { kind: 'invitation'; organizationId: string; invitationId: string; linkVersion: number }
+  | { kind: 'email-confirmation'; organizationId: string; userId: string; version: number };
+
+/**
+ * the ledger's records read at most by one lookup (recordedAfter): a retry comes seconds or minutes after its first
+ * attempt, whose record was appended before it answered; past these, it is mailed again (a second mail of one link)
+ */
+const LOOKUP_RECORDS = 10_000;
+
+/** whether an event is the ledger's record (mailed or refused) of this link's mail */
+function recordOf(event: { type: string; data: unknown }, link: MailLink): boolean {
+  switch (event.type) {
+    case 'InvitationMailed':
+    case 'InvitationMailRefused': {
+      const data = event.data as InvitationMailed['data'];
+      return link.kind === 'invitation' && data.invitationId === link.invitationId && data.linkVersion === link.linkVersion;
+    }
+    case 'EmailConfirmationMailed':
+    case 'EmailConfirmationMailRefused': {
+      const data = event.data as EmailConfirmationMailed['data'];
+      return link.kind === 'email-confirmation' && data.userId === link.userId && data.version === link.version;
+    }
+    default:
+      return false;
+  }
+}
+
 /** The request a mail was handed over in: its id (X-Request-Id) and the organization API key it came with. */
 export interface MailRequest {
   correlationId: string;
@@ -74,6 +115,26 @@ export class MailLedger implements OnApplicationShutdown {
     return this.record({ type: 'EmailConfirmationMailRefused', version: 1, data: { ...refused, refusedAt: new Date().toISOString() } }, request);
   }
 
+  /**
+   * What the ledger recorded of a link's mail after `after` (the position of the events that decided the link: its
+   * record is appended after them): `handed_over`, `refused` for good, or undefined when it holds neither. A command's
+   * retry answered from the log asks it before mailing again (mailUnlessRecorded).
+   */
+  async recordedAfter(link: MailLink, after: bigint): Promise<MailStatus | undefined> {
+    const records = this.store.readAll({
+      fromPosition: after,
+      // the organization's events only, where the store indexes the log by organization (the embedded one)
+      filter: { eventTypes: [...MAIL_EVENT_TYPES], streamPrefixes: [mailStream(link.organizationId)], organizationId: link.organizationId },
+      maxCount: LOOKUP_RECORDS,
+    });
+    for await (const recorded of records) {
+      if (recorded.stream !== mailStream(link.organizationId)) continue;
+      const event = fromStored(recorded);
+      if (event && recordOf(event, link)) return event.type === 'InvitationMailRefused' || event.type === 'EmailConfirmationMailRefused' ? 'refused' : 'handed_over';
+    }
+    return undefined;
+  }
+
   /** waits for the appends under way */
   async flush(): Promise<void> {
     await Promise.all(this.appending);
@@ -108,3 +169,23 @@ export class MailLedger implements OnApplicationShutdown {
     return appended;
   }
 }
+
+/**
+ * A command's mail of a link, once: a retry answered from the log (`replayedAfter`: the position of the events it read
+ * back) first asks the ledger what became of the first attempt's mail — handed over, or refused for good — and then
+ * sends nothing and answers that (probe 105 F1, probe 106 F5: a retry mailed the link again and answered without
+ * `mail`); a first attempt, or a retry whose first attempt left no record (its process died before the hand-off, or it
+ * failed), sends.
+ */
+export async function mailUnlessRecorded(
+  ledger: MailLedger | undefined,
+  link: MailLink,
+  replayedAfter: bigint | undefined,
+  send: () => Promise<MailStatus>,
+): Promise<MailStatus> {
+  const recorded = replayedAfter === undefined || ledger === undefined ? undefined : await ledger.recordedAfter(link, replayedAfter);
+  return recorded ?? send();
+}
+
+/** where a command's retry answered from the log read its events back (mailUnlessRecorded); undefined for a first attempt */
+export const replayedAfter = (done: { replayed: boolean; position: string }): bigint | undefined => (done.replayed ? BigInt(done.position) : undefined);

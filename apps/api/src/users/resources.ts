@@ -21,7 +21,7 @@ export class EmailChangeOutcome {
   @ApiPropertyOptional({
     enum: ['handed_over', 'refused', 'pending', 'not_sent'],
     description:
-      "pending only: what became of the link's mail by the answer, as an invitation's `mail` (docs/adr/0018): `handed_over` to the mail relay; `refused` by it for good (a 5xx reply: the address takes no mail — it counts in no limit, ask for another address); `pending`: not handed over yet, the mail dispatcher tries again; `not_sent`: the user was deleted meanwhile. Absent on a replay (probe 101 F4: a refused link read as mailed)",
+      "pending only: what became of the link's mail by the answer, as an invitation's `mail` (docs/adr/0018): `handed_over` to the mail relay; `refused` by it for good (a 5xx reply: the address takes no mail — it counts in no limit, ask for another address); `pending`: not handed over yet, the mail dispatcher tries again; `not_sent`: the user was deleted meanwhile. On a retry (same `Idempotency-Key`), what became of its first attempt's mail, as the log recorded it (then nothing is mailed again), or of the mail the retry sent (docs/adr/0018 \"Session 64\")",
     example: 'handed_over',
   })
   mail?: MailStatus;

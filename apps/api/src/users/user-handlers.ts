@@ -28,7 +28,7 @@ import { AddressErasure } from '../shared/erasure/address-erasure';
 import type { CommandContext } from '../shared/command-path/command-context';
 import { INVITATION_MAILER, type InvitationMailer, type MailStatus, mailEmailConfirmation } from '../mail/mailer';
 import { emailChangeLinkCurrent } from '../mail/current-links';
-import { MailLedger, mailRequestOf } from '../mail/mail-ledger';
+import { MailLedger, mailRequestOf, mailUnlessRecorded, replayedAfter } from '../mail/mail-ledger';
 import { EmailChangeLimit } from './email-change-limit';
 import { EMAIL_CHANGE_MAILS, type EmailChangeMails, ProcessEmailChangeMails } from './email-change-mails';
 import { EmailConfirmationLinks } from '../shared/secrets';
@@ -145,38 +145,42 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
     const updated = done.events.find((e): e is UserProfileUpdated => e.type === 'UserProfileUpdated');
     const requested = done.events.find((e): e is EmailChangeRequested => e.type === 'EmailChangeRequested');
     const withdrawn = done.events.some((e) => e.type === 'EmailChangeWithdrawn');
-    // a replay (the request's retry, answered from the log) mails again while the change is pending at that version:
-    // the first attempt's process may have died between the commit and the mail (probe 28)
+    // a replay (the request's retry, answered from the log) mails again while the change is pending at that version and
+    // the ledger holds no record of its first attempt's mail: that attempt's process may have died between the commit
+    // and the mail (probe 28)
     const pending = requested && emailChangeLinkCurrent(done.context.org, userId, requested.data.version, Date.now());
     const stillPending = pending && pending.email === requested.data.email;
     // no new mail (refused, withdrawn, a replay's mail is its first one's): the slot counts no more
     if (!requested || done.replayed) await this.emailChanges.giveBack(slot);
-    // what became of the link's mail, said in the answer (probe 101 F4: one the relay refused read as mailed)
+    // what became of the link's mail, said in the answer (probe 101 F4: one the relay refused read as mailed; probe 106
+    // F5: a retry's too)
     let mail: MailStatus | undefined;
     if (requested && (!done.replayed || stillPending))
-      mail = await mailEmailConfirmation(
-        this.mailer,
-        {
-          to: requested.data.email,
-          organizationName: done.context.org.name,
-          confirmUrl: this.links.url({ organizationId, userId, version: requested.data.version }),
-          expiresAt: requested.data.expiresAt,
-        },
-        // the new address is sealed under the user's key: a deletion that forgot it after this change is not mailed past
-        async () => (await this.erasure?.userErasedAfter(userId, BigInt(done.position))) ?? false,
-        undefined,
-        async (outcome) => {
-          // refused for good by the relay (a 5xx) or erased: no mail goes out for it, now or later (the dispatcher does
-          // not retry those): its slot counts no more (probe 100 F2: a mistyped address the relay refused locked the
-          // user out for an hour with no mail sent)
-          if (!done.replayed && (outcome === 'refused' || outcome === 'erased')) await this.emailChanges.giveBack(slot);
-          await this.ledger?.emailConfirmationHandedOff(outcome, { organizationId, userId, version: requested.data.version }, mailRequestOf(ctx));
-        },
+      mail = await mailUnlessRecorded(this.ledger, { kind: 'email-confirmation', organizationId, userId, version: requested.data.version }, replayedAfter(done), () =>
+        mailEmailConfirmation(
+          this.mailer,
+          {
+            to: requested.data.email,
+            organizationName: done.context.org.name,
+            confirmUrl: this.links.url({ organizationId, userId, version: requested.data.version }),
+            expiresAt: requested.data.expiresAt,
+          },
+          // the new address is sealed under the user's key: a deletion that forgot it after this change is not mailed past
+          async () => (await this.erasure?.userErasedAfter(userId, BigInt(done.position))) ?? false,
+          undefined,
+          async (outcome) => {
+            // refused for good by the relay (a 5xx) or erased: no mail goes out for it, now or later (the dispatcher does
+            // not retry those): its slot counts no more (probe 100 F2: a mistyped address the relay refused locked the
+            // user out for an hour with no mail sent)
+            if (!done.replayed && (outcome === 'refused' || outcome === 'erased')) await this.emailChanges.giveBack(slot);
+            await this.ledger?.emailConfirmationHandedOff(outcome, { organizationId, userId, version: requested.data.version }, mailRequestOf(ctx));
+          },
+        ),
       );
     return {
       userId,
       changed: Object.keys(updated?.data.changes ?? {}),
-      ...(requested && { emailChange: { status: 'pending_confirmation', email: requested.data.email, expiresAt: requested.data.expiresAt, ...(mail !== undefined && !done.replayed && { mail }) } }),
+      ...(requested && { emailChange: { status: 'pending_confirmation', email: requested.data.email, expiresAt: requested.data.expiresAt, ...(mail !== undefined && { mail }) } }),
       ...(withdrawn && { emailChange: { status: 'withdrawn', email: normalizeEmail(changes.email ?? '') } }),
       position: done.position,
     };
@@ -188,14 +192,20 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
  * deletion erases it from the events, and must not find it in api.sqlite); a retry carries the same body, whose
  * `email` gives it back.
  */
+/** an email change's answer but its address: its status, the link's expiry, what became of its mail (probe 106 F5) */
+const withoutAddress = ({ status, expiresAt, mail }: NonNullable<ProfileAnswer['emailChange']>) => ({
+  status,
+  ...(expiresAt !== undefined && { expiresAt }),
+  ...(mail !== undefined && { mail }),
+});
+
 export const PROFILE_ANSWER_STORAGE: AnswerStorage<ProfileAnswer> = {
-  stored: ({ emailChange, ...rest }) =>
-    emailChange ? { ...rest, emailChange: { status: emailChange.status, ...(emailChange.expiresAt !== undefined && { expiresAt: emailChange.expiresAt }) } } : rest,
+  stored: ({ emailChange, ...rest }) => (emailChange ? { ...rest, emailChange: withoutAddress(emailChange) } : rest),
   restored: (stored, _ctx, body) => {
     const { emailChange, position, ...rest } = stored as ProfileAnswer;
     if (!emailChange) return stored as ProfileAnswer;
     const email = normalizeEmail(String((body as { email?: unknown } | null)?.email ?? ''));
-    return { ...rest, emailChange: { status: emailChange.status, email, ...(emailChange.expiresAt !== undefined && { expiresAt: emailChange.expiresAt }) }, position };
+    return { ...rest, emailChange: { ...withoutAddress(emailChange), email }, position };
   },
 };
 
