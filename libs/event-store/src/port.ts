@@ -92,6 +92,8 @@ export interface ReadAllOptions {
    */
   filter?: { eventTypes?: string[]; streamPrefixes?: string[]; organizationId?: string };
   maxCount?: number;
+  /** as ReadStreamOptions' `personalData`: a reader of ids and versions only (the mail dispatcher) opens no field */
+  personalData?: 'sealed';
 }
 
 export interface SubscribeOptions extends ReadAllOptions {}

@@ -243,7 +243,10 @@ export class MailDispatcher implements OnApplicationBootstrap, OnApplicationShut
   private async read(): Promise<boolean> {
     const head = await this.store.headPosition();
     let read = 0;
-    for await (const recorded of this.store.readAll({ fromPosition: this.cursor, filter: { eventTypes: TYPES }, maxCount: READ_PER_PASS })) {
+    // only ids and versions are read here (the address is opened when a link is mailed, from its workspace's state):
+    // opening every invitation's address cost the main thread a key lookup and an AES-GCM open per invitation
+    const events = this.store.readAll({ fromPosition: this.cursor, filter: { eventTypes: TYPES }, maxCount: READ_PER_PASS, personalData: 'sealed' });
+    for await (const recorded of events) {
       this.note(recorded);
       this.cursor = recorded.position;
       read++;

@@ -126,6 +126,7 @@ export class MailLedger implements OnApplicationShutdown {
       // the organization's events only, where the store indexes the log by organization (the embedded one)
       filter: { eventTypes: [...MAIL_EVENT_TYPES], streamPrefixes: [mailStream(link.organizationId)], organizationId: link.organizationId },
       maxCount: LOOKUP_RECORDS,
+      personalData: 'sealed', // (the ledger's records hold none)
     });
     for await (const recorded of records) {
       if (recorded.stream !== mailStream(link.organizationId)) continue;

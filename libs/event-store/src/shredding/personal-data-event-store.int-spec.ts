@@ -53,6 +53,15 @@ describe('PersonalDataEventStore (crypto-shredding)', () => {
     expect(read[0]!.data).toEqual({ person: 'jane', email: 'jane@acme.test', profile: { name: 'Jane Doe', role: 'agent' }, untouched: 'visible' });
   });
 
+  it('reads the log with personal fields left sealed when asked (a reader of ids, as the mail dispatcher): no key looked up', async () => {
+    await store.append('s-2', [event('kim', 'kim@acme.test')], 'no_stream');
+    const lookups = jest.spyOn(keys, 'find');
+    const [sealed] = await collect(store.readAll({ filter: { streamPrefixes: ['s-2'] }, personalData: 'sealed' }));
+    expect(sealed!.data).toMatchObject({ person: 'kim', email: expect.stringMatching(/^enc:v1:u:kim:/), untouched: 'visible' });
+    expect(lookups).not.toHaveBeenCalled();
+    expect((await collect(store.readAll({ filter: { streamPrefixes: ['s-2'] } })))[0]!.data).toMatchObject({ email: 'kim@acme.test' });
+  });
+
   it('seals values padded to blocks: the log tells no exact length of an address or a name (probe 40 F5)', async () => {
     const emails = ['al@acme.test', 'alexandra@acme.test', 'a-much-longer-address@acme.test'];
     await store.append('s-pad', emails.map((email, i) => event(`p${i}`, email, 'X'.repeat(i + 1))), 'no_stream');

@@ -201,7 +201,7 @@ export class PersonalDataEventStore implements EventStore {
   }
 
   readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent> {
-    return this.openedInChunks(this.inner.readAll(options));
+    return options?.personalData === 'sealed' ? this.inner.readAll(options) : this.openedInChunks(this.inner.readAll(options));
   }
 
   subscribe(options?: SubscribeOptions): Subscription {
