@@ -60,6 +60,13 @@ describe('PersonalDataEventStore (crypto-shredding)', () => {
     expect(sealed!.data).toMatchObject({ person: 'kim', email: expect.stringMatching(/^enc:v1:u:kim:/), untouched: 'visible' });
     expect(lookups).not.toHaveBeenCalled();
     expect((await collect(store.readAll({ filter: { streamPrefixes: ['s-2'] } })))[0]!.data).toMatchObject({ email: 'kim@acme.test' });
+    const subscription = store.subscribe({ filter: { streamPrefixes: ['s-2'] }, personalData: 'sealed' });
+    for await (const e of subscription) {
+      expect(e.data).toMatchObject({ email: expect.stringMatching(/^enc:v1:u:kim:/) });
+      break;
+    }
+    await subscription.unsubscribe();
+    expect(lookups).not.toHaveBeenCalled();
   });
 
   it('seals values padded to blocks: the log tells no exact length of an address or a name (probe 40 F5)', async () => {

@@ -206,6 +206,7 @@ export class PersonalDataEventStore implements EventStore {
 
   subscribe(options?: SubscribeOptions): Subscription {
     const inner = this.inner.subscribe(options);
+    if (options?.personalData === 'sealed') return inner;
     const iterable = this.openedByPage(inner.pages ? inner.pages() : onePerPage(inner));
     return { [Symbol.asyncIterator]: () => iterable, unsubscribe: () => inner.unsubscribe() };
   }
