@@ -141,6 +141,12 @@ export interface EventStore {
    * otherwise, one may. While none may, an embedded store's reads need not look at other processes' commits.
    */
   othersMayWrite?(may: boolean): void;
+  /**
+   * Whether `readAll`'s `organizationId` hint reads that organization's events by an index (the embedded store:
+   * sqlite/organization-index.ts); absent or false where it is ignored (KurrentDB), and a reader of one organization's
+   * events narrows the read by its streams' names instead (the organization's feed: events/feed-page.ts).
+   */
+  indexesOrganizations?(): boolean;
   /** reachable? used by /health */
   ping(): Promise<void>;
   close(): Promise<void>;

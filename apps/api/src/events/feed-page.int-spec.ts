@@ -6,9 +6,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type DomainEvent, type OrganizationState, initialOrganizationState, toStored } from '@rollcall/domain';
+import { DOMAIN_STREAM_PREFIXES, type DomainEvent, type OrganizationState, initialOrganizationState, toStored } from '@rollcall/domain';
 import { type EventStore, createRollcallEventStore, newEventId } from '@rollcall/event-store';
-import { readFeedPage } from './feed-page';
+import { MAX_ORGANIZATION_STREAMS, organizationStreams, readFeedPage } from './feed-page';
 import { belongsTo } from './organization-events.controller';
 
 let dir: string;
@@ -40,7 +40,9 @@ const scanning = (inner: EventStore): EventStore =>
             const { organizationId: _hint, ...filter } = options.filter ?? {};
             return target.readAll({ ...options, filter });
           }
-        : Reflect.get(target, key, target),
+        : key === 'indexesOrganizations'
+          ? undefined
+          : Reflect.get(target, key, target),
   });
 
 const organization = (organizationId: string, workspaces: string[]): OrganizationState => ({
@@ -98,6 +100,39 @@ describe("an organization's feed (probe 87 F2)", () => {
     expect(rest.next).toBe(rest.head);
     const operator = await readFeedPage(store, { after: undefined, limit: 4 });
     expect(operator.items.map((e) => e.position)).toEqual(first.items.map((e) => e.position));
+  });
+
+  it("a store that ignores the organization hint (KurrentDB) is asked for the organization's streams alone: a page of `limit` of its events, however many of the others' come between (session 64)", async () => {
+    // A's 3 events among 2,000 of B's, one of A's before session 58 (its metadata names no organization)
+    await append('ws-b', 0, 'org-b');
+    await append('ws-a', 1);
+    for (let n = 2; n < 1000; n++) await append('ws-b', n, 'org-b');
+    await append('ws-a', 1000, 'org-a');
+    for (let n = 1001; n < 2000; n++) await append('ws-b', n, 'org-b');
+    await append('ws-a', 2000, 'org-a');
+    const read = jest.fn(store.readAll.bind(store));
+    const watched = new Proxy(store, { get: (target, key) => (key === 'readAll' ? read : Reflect.get(target, key, target)) });
+    const kurrentLike = scanning(watched);
+    const only = { belongs: belongsTo(organization('org-a', ['ws-a'])), scanned: 100, organizationId: 'org-a', streams: organizationStreams('org-a', ['ws-a']) };
+    const page = await readFeedPage(kurrentLike, { after: undefined, limit: 10, only });
+    expect(page.items.map((e) => [(e.data as { teamId: string }).teamId, e.organizationId])).toEqual([['team-1', 'org-a'], ['team-1000', 'org-a'], ['team-2000', 'org-a']]);
+    expect(page.next).toBe(page.head);
+    // the read named A's streams (the server filters them: KurrentDB's streamNameFilter), not every domain stream
+    expect(read.mock.calls.map(([options]) => options?.filter?.streamPrefixes)).toEqual([['organization-org-a', 'mail-org-a', 'workspace-ws-a', 'presence-ws-a-']]);
+    // a page that fills `limit` goes on from its last item
+    const first = await readFeedPage(kurrentLike, { after: undefined, limit: 2, only });
+    expect([first.items.length, first.next]).toEqual([2, first.items[1]!.position]);
+    // the embedded store reads by its index (the hint; up to its unnamed event, the scan), not narrowed by the streams
+    read.mockClear();
+    expect((await readFeedPage(watched, { after: undefined, limit: 10, only })).items.map((e) => (e.data as { teamId: string }).teamId)).toEqual(['team-1']);
+    expect(read.mock.calls.map(([options]) => options?.filter)).toEqual([{ streamPrefixes: [...DOMAIN_STREAM_PREFIXES], organizationId: 'org-a' }]);
+  });
+
+  it('an organization of more workspaces than a read can name is read by the scan', () => {
+    expect(organizationStreams('org-a', ['ws-1'])).toHaveLength(4);
+    const many = Array.from({ length: MAX_ORGANIZATION_STREAMS / 2 }, (_, i) => `ws-${i}`);
+    expect(organizationStreams('org-a', many)).toBeUndefined();
+    expect(organizationStreams('org-a', many.slice(1))).toHaveLength(MAX_ORGANIZATION_STREAMS);
   });
 
   it("the embedded store reads an organization's events by its index after the last event that names no organization: a page of `limit` of them, however many of the others' come between (session 63)", async () => {

@@ -19,7 +19,33 @@ export interface FeedRead {
    * them (the log is every organization's: a page of a quiet organization in a busy log ends with fewer items than
    * `limit`, even none, and a `next` past what it read, not at the head yet).
    */
-  only?: { belongs: (event: IntegrationEvent) => boolean; scanned: number; organizationId: string };
+  only?: {
+    belongs: (event: IntegrationEvent) => boolean;
+    scanned: number;
+    organizationId: string;
+    /**
+     * the names (prefixes) of every stream that holds the organization's events (organizationStreams), for a store
+     * that does not index the log by organization: its read is narrowed to those; undefined: too many to name
+     */
+    streams?: string[];
+  };
+}
+
+/** at most this many stream names narrow an organization's read (a filter of 2 per workspace): past them, the scan */
+export const MAX_ORGANIZATION_STREAMS = 1000;
+
+/**
+ * The prefixes of the streams that hold an organization's events: its own and its mail's, and each of its workspaces'
+ * and their presence streams' (a stream's events are its organization's: command-parts.ts names it in their
+ * metadata). Undefined past MAX_ORGANIZATION_STREAMS.
+ */
+export function organizationStreams(organizationId: string, workspaceIds: Iterable<string>): string[] | undefined {
+  const streams = [`organization-${organizationId}`, `mail-${organizationId}`];
+  for (const workspaceId of workspaceIds) {
+    streams.push(`workspace-${workspaceId}`, `presence-${workspaceId}-`);
+    if (streams.length > MAX_ORGANIZATION_STREAMS) return undefined;
+  }
+  return streams;
 }
 
 /** the workspace an event is about: its stream's (`workspace-<id>`), or its data's `workspaceId` (presence, mail) */
@@ -50,7 +76,10 @@ export async function readFeedPage(store: EventStore, request: FeedRead): Promis
           { field: 'after', message: 'is beyond the end of the event log' },
         ]),
     );
-  const maxCount = only ? only.scanned : limit;
+  // a store that ignores the organization hint (KurrentDB) is asked for the organization's streams alone, where it
+  // filters on the server: a page then holds up to `limit` of its events, as the embedded store's index gives
+  const narrowed = only?.streams !== undefined && store.indexesOrganizations?.() !== true;
+  const maxCount = only && !narrowed ? only.scanned : limit;
   let read = 0;
   let lastRead: string | undefined;
   // every event of the domain's streams, also of a type this version does not know (not only the types it knows:
@@ -59,7 +88,7 @@ export async function readFeedPage(store: EventStore, request: FeedRead): Promis
   // (an organization's: a store that indexes the log by organization reads its events alone — the embedded one, where
   // every event after `after` names its organization: a page then holds up to `limit` of them, not what `scanned`
   // events of every organization held; the others read the log, and `belongs` keeps the organization's)
-  const filter = { streamPrefixes: [...DOMAIN_STREAM_PREFIXES], ...(only && { organizationId: only.organizationId }) };
+  const filter = { streamPrefixes: narrowed ? only.streams! : [...DOMAIN_STREAM_PREFIXES], ...(only && { organizationId: only.organizationId }) };
   for await (const recorded of store.readAll({ ...(after !== undefined && { fromPosition: after }), filter, maxCount })) {
     laterVersion = laterVersionOf(recorded);
     if (laterVersion) break;

@@ -15,7 +15,7 @@ import { IdPipe } from '../shared/http/path-params';
 import { OPERATOR_READ_ACTOR_HEADER, type Reader, messageReaderOf, readerOf } from '../shared/reads/read-access';
 import { EVENT_STORE } from '../shared/tokens';
 import { EventsQuery } from './dtos';
-import { readFeedPage, workspaceOfEvent } from './feed-page';
+import { organizationStreams, readFeedPage, workspaceOfEvent } from './feed-page';
 import { EventPage } from './resources';
 
 /**
@@ -79,7 +79,7 @@ export class OrganizationEventsController {
       // (a message's null is a field left out, as in the operator's feed)
       after: typeof query.after === 'string' ? query.after : undefined,
       limit: query.limit ?? 100,
-      only: { belongs: belongsTo(org), scanned: ORGANIZATION_FEED_SCAN, organizationId: org.organizationId },
+      only: { belongs: belongsTo(org), scanned: ORGANIZATION_FEED_SCAN, organizationId: org.organizationId, streams: organizationStreams(org.organizationId, org.workspaces.keys()) },
     });
   }
 }

@@ -263,6 +263,7 @@ export class PersonalDataEventStore implements EventStore {
   headPosition = (): Promise<bigint> => this.inner.headPosition();
   requestBegins = (): void => this.inner.requestBegins?.();
   othersEpoch = (): number | undefined => this.inner.othersEpoch?.();
+  indexesOrganizations = (): boolean => this.inner.indexesOrganizations?.() ?? false;
   othersMayWrite = (may: boolean): void => this.inner.othersMayWrite?.(may);
   ping = (): Promise<void> => this.inner.ping();
 

@@ -304,8 +304,8 @@ export class SqliteEventStore implements EventStore {
 
   requestBegins = (): void => this.heads.lookAtNextRead();
   othersEpoch = (): number => this.heads.currentThisTurn();
+  indexesOrganizations = (): boolean => true; // (organization-index.ts)
   othersMayWrite = (may: boolean): void => this.heads.setOthersMayWrite(may);
-
   headPosition = async (): Promise<bigint> => this.heads.saw(this.lastPosition());
 
   /** rows read from the file, in revision or position order: the last is the latest (KnownHeads.saw) */
