@@ -18,15 +18,6 @@ import { EVENT_STORE } from '../shared/tokens';
 import type { HandOff, MailStatus } from './mailer';
 import { Metrics } from '../infrastructure/metrics';
 
-/**
- * The ledger of mails handed over (docs/adr/0018, "Session 29"): once the transport took a link's mail, an
- * `InvitationMailed` or `EmailConfirmationMailed` on the organization's mail stream says so, and the mail dispatcher
- * does not send it again. Appended with no expected revision (a ledger append never contends with a decision), before
- * the command answers (within its wait for the hand-off: mail/mailer.ts), so that a request answered left its record
- * and nothing lands in the log after its answer; the store's group commit gathers the records of concurrent commands.
- * A record lost (its append failed: logged; or the process died first) costs the invitee a second mail of the same
- * link, when the dispatcher finds the link unrecorded.
- */
 /** A link whose mail the ledger may hold a record of: an invitation's at a link version, or an email change's. */
 export type MailLink =
   | { kind: 'invitation'; organizationId: string; invitationId: string; linkVersion: number }
@@ -68,6 +59,15 @@ export const mailRequestOf = (ctx: { correlationId: string; apiKey?: { keyId: st
   ...(ctx.apiKey !== undefined && { apiKeyId: ctx.apiKey.keyId }),
 });
 
+/**
+ * The ledger of mails handed over (docs/adr/0018, "Session 29"): once the transport took a link's mail, an
+ * `InvitationMailed` or `EmailConfirmationMailed` on the organization's mail stream says so, and the mail dispatcher
+ * does not send it again. Appended with no expected revision (a ledger append never contends with a decision), before
+ * the command answers (within its wait for the hand-off: mail/mailer.ts), so that a request answered left its record
+ * and nothing lands in the log after its answer; the store's group commit gathers the records of concurrent commands.
+ * A record lost (its append failed: logged; or the process died first) costs the invitee a second mail of the same
+ * link, when the dispatcher finds the link unrecorded.
+ */
 @Injectable()
 export class MailLedger implements OnApplicationShutdown {
   private readonly logger = new Logger('MailLedger');
