@@ -143,8 +143,10 @@ export interface EventStore {
   othersMayWrite?(may: boolean): void;
   /**
    * Whether `readAll`'s `organizationId` hint reads that organization's events by an index (the embedded store:
-   * sqlite/organization-index.ts); absent or false where it is ignored (KurrentDB), and a reader of one organization's
-   * events narrows the read by its streams' names instead (the organization's feed: events/feed-page.ts).
+   * sqlite/organization-index.ts; true there also where the index could not be built, as a filter by stream names
+   * would be a scan of the whole file in one statement); absent or false where the hint is ignored and the server
+   * filters stream names (KurrentDB): a reader of one organization's events names its streams instead (the
+   * organization's feed: events/feed-page.ts).
    */
   indexesOrganizations?(): boolean;
   /** reachable? used by /health */
