@@ -45,6 +45,16 @@ const scanning = (inner: EventStore): EventStore =>
           : Reflect.get(target, key, target),
   });
 
+/** A's 3 events among 2,000 of B's: one before session 58 (its metadata names no organization), two after */
+async function threeAmongTwoThousand(): Promise<void> {
+    await append('ws-b', 0, 'org-b');
+    await append('ws-a', 1);
+    for (let n = 2; n < 1000; n++) await append('ws-b', n, 'org-b');
+    await append('ws-a', 1000, 'org-a');
+    for (let n = 1001; n < 2000; n++) await append('ws-b', n, 'org-b');
+    await append('ws-a', 2000, 'org-a');
+}
+
 const organization = (organizationId: string, workspaces: string[]): OrganizationState => ({
   ...initialOrganizationState(),
   exists: true,
@@ -103,13 +113,7 @@ describe("an organization's feed (probe 87 F2)", () => {
   });
 
   it("a store that ignores the organization hint (KurrentDB) is asked for the organization's streams alone: a page of `limit` of its events, however many of the others' come between (session 64)", async () => {
-    // A's 3 events among 2,000 of B's, one of A's before session 58 (its metadata names no organization)
-    await append('ws-b', 0, 'org-b');
-    await append('ws-a', 1);
-    for (let n = 2; n < 1000; n++) await append('ws-b', n, 'org-b');
-    await append('ws-a', 1000, 'org-a');
-    for (let n = 1001; n < 2000; n++) await append('ws-b', n, 'org-b');
-    await append('ws-a', 2000, 'org-a');
+    await threeAmongTwoThousand();
     const read = jest.fn(store.readAll.bind(store));
     const watched = new Proxy(store, { get: (target, key) => (key === 'readAll' ? read : Reflect.get(target, key, target)) });
     const kurrentLike = scanning(watched);
@@ -136,13 +140,7 @@ describe("an organization's feed (probe 87 F2)", () => {
   });
 
   it("the embedded store reads an organization's events by its index after the last event that names no organization: a page of `limit` of them, however many of the others' come between (session 63)", async () => {
-    // A's 3 events among 2,000 of B's: one before session 58 (its metadata names none: the log is read up to it), two after
-    await append('ws-b', 0, 'org-b');
-    await append('ws-a', 1);
-    for (let n = 2; n < 1000; n++) await append('ws-b', n, 'org-b');
-    await append('ws-a', 1000, 'org-a');
-    for (let n = 1001; n < 2000; n++) await append('ws-b', n, 'org-b');
-    await append('ws-a', 2000, 'org-a');
+    await threeAmongTwoThousand();
     const only = { belongs: belongsTo(organization('org-a', ['ws-a'])), scanned: 100, organizationId: 'org-a' };
     // before the unnamed one: the log is read, at most `scanned` events a page
     const first = await readFeedPage(store, { after: undefined, limit: 10, only });
