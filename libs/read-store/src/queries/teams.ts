@@ -47,7 +47,8 @@ export interface InviteeView {
 }
 
 /** what the lookup reads of a member document: a tenth of it */
-const INVITEE_FIELDS = ['userId', 'status', 'displayName', 'sortName', 'alias', 'avatarUrl', 'presence', 'lastSeenAt'];
+/** (not `userId`: the roster names it, and each field read is a look-up into every document) */
+const INVITEE_FIELDS = ['status', 'displayName', 'sortName', 'alias', 'avatarUrl', 'presence', 'lastSeenAt'];
 
 const all = async <T>(items: AsyncIterable<T>): Promise<T[]> => {
   const out: T[] = [];
@@ -166,11 +167,12 @@ async function sortedInvitees(store: ReadStore, team: { teamId: string; workspac
   const members = await store.getMany<MemberDoc>(MEMBERS, userIds.map((userId) => memberId(team.workspaceId, userId)), { fields: INVITEE_FIELDS });
   // [sort key, view] pairs: sorted as they are, then the views taken out (no copy of each view without its key)
   const invitees: [sortKey: string, view: InviteeView][] = [];
-  for (const { doc: m } of members.values()) {
+  for (const userId of userIds) {
+    const m = members.get(memberId(team.workspaceId, userId))?.doc;
     // a revoke or deletion takes the member out of the team in the same append; a lagging batch must not show them
-    if (m.status !== 'active') continue;
+    if (m?.status !== 'active') continue;
     const view: InviteeView = {
-      userId: m.userId as string, // a member document (found by its member id) has one
+      userId,
       displayName: m.displayName,
       alias: m.alias,
       avatarUrl: m.avatarUrl,
