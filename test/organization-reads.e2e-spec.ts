@@ -117,6 +117,13 @@ describe("an organization's users and workspaces (org admins)", () => {
     const zedDeleted = await api.request('DELETE', `${org}/users/${zed}`, as);
     expect(zedDeleted.status).toBe(200);
     expect((await api.request('PATCH', `${org}/users/${jane}`, { ...as, body: { email: 'jane.new@acme.test' } })).body.emailChange.status).toBe('pending_confirmation');
+    // when its link was mailed, as the read models know it: its record follows the change in the log (probe 106 F5)
+    let mailed: { mailedAt: string | null; mailRefusedAt: string | null } | undefined;
+    for (let tries = 0; tries < 100 && !mailed?.mailedAt; tries++) {
+      if (tries > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+      mailed = (await api.request('GET', `${org}/users/${jane}`, as)).body.pendingEmail;
+    }
+    expect(mailed).toMatchObject({ mailedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), mailRefusedAt: null });
 
     const all = await api.request('GET', `${org}/users?limit=200`, as);
     expect(all.status).toBe(200);

@@ -1643,6 +1643,18 @@ export interface components {
        * @example false
        */
       taken: boolean | null;
+      /**
+       * Format: date-time
+       * @description when the mail with its link was handed to the mail relay, as the read models know it (the mail's record follows the change in the log, and reaches this read a moment later: the change's answer said at once what became of it, as `mail`); null: not yet, or not known — the relay refused it or is unreachable (the mail dispatcher tries again), or it was refused for good (`mailRefusedAt`) (probe 106 F5)
+       * @example 2026-03-01T09:00:01.000Z
+       */
+      mailedAt: string | null;
+      /**
+       * Format: date-time
+       * @description when the mail relay refused its link's mail for good (a 5xx reply, such as an unknown address): not tried again — ask for another address; null: it did not (probe 101 F4)
+       * @example null
+       */
+      mailRefusedAt: string | null;
     };
     OrgUser: {
       /** @example e2d1c0b9-a8f7-5e6d-9c4b-3a2f1e0d9c8b */

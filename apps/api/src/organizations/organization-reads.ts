@@ -1,12 +1,12 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DEFAULT_QUOTAS, type Invitation, type OrganizationState, type Restrictions, type UserProfile, type WorkspaceInfo, type WorkspaceState, activeMember, domainError, emailKey, isOrgAdmin } from '@rollcall/domain';
 import type { Config } from '../config';
-import { APP_CONFIG } from '../shared/tokens';
+import { APP_CONFIG, READ_STORE } from '../shared/tokens';
 import { ProblemException, problem } from '../shared/http/problem';
 import { DomainException } from '../shared/command-path/stream-handler';
 import { StreamStates } from '../shared/command-path/stream-states';
 import { aTurnOfTheLoop } from '../members/stream-fold';
-import { searchKey } from '@rollcall/read-store';
+import { ORG_USERS, type OrgUserDoc, type ReadStore, orgUserId, searchKey } from '@rollcall/read-store';
 import { ActivityRecorder } from '../activity/activity-recorder';
 
 /** An organization's user as an org admin sees them; a deleted user keeps only their pseudonymous id and dates (rule 12). */
@@ -22,8 +22,11 @@ export interface OrgUserView {
   deletedAt: string | null;
   deletedBy: string | null;
   joinedAt: string;
-  /** an email change requested and not confirmed yet (rule 10): the address it would move to, and until when the link works */
-  pendingEmail: { email: string; expiresAt: string; expired: boolean; taken: boolean | null } | null;
+  /**
+   * an email change requested and not confirmed yet (rule 10): the address it would move to, until when the link
+   * works, and what became of its mail as the read models know it (mailedAt, mailRefusedAt: null while not known)
+   */
+  pendingEmail: { email: string; expiresAt: string; expired: boolean; taken: boolean | null; mailedAt: string | null; mailRefusedAt: string | null } | null;
   /** the last day (UTC) a request made in their name succeeded (docs/adr/0036); null: never since session 54 */
   lastActiveOn: string | null;
 }
@@ -85,7 +88,10 @@ export const pendingEmailTaken = (org: OrganizationState, u: UserProfile): boole
 /** whether a user's pending email change's link has expired at `now` (false with none pending) */
 export const pendingEmailExpired = (u: UserProfile, now: number): boolean => u.pendingEmail !== null && now >= Date.parse(u.pendingEmail.expiresAt);
 
-const userView = (org: OrganizationState, u: UserProfile, lastActiveOn: string | null, now = Date.now()): OrgUserView => ({
+/** what the read models know of a pending email change's mail (org_users' `emailConfirmation`), by user id */
+type PendingMails = ReadonlyMap<string, { mailedAt: string | null; mailRefusedAt: string | null }>;
+
+const userView = (org: OrganizationState, u: UserProfile, lastActiveOn: string | null, mails: PendingMails, now = Date.now()): OrgUserView => ({
   userId: u.userId,
   email: u.deleted ? null : u.email,
   displayName: u.deleted ? null : u.displayName,
@@ -98,7 +104,16 @@ const userView = (org: OrganizationState, u: UserProfile, lastActiveOn: string |
   joinedAt: u.joinedAt,
   // `expired` as of the read, as an invitation's (probe 89 F4: a console compared the time with its own clock)
   pendingEmail:
-    u.deleted || !u.pendingEmail ? null : { email: u.pendingEmail.email, expiresAt: u.pendingEmail.expiresAt, expired: pendingEmailExpired(u, now), taken: pendingEmailTaken(org, u) },
+    u.deleted || !u.pendingEmail
+      ? null
+      : {
+          email: u.pendingEmail.email,
+          expiresAt: u.pendingEmail.expiresAt,
+          expired: pendingEmailExpired(u, now),
+          taken: pendingEmailTaken(org, u),
+          mailedAt: mails.get(u.userId)?.mailedAt ?? null,
+          mailRefusedAt: mails.get(u.userId)?.mailRefusedAt ?? null,
+        },
   lastActiveOn,
 });
 
@@ -116,7 +131,25 @@ export class OrganizationReads {
     @Optional() @Inject(APP_CONFIG) private readonly config?: Pick<Config, 'quotas'>,
     /** the days users last acted (absent in tests that build the reads alone: null for everyone) */
     @Optional() @Inject(ActivityRecorder) private readonly activity?: ActivityRecorder,
+    /** what became of pending email changes' mails (absent in tests that build the reads alone: null for everyone) */
+    @Optional() @Inject(READ_STORE) private readonly readModels?: ReadStore,
   ) {}
+
+  /**
+   * What the read models know of these users' pending email changes' mails: the org_users documents' records of the
+   * same link version (the mail stream is no decision state's: probe 101 F4, probe 106 F5)
+   */
+  private async pendingMails(organizationId: string, users: UserProfile[]): Promise<PendingMails> {
+    const pending = users.filter((u) => !u.deleted && u.pendingEmail);
+    if (pending.length === 0 || !this.readModels) return new Map();
+    const docs = await this.readModels.getMany<OrgUserDoc>(ORG_USERS, pending.map((u) => orgUserId(organizationId, u.userId)), { fields: ['emailConfirmation'] });
+    const mails = new Map<string, { mailedAt: string | null; mailRefusedAt: string | null }>();
+    for (const u of pending) {
+      const known = docs.get(orgUserId(organizationId, u.userId))?.doc.emailConfirmation;
+      if (known && known.version === u.pendingEmail!.version) mails.set(u.userId, known);
+    }
+    return mails;
+  }
 
   /** `reader`: the org admin reading (undefined: the operator, who marks nobody) */
   private async lastActive(organizationId: string, userIds: string[], reader: string | undefined): Promise<Map<string, string>> {
@@ -196,7 +229,8 @@ export class OrganizationReads {
         problem(400, 'VALIDATION_FAILED', 'after names no user of this organization; send the next of a previous page.', [{ field: 'after', message: 'names no user of this organization' }]),
       );
     const active = await this.lastActive(organizationId, items.map((u) => u.userId), actorId);
-    return { items: items.map((u) => userView(org, u, active.get(u.userId) ?? null)), next: more ? items.at(-1)!.userId : null };
+    const mails = await this.pendingMails(organizationId, items);
+    return { items: items.map((u) => userView(org, u, active.get(u.userId) ?? null, mails)), next: more ? items.at(-1)!.userId : null };
   }
 
   /**
@@ -217,7 +251,7 @@ export class OrganizationReads {
     const user = org.users.get(userId);
     if (!user) throw new DomainException(domainError('USER_NOT_FOUND', `User ${userId} is not a user of this organization.`));
     const all = inCreationOrder(org);
-    const view = userView(org, user, (await this.lastActive(organizationId, [userId], actorId)).get(userId) ?? null);
+    const view = userView(org, user, (await this.lastActive(organizationId, [userId], actorId)).get(userId) ?? null, await this.pendingMails(organizationId, [user]));
     // whether another user holds the address asked for is the org admins' to know: a member asking for addresses and
     // reading `taken` back would learn which are the organization's users (probe 98 F1; probe 83 F1's promise)
     if (view.pendingEmail && self) view.pendingEmail.taken = null;

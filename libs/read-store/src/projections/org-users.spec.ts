@@ -1,3 +1,4 @@
+import { mailStream } from '@rollcall/domain';
 import { ORG_USERS, type OrgUserDoc, orgUsersProjection } from './org-users';
 import { MemoryModel } from './testing/memory-model';
 import { LOG_T0 } from './testing/event-log';
@@ -22,6 +23,7 @@ describe('org_users projection', () => {
         deleted: false,
         joinedAt: LOG_T0,
         deletedAt: null,
+        emailConfirmation: null,
       },
       expect.objectContaining({ _id: 'org-1:bob', userId: 'bob', email: 'bob@acme.test', displayName: 'Bob B', orgAdmin: false }),
     ]);
@@ -45,6 +47,39 @@ describe('org_users projection', () => {
       deleted: true,
       joinedAt: LOG_T0,
       deletedAt: '2026-03-01T09:01:00.000Z',
+      emailConfirmation: null,
     });
+  });
+
+  it("probe 106 F5: a user says what became of their pending email change's mail; a new link waits for its own record; an older link's record changes nothing", async () => {
+    const s = new LogScenario().member('eve');
+    // the ledger's records of a confirmation's mail (apps/api/src/mail/mail-ledger.ts), on the organization's mail stream
+    const record = (type: 'EmailConfirmationMailed' | 'EmailConfirmationMailRefused', version: number, at: string) => {
+      const last = s.events.at(-1)!;
+      s.events.push({
+        id: `${type}-${version}-${at}`,
+        stream: mailStream('org-1'),
+        type,
+        revision: 0n,
+        position: last.position + 1n,
+        created: new Date(at),
+        metadata: { occurredAt: at },
+        data: { organizationId: 'org-1', userId: 'eve', version, ...(type === 'EmailConfirmationMailed' ? { mailedAt: at } : { refusedAt: at }) },
+      });
+    };
+    const confirmation = async () => (await build(s)).get<OrgUserDoc>(ORG_USERS, 'org-1:eve')?.emailConfirmation;
+    const first = s.requestEmail('eve', 'eve@new.test');
+    expect(await confirmation()).toEqual({ version: first, mailedAt: null, mailRefusedAt: null });
+    record('EmailConfirmationMailed', first, '2026-03-01T09:00:01.000Z');
+    expect(await confirmation()).toEqual({ version: first, mailedAt: '2026-03-01T09:00:01.000Z', mailRefusedAt: null });
+    const second = s.advance(60).requestEmail('eve', 'eve@other.test');
+    expect(await confirmation()).toEqual({ version: second, mailedAt: null, mailRefusedAt: null });
+    // the dispatcher's late record of the first link
+    record('EmailConfirmationMailed', first, '2026-03-01T09:01:05.000Z');
+    expect(await confirmation()).toEqual({ version: second, mailedAt: null, mailRefusedAt: null });
+    record('EmailConfirmationMailRefused', second, '2026-03-01T09:01:06.000Z');
+    expect(await confirmation()).toEqual({ version: second, mailedAt: null, mailRefusedAt: '2026-03-01T09:01:06.000Z' });
+    s.deleteUser('eve');
+    expect(await confirmation()).toBeNull();
   });
 });

@@ -18,19 +18,34 @@ export interface OrgUserDoc extends Doc {
   deleted: boolean;
   joinedAt: string;
   deletedAt: string | null;
+  /**
+   * the mail of the last email change's confirmation link (version 2): when the mail relay took it, or refused it for
+   * good (the mail stream's records of that version); absent in documents from before, null after a deletion
+   */
+  emailConfirmation?: { version: number; mailedAt: string | null; mailRefusedAt: string | null } | null;
 }
 
 export const orgUserId = (organizationId: string, userId: string): string => `${organizationId}:${userId}`;
 
-export const orgUsersProjection: Projection = documentProjection<
-  OrgUserDoc,
-  'UserJoinedOrganization' | 'UserProfileUpdated' | 'EmailChangeConfirmed' | 'OrgAdminChanged' | 'UserDeleted'
->({
+const EVENT_TYPES = [
+  'UserJoinedOrganization',
+  'UserProfileUpdated',
+  'EmailChangeConfirmed',
+  'OrgAdminChanged',
+  'UserDeleted',
+  'EmailChangeRequested',
+  'EmailConfirmationMailed',
+  'EmailConfirmationMailRefused',
+] as const;
+
+export const orgUsersProjection: Projection = documentProjection<OrgUserDoc, (typeof EVENT_TYPES)[number]>({
   collection: ORG_USERS,
-  // read by id only (the presence report's profiles): no query filters, sorts or searches it, so no index or search
+  // 2: `emailConfirmation`, what became of an email change's mail (probe 101 F4, probe 106 F5)
+  version: 2,
+  // read by id only (the presence report's profiles, the organization's user reads): no query filters, sorts or searches it, so no index or search
   // rows to maintain on each write and to build after a rebuild (add them with the query that needs them)
   spec: { indexes: [] },
-  eventTypes: ['UserJoinedOrganization', 'UserProfileUpdated', 'EmailChangeConfirmed', 'OrgAdminChanged', 'UserDeleted'],
+  eventTypes: EVENT_TYPES,
   id: (event) => orgUserId(event.data.organizationId, event.data.userId),
   evolve: (user, event) => {
     switch (event.type) {
@@ -48,7 +63,19 @@ export const orgUsersProjection: Projection = documentProjection<
           deleted: false,
           joinedAt: d.joinedAt,
           deletedAt: null,
+          emailConfirmation: null,
         };
+      }
+      // a new link: its mail is not known yet
+      case 'EmailChangeRequested':
+        if (!user || user.deleted) return undefined;
+        return { ...user, emailConfirmation: { version: event.data.version, mailedAt: null, mailRefusedAt: null } };
+      // the link's mail was handed over, or refused for good (the mail stream); an older link's record changes nothing
+      case 'EmailConfirmationMailed':
+      case 'EmailConfirmationMailRefused': {
+        if (!user || user.deleted || user.emailConfirmation?.version !== event.data.version) return undefined;
+        const mailed = 'mailedAt' in event.data ? { mailedAt: event.data.mailedAt, mailRefusedAt: null } : { mailedAt: null, mailRefusedAt: event.data.refusedAt };
+        return { ...user, emailConfirmation: { version: event.data.version, ...mailed } };
       }
       case 'UserProfileUpdated':
       case 'EmailChangeConfirmed': {
@@ -78,6 +105,7 @@ export const orgUsersProjection: Projection = documentProjection<
           orgAdmin: false,
           deleted: true,
           deletedAt: event.data.deletedAt,
+          emailConfirmation: null,
         };
     }
   },

@@ -72,16 +72,19 @@ export type EventOf<T extends DomainEvent['type']> = Extract<DomainEvent, { type
  */
 export function documentProjection<D extends Doc, T extends DomainEvent['type']>(definition: {
   collection: string;
+  /** as Projection's: raised when what the documents hold changes (the collection is replayed once) */
+  version?: number;
   /** how the collection is queried */
   spec: CollectionSpec;
   eventTypes: readonly T[];
   id: (event: EventOf<T>) => string;
   evolve: (current: D | undefined, event: EventOf<T>, e: ProjectedEvent) => D | null | undefined;
 }): Projection {
-  const { collection, spec, eventTypes, id, evolve } = definition;
+  const { collection, version, spec, eventTypes, id, evolve } = definition;
   const handles = (event: DomainEvent): event is EventOf<T> => (eventTypes as readonly string[]).includes(event.type);
   return {
     name: collection,
+    ...(version !== undefined && { version }),
     collections: { [collection]: spec },
     eventTypes,
     apply: async (e, read) => {

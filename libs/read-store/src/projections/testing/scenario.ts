@@ -72,6 +72,14 @@ export class LogScenario {
     return this;
   }
 
+  /** An email change requested and left unconfirmed (rule 10): its link's version. */
+  requestEmail(userId: string, email: string): number {
+    const decided = must(this.log.organization({ type: 'UpdateProfile', organizationId: ORG, actorId: ADMIN, now: this.log.now, userId, changes: { email } }));
+    const requested = decided.find((e) => e.type === 'EmailChangeRequested');
+    if (requested?.type !== 'EmailChangeRequested') throw new Error('no email change was requested');
+    return requested.data.version;
+  }
+
   /** Rule 5: the admin makes the user an org admin, or takes it away. */
   orgAdmin(userId: string, orgAdmin: boolean): this {
     must(this.log.organization({ type: 'ChangeOrgAdmin', organizationId: ORG, actorId: ADMIN, now: this.log.now, userId, orgAdmin }));
