@@ -144,6 +144,22 @@ describe('structured logs (JSON lines through pino)', () => {
       expect((await linesOf(id)).filter((l) => l.durationMs !== undefined)).toEqual([expect.objectContaining({ route: '/v1/workspaces/:ws/presence/stream', organizationId, keyId: expect.any(String), actorId: admin })]);
   });
 
+  it('probe 108 F3: a heartbeat that changed nothing has no info line (debug: most of the traffic); one that changed the status has', async () => {
+    const org = await newOrganization('logging-heartbeat-org');
+    const { apiKey: key, adminUserId: admin, organizationId } = org.body;
+    const ws = await api.request('POST', `/v1/organizations/${organizationId}/workspaces`, { key, actor: admin, body: { name: 'Support' } });
+    const beat = (id: string) => api.request('POST', `/v1/workspaces/${ws.body.workspaceId}/presence/heartbeat`, { key, actor: admin, headers: { 'x-request-id': id }, body: { status: 'online' } });
+    expect((await beat('logging-heartbeat-changed')).body.changed).toBe(true);
+    expect((await beat('logging-heartbeat-same')).body.changed).toBe(false);
+    expect((await beat('logging-heartbeat-after')).body.changed).toBe(false);
+    // the first one's line is there; by the time a request sent after the second one answered, the second one has none
+    expect((await linesOf('logging-heartbeat-changed')).filter((l) => l.durationMs !== undefined)).toEqual([expect.objectContaining({ level: 'info', status: 200, route: '/v1/workspaces/:ws/presence/heartbeat' })]);
+    const other = await api.request('GET', `/v1/organizations/${organizationId}/workspaces`, { key, actor: admin, headers: { 'x-request-id': 'logging-heartbeat-next' } });
+    expect(other.status).toBe(200);
+    await linesOf('logging-heartbeat-next');
+    expect(parsed().filter((l) => l.requestId === 'logging-heartbeat-same' || l.requestId === 'logging-heartbeat-after')).toEqual([]);
+  });
+
   it("a line logged by a handler (a Logger of the app) while it answers carries the request's id", async () => {
     const org = await newOrganization('logging-in-handler-org');
     const { organizationId, apiKey, adminUserId } = org.body;

@@ -1,7 +1,7 @@
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { type LogLevel, createLogger, redactUrl, requestLogging } from './logging';
+import { type LogLevel, createLogger, markRoutineAnswer, redactUrl, requestLogging } from './logging';
 import { captureLogLines } from './shared/testing/log-capture';
 import { LINES_PER_WINDOW } from './logging-refusals';
 
@@ -68,6 +68,26 @@ describe('requestLogging', () => {
       expect(JSON.stringify(http.lines)).not.toContain('jane@acme.test');
     } finally {
       await http.close();
+    }
+  });
+
+  it('probe 108 F3: a routine success (markRoutineAnswer) is a debug line; a routine refusal is still a warning', async () => {
+    for (const level of ['info', 'debug'] as const) {
+      const http = await serve(level, (req, res) => {
+        if (req.url !== '/plain') markRoutineAnswer({ raw: res });
+        res.statusCode = req.url === '/refused' ? 409 : 200;
+        res.end();
+      });
+      try {
+        for (const path of ['/plain', '/routine', '/refused']) await http.send(path, `${level}${path}`);
+        expect(http.lines.map((l) => [l.requestId, l.level])).toEqual([
+          [`${level}/plain`, 'info'],
+          ...(level === 'debug' ? [[`${level}/routine`, 'debug']] : []),
+          [`${level}/refused`, 'warn'],
+        ]);
+      } finally {
+        await http.close();
+      }
     }
   });
 

@@ -220,9 +220,30 @@ export const markExpectedAnswer = (reply: { raw: ServerResponse }): void => {
   (res.locals ??= {})[EXPECTED_ANSWER] = true;
 };
 
-/** warn for a 4xx, error for a 5xx or a failed response; info for an answer its handler says it expects */
-const levelOf = (res: Response, error: Error | undefined): 'info' | 'warn' | 'error' =>
-  !error && res.locals?.[EXPECTED_ANSWER] === true ? 'info' : error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info';
+/**
+ * `res.locals` key: a success that tells nothing new — a heartbeat that changed nothing, most of a console's requests
+ * (markRoutineAnswer): its line is logged at debug, not info (probe 108 F3: ~520 bytes of log per heartbeat, ~22 GB a
+ * day at 500 heartbeats/s, and `LOG_LEVEL=warn` the only way out, which drops every other success's line too).
+ */
+export const ROUTINE_ANSWER = 'routineAnswer';
+
+/** Marks the answer being made as routine (see ROUTINE_ANSWER), on the Node response of Fastify's reply (`raw`). */
+export const markRoutineAnswer = (reply: { raw: ServerResponse }): void => {
+  const res = reply.raw as Response;
+  (res.locals ??= {})[ROUTINE_ANSWER] = true;
+};
+
+/** warn for a 4xx, error for a 5xx or a failed response; info for an answer its handler says it expects; debug for a routine success */
+const levelOf = (res: Response, error: Error | undefined): 'debug' | 'info' | 'warn' | 'error' =>
+  !error && res.locals?.[EXPECTED_ANSWER] === true
+    ? 'info'
+    : error || res.statusCode >= 500
+      ? 'error'
+      : res.statusCode >= 400
+        ? 'warn'
+        : res.locals?.[ROUTINE_ANSWER] === true
+          ? 'debug'
+          : 'info';
 
 /**
  * One line per HTTP request: method, route, url (secrets redacted), status, durationMs, requestId; warn for a

@@ -28,6 +28,7 @@ import { HeartbeatDto, PresenceReportQuery, PresenceStreamQuery } from './dtos';
 import { LEASE_STORE, type LeaseStore } from './leases';
 import { HeartbeatCommand, PRESENCE_OPTIONS, type PresenceOptions, SetOfflineCommand } from './presence-handlers';
 import { PresenceStreams } from './presence-streams';
+import { markRoutineAnswer } from '../logging';
 import { HeartbeatAccepted, PresenceReport, PresenceSetOffline, StreamTicket } from './resources';
 import { StreamTickets } from './tickets';
 import { ActivityRecorder } from '../activity/activity-recorder';
@@ -88,7 +89,10 @@ export class PresenceController {
     @Body() dto: HeartbeatDto,
   ) {
     const ref = await resolveWorkspace(this.states, call.principal, ws);
-    return httpWrite(this.pipeline, call, { status: 200 }, (ctx) => this.commands.execute(new HeartbeatCommand(ref, ctx, dto.status, dto.resume === true)));
+    const answer = await httpWrite(this.pipeline, call, { status: 200 }, (ctx) => this.commands.execute(new HeartbeatCommand(ref, ctx, dto.status, dto.resume === true)));
+    // a heartbeat that changed nothing is most of the traffic: its request line at debug (LOG_LEVEL=debug shows it)
+    if (!answer.changed) markRoutineAnswer(call.res as unknown as FastifyReply);
+    return answer;
   }
 
   @Post('members/:userId/presence/offline')
