@@ -116,17 +116,16 @@ export class InviteMemberHandler implements ICommandHandler<InviteMemberCommand,
     // ledger holds no record of its first attempt's mail: that attempt's process may have died between the commit and
     // the mail (probe 28)
     const link = { kind: 'invitation', organizationId: ref.organizationId, invitationId, linkVersion: invited.data.linkVersion } as const;
-    const mail =
-      (!done.replayed || invitationLinkCurrent(done.context.ws, invitationId, invited.data.linkVersion, Date.now())) &&
-      (await mailUnlessRecorded(this.ledger, link, replayedAfter(done), () =>
+    const current = !done.replayed || invitationLinkCurrent(done.context.ws, invitationId, invited.data.linkVersion, Date.now());
+    const mail = await mailUnlessRecorded(this.ledger, link, replayedAfter(done), current && (() =>
         mailInvitation(
           this.mailer,
           invitationMailFor(done.context, { to: invited.data.email, access: invited.data.access, actorId: ctx.actorId, inviteUrl, expiresAt: invited.data.expiresAt }),
           erasedAfter(this.erasure, addressSubject(invited.data.email, invited.data.organizationId, invited.data.addressKey, invitationId), done.position),
           undefined,
           (outcome) => this.ledger?.invitationHandedOff(outcome, { organizationId: ref.organizationId, workspaceId: ref.workspaceId, invitationId, linkVersion: link.linkVersion }, mailRequestOf(ctx)),
-        ),
-      ));
+        )),
+    );
     // a replay's warnings are those of the access it invited with (the decider's are not kept in the log)
     const warnings = done.replayed ? grantWarnings(invited.data.access, modelOf(done.context)) : done.warnings;
     return {
@@ -170,18 +169,18 @@ export class ResendInvitationHandler implements ICommandHandler<ResendInvitation
     const inv = done.context.ws.invitations.get(invitationId);
     // a replay mails again while its link is the current one and unrecorded (as an invitation's: probe 28)
     const link = { kind: 'invitation', organizationId: ref.organizationId, invitationId, linkVersion: resent.data.linkVersion } as const;
+    const current = !done.replayed || invitationLinkCurrent(done.context.ws, invitationId, resent.data.linkVersion, Date.now());
     const mail =
       inv &&
       hasAddress(inv) &&
-      (!done.replayed || invitationLinkCurrent(done.context.ws, invitationId, resent.data.linkVersion, Date.now())) &&
-      (await mailUnlessRecorded(this.ledger, link, replayedAfter(done), () =>
+      (await mailUnlessRecorded(this.ledger, link, replayedAfter(done), current && (() =>
         mailInvitation(
           this.mailer,
           invitationMailFor(done.context, { to: inv.email, access: inv.access, actorId: ctx.actorId, inviteUrl, expiresAt: resent.data.expiresAt }),
           erasedAfter(this.erasure, invitationSubject(done.context.ws, inv), done.position),
           undefined,
           (outcome) => this.ledger?.invitationHandedOff(outcome, { organizationId: ref.organizationId, workspaceId: ref.workspaceId, invitationId, linkVersion: link.linkVersion }, mailRequestOf(ctx)),
-        ),
+        )),
       ));
     return { invitationId, inviteUrl, expiresAt: resent.data.expiresAt, position: done.position, ...(mail && { mail }) };
   }

@@ -158,6 +158,15 @@ describe('a retry of a write whose mail the ledger recorded is not mailed again,
     expect(alive.mails).toEqual([]);
   });
 
+  it('rule 7: a retry after the invitation was accepted mails nothing and still says what became of its mail (probe 109 F3)', async () => {
+    const { answered, admin, ref } = await invitedThenRetried(transport(), 'ws:invite-ledger-4');
+    await apiProcess(transport().mailer).accept.execute(new AcceptInvitationCommand(ctx('invitee'), new URL(answered.inviteUrl).searchParams.get('token')!));
+    const later = transport();
+    const retried = await apiProcess(later.mailer, new MailLedger(stores.store)).invite.execute(new InviteMemberCommand(ref, keyed(admin, 'ws:invite-ledger-4'), { email: 'kim@acme.test' }));
+    expect(retried).toEqual({ ...answered, mail: 'handed_over' });
+    expect(later.mails).toEqual([]);
+  });
+
   it('email change: the change\'s retry after its confirmation was handed over mails nothing and answers handed_over', async () => {
     const ledger = new MailLedger(stores.store);
     const setup = apiProcess(transport().mailer, ledger);
@@ -169,6 +178,11 @@ describe('a retry of a write whose mail the ledger recorded is not mailed again,
     const alive = transport();
     const retried = await apiProcess(alive.mailer, new MailLedger(stores.store)).profile.execute(new UpdateProfileCommand(ref.organizationId, keyed(lee, 'org:change-ledger'), lee, { email: 'lee@new.test' }));
     expect(retried.emailChange).toEqual(first.emailChange);
+    expect(alive.mails).toEqual([]);
+    // withdrawn since (the user's own address asked for): the retry mails nothing and still says what became of its mail (probe 109 F3)
+    await setup.profile.execute(new UpdateProfileCommand(ref.organizationId, ctx(lee), lee, { email: 'lee@acme.test' }));
+    const after = await apiProcess(alive.mailer, new MailLedger(stores.store)).profile.execute(new UpdateProfileCommand(ref.organizationId, keyed(lee, 'org:change-ledger'), lee, { email: 'lee@new.test' }));
+    expect(after.emailChange).toEqual(first.emailChange);
     expect(alive.mails).toEqual([]);
   });
 });

@@ -88,7 +88,7 @@ export class InvitationCreated extends WriteAnswer {
   @ApiPropertyOptional({
     enum: ['handed_over', 'refused', 'pending', 'not_sent'],
     description:
-      "what became of the link's mail by the answer (docs/adr/0018): `handed_over` to the mail relay; `refused` by it for good (a 5xx reply: the address does not take mail — check it with the invitee, a resend will not help; the user list shows `mailRefusedAt`); `pending`: not handed over yet (a slow, deferring or unreachable relay): the mail dispatcher tries again; `not_sent`: the address was erased meanwhile. On a retry (same `Idempotency-Key`), what became of its first attempt's mail, as the log recorded it (then nothing is mailed again), or of the mail the retry sent; absent on a retry whose link was replaced since (not mailed again).",
+      "what became of the link's mail by the answer (docs/adr/0018): `handed_over` to the mail relay; `refused` by it for good (a 5xx reply: the address does not take mail — check it with the invitee, a resend will not help; the user list shows `mailRefusedAt`); `pending`: not handed over yet (a slow, deferring or unreachable relay): the mail dispatcher tries again; `not_sent`: the address was erased meanwhile. On a retry (same `Idempotency-Key`) answered from the log, what became of its first attempt's mail as the log recorded it (then nothing is mailed again), or of the mail the retry sent; absent when the log records none and the link was replaced, accepted, cancelled or expired since (not mailed again). A retry answered from the answer kept under its key repeats the first answer's `mail` (a `pending` stays `pending`: the user list's `mailedAt` says what became of it).",
     example: 'handed_over',
   })
   mail?: MailStatus;

@@ -175,17 +175,18 @@ export class MailLedger implements OnApplicationShutdown {
  * A command's mail of a link, once: a retry answered from the log (`replayedAfter`: the position of the events it read
  * back) first asks the ledger what became of the first attempt's mail — handed over, or refused for good — and then
  * sends nothing and answers that (probe 105 F1, probe 106 F5: a retry mailed the link again and answered without
- * `mail`); a first attempt, or a retry whose first attempt left no record (its process died before the hand-off, or it
- * failed), sends.
+ * `mail`; probe 109 F3: also once the link is no longer current). Otherwise it sends, unless `send` is false (a first
+ * attempt sends; a retry whose first attempt left no record — its process died before the hand-off, or it failed —
+ * sends while its link is current); undefined: not recorded, and not sent.
  */
 export async function mailUnlessRecorded(
   ledger: MailLedger | undefined,
   link: MailLink,
   replayedAfter: bigint | undefined,
-  send: () => Promise<MailStatus>,
-): Promise<MailStatus> {
+  send: (() => Promise<MailStatus>) | false,
+): Promise<MailStatus | undefined> {
   const recorded = replayedAfter === undefined || ledger === undefined ? undefined : await ledger.recordedAfter(link, replayedAfter);
-  return recorded ?? send();
+  return recorded ?? (send ? send() : undefined);
 }
 
 /** where a command's retry answered from the log read its events back (mailUnlessRecorded); undefined for a first attempt */

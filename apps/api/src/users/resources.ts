@@ -21,7 +21,7 @@ export class EmailChangeOutcome {
   @ApiPropertyOptional({
     enum: ['handed_over', 'refused', 'pending', 'not_sent'],
     description:
-      "pending only: what became of the link's mail by the answer, as an invitation's `mail` (docs/adr/0018): `handed_over` to the mail relay; `refused` by it for good (a 5xx reply: the address takes no mail — it counts in no limit, ask for another address); `pending`: not handed over yet, the mail dispatcher tries again; `not_sent`: the user was deleted meanwhile. On a retry (same `Idempotency-Key`), what became of its first attempt's mail, as the log recorded it (then nothing is mailed again), or of the mail the retry sent (docs/adr/0018 \"Session 64\")",
+      "pending only: what became of the link's mail by the answer, as an invitation's `mail` (docs/adr/0018): `handed_over` to the mail relay; `refused` by it for good (a 5xx reply: the address takes no mail — it counts in no limit, ask for another address); `pending`: not handed over yet, the mail dispatcher tries again; `not_sent`: the user was deleted meanwhile. On a retry (same `Idempotency-Key`) answered from the log, what became of its first attempt's mail as the log recorded it (then nothing is mailed again), or of the mail the retry sent while the change is pending; absent when the log records none and the change was confirmed, withdrawn, replaced or expired since. A retry answered from the answer kept under its key repeats the first answer's `mail` (a `pending` stays `pending`: the organization's user read's `pendingEmail.mailedAt` says what became of it) (docs/adr/0018 \"Session 64\")",
     example: 'handed_over',
   })
   mail?: MailStatus;

@@ -155,8 +155,8 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
     // what became of the link's mail, said in the answer (probe 101 F4: one the relay refused read as mailed; probe 106
     // F5: a retry's too)
     let mail: MailStatus | undefined;
-    if (requested && (!done.replayed || stillPending))
-      mail = await mailUnlessRecorded(this.ledger, { kind: 'email-confirmation', organizationId, userId, version: requested.data.version }, replayedAfter(done), () =>
+    if (requested)
+      mail = await mailUnlessRecorded(this.ledger, { kind: 'email-confirmation', organizationId, userId, version: requested.data.version }, replayedAfter(done), (!done.replayed || stillPending === true) && (() =>
         mailEmailConfirmation(
           this.mailer,
           {
@@ -175,7 +175,7 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
             if (!done.replayed && (outcome === 'refused' || outcome === 'erased')) await this.emailChanges.giveBack(slot);
             await this.ledger?.emailConfirmationHandedOff(outcome, { organizationId, userId, version: requested.data.version }, mailRequestOf(ctx));
           },
-        ),
+        )),
       );
     return {
       userId,
