@@ -169,7 +169,9 @@ describe('the invite → accept → change access → revoke story, over HTTP, f
     expect((await api.request('GET', '/v1/events?limit=1', { key: SYSTEM_KEY })).body.head).toBe(head);
     expect(outbox(app).filter((m) => m.to.startsWith('guess')).map((m) => m.to)).toEqual([1, 2, 3, 4, 5].map((n) => `guess${n}.limit@acme.test`));
     // the same request again (its Idempotency-Key) is its first answer, not a sixth change
-    expect((await ask(5)).body.emailChange).toMatchObject({ status: 'pending_confirmation', email: 'guess5.limit@acme.test' });
+    // (with what became of its mail, in the first answer's order: probe 106 F5)
+    const kept = (await ask(5)).body.emailChange;
+    expect([kept, Object.keys(kept)]).toEqual([{ status: 'pending_confirmation', email: 'guess5.limit@acme.test', expiresAt: expect.any(String), mail: 'handed_over' }, ['status', 'email', 'expiresAt', 'mail']]);
     // also when its answer is not kept yet (another replica still mailing it: probe 100 F1): found by its key in the log
     const answers = new DatabaseSync(join(app.dataDir, 'api.sqlite'));
     try {
@@ -181,6 +183,9 @@ describe('the invite → accept → change access → revoke story, over HTTP, f
     }
     const again = await ask(5);
     expect([again.status, again.headers.get('idempotency-replayed'), again.body.emailChange?.email]).toEqual([200, 'true', 'guess5.limit@acme.test']);
+    // its mail recorded by the first attempt: not mailed again, and said (ADR 0018 "Session 64")
+    expect(again.body.emailChange.mail).toBe('handed_over');
+    expect(outbox(app).filter((m) => m.to.startsWith('guess')).map((m) => m.to)).toEqual([1, 2, 3, 4, 5].map((n) => `guess${n}.limit@acme.test`));
     // withdrawing the pending change (her own address) mails nothing and is not refused (probe 92 F1); nor is anyone
     // without the authority told of the limit: their refusal is theirs (probe 92 F3)
     expect((await api.request('PATCH', `/v1/organizations/${o.organizationId}/users/${jane}`, { key: o.key, actor: jane, body: { email: 'jane.limit@acme.test' } })).body.emailChange).toMatchObject({ status: 'withdrawn' });

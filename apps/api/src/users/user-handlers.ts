@@ -205,7 +205,9 @@ export const PROFILE_ANSWER_STORAGE: AnswerStorage<ProfileAnswer> = {
     const { emailChange, position, ...rest } = stored as ProfileAnswer;
     if (!emailChange) return stored as ProfileAnswer;
     const email = normalizeEmail(String((body as { email?: unknown } | null)?.email ?? ''));
-    return { ...rest, emailChange: { ...withoutAddress(emailChange), email }, position };
+    // (in the first answer's order: the address after the status)
+    const { status, ...kept } = withoutAddress(emailChange);
+    return { ...rest, emailChange: { status, email, ...kept }, position };
   },
 };
 
