@@ -33,22 +33,15 @@ class PendingEmailChange {
     example: false,
   })
   taken!: boolean | null;
-  @ApiProperty({
-    type: String,
-    nullable: true,
-    format: 'date-time',
-    description:
+  @ApiProperty(
+    nullableString(
       "when the mail with its link was handed to the mail relay, as the read models know it (the mail's record follows the change in the log, and reaches this read a moment later: the change's answer said at once what became of it, as `mail`); null: not yet, or not known — the relay refused it or is unreachable (the mail dispatcher tries again), or it was refused for good (`mailRefusedAt`) (probe 106 F5)",
-    example: '2026-03-01T09:00:01.000Z',
-  })
+      '2026-03-01T09:00:01.000Z',
+      'date-time',
+    ),
+  )
   mailedAt!: string | null;
-  @ApiProperty({
-    type: String,
-    nullable: true,
-    format: 'date-time',
-    description: "when the mail relay refused its link's mail for good (a 5xx reply, such as an unknown address): not tried again — ask for another address; null: it did not (probe 101 F4)",
-    example: null,
-  })
+  @ApiProperty(nullableString("when the mail relay refused its link's mail for good (a 5xx reply, such as an unknown address): not tried again — ask for another address; null: it did not (probe 101 F4)", null, 'date-time'))
   mailRefusedAt!: string | null;
 }
 

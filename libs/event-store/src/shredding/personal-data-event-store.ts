@@ -196,16 +196,15 @@ export class PersonalDataEventStore implements EventStore {
     return keys;
   }
 
-  readStream(stream: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent> {
-    return options?.personalData === 'sealed' ? this.inner.readStream(stream, options) : this.openedInChunks(this.inner.readStream(stream, options));
-  }
+  readStream = (stream: string, options?: ReadStreamOptions): AsyncIterable<RecordedEvent> =>
+    options?.personalData === 'sealed' ? this.inner.readStream(stream, options) : this.openedInChunks(this.inner.readStream(stream, options));
 
   readAll(options?: ReadAllOptions): AsyncIterable<RecordedEvent> {
     return options?.personalData === 'sealed' ? this.inner.readAll(options) : this.openedInChunks(this.inner.readAll(options));
   }
 
   subscribe(options?: SubscribeOptions): Subscription {
-    const inner = this.inner.subscribe(options);
+    const inner = this.inner.subscribe(options); // (as it is: with personal fields sealed, if asked)
     if (options?.personalData === 'sealed') return inner;
     const iterable = this.openedByPage(inner.pages ? inner.pages() : onePerPage(inner));
     return { [Symbol.asyncIterator]: () => iterable, unsubscribe: () => inner.unsubscribe() };
