@@ -154,9 +154,9 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
     if (!requested || done.replayed) await this.emailChanges.giveBack(slot);
     // what became of the link's mail, said in the answer (probe 101 F4: one the relay refused read as mailed; probe 106
     // F5: a retry's too)
-    let mail: MailStatus | undefined;
-    if (requested)
-      mail = await mailUnlessRecorded(this.ledger, { kind: 'email-confirmation', organizationId, userId, version: requested.data.version }, replayedAfter(done), (!done.replayed || stillPending === true) && (() =>
+    const mail =
+      requested &&
+      (await mailUnlessRecorded(this.ledger, { kind: 'email-confirmation', organizationId, userId, version: requested.data.version }, replayedAfter(done), (!done.replayed || stillPending === true) && (() =>
         mailEmailConfirmation(
           this.mailer,
           {
@@ -176,7 +176,7 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
             await this.ledger?.emailConfirmationHandedOff(outcome, { organizationId, userId, version: requested.data.version }, mailRequestOf(ctx));
           },
         )),
-      );
+      ));
     return {
       userId,
       changed: Object.keys(updated?.data.changes ?? {}),
