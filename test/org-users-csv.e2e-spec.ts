@@ -22,6 +22,9 @@ describe("the organization's users as CSV", () => {
     expect((await api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { ...as, body: { email: 'Joe.CSV@acme.test' } })).status).toBe(201);
     await api.request('DELETE', `/v1/organizations/${o.organizationId}/users/${zed}`, as);
     await api.request('PATCH', `/v1/organizations/${o.organizationId}/users/${jane}`, { ...as, body: { displayName: '=cmd|calc', avatarUrl: 'https://img.acme.test/jane.png' } });
+    // an email change of joe's waits for its link; its mail's record reaches the read models a moment later
+    expect((await api.request('PATCH', `/v1/organizations/${o.organizationId}/users/${joe}`, { ...as, body: { email: 'joe.new.csv@acme.test' } })).body.emailChange.mail).toBe('handed_over');
+    for (let tries = 0; tries < 100 && !(await api.request('GET', `/v1/organizations/${o.organizationId}/users/${joe}`, as)).body.pendingEmail.mailedAt; tries++) await new Promise((resolve) => setTimeout(resolve, 50));
     const csv = await fetch(`${app.url}/v1/organizations/${o.organizationId}/users/export.csv?bom=true`, { headers: { authorization: `Bearer ${o.key}`, 'x-actor-id': o.admin } });
     expect(csv.status).toBe(200);
     // named after the organization and the day (probe 82 F2)
@@ -34,11 +37,17 @@ describe("the organization's users as CSV", () => {
     expect(rows[1]).toMatchObject({ email: 'jane.csv@acme.test', display_name: "'=cmd|calc", avatar_url: 'https://img.acme.test/jane.png', active_workspaces: o.workspaceId, revoked_workspaces: '' });
     expect(rows[2]).toMatchObject({ active_workspaces: '', revoked_workspaces: o.workspaceId, invited_workspaces: o.workspaceId, deleted: 'false' });
     expect(rows[1]).toMatchObject({ invited_workspaces: '' });
+    expect(rows.map((r) => [r.pending_email, Boolean(Date.parse(r.pending_email_mailed_at!)), r.pending_email_mail_refused_at])).toEqual([
+      ['', false, ''],
+      ['', false, ''],
+      ['joe.new.csv@acme.test', true, ''],
+      ['', false, ''],
+    ]);
     // deleted: no personal data, and no membership either way (the detail says `deleted`: probe 79 F2)
     // …but the workspaces they were in are theirs still, as the user detail's (status `deleted`) (probe 85 F6)
     expect(rows[3]).toMatchObject({ email: '', display_name: '', deleted: 'true', active_workspaces: '', revoked_workspaces: '', invited_workspaces: '', deleted_workspaces: o.workspaceId });
     expect(rows.slice(0, 3).map((r) => r.deleted_workspaces)).toEqual(['', '', '']);
-    expect(Object.keys(rows[0]!)).toEqual(['user_id', 'email', 'display_name', 'alias', 'avatar_url', 'org_admin', 'deleted', 'joined_at', 'last_active_on', 'pending_email', 'pending_email_expires_at', 'active_workspaces', 'revoked_workspaces', 'invited_workspaces', 'deleted_workspaces', 'pending_email_expired', 'pending_email_taken']);
+    expect(Object.keys(rows[0]!)).toEqual(['user_id', 'email', 'display_name', 'alias', 'avatar_url', 'org_admin', 'deleted', 'joined_at', 'last_active_on', 'pending_email', 'pending_email_expires_at', 'active_workspaces', 'revoked_workspaces', 'invited_workspaces', 'deleted_workspaces', 'pending_email_expired', 'pending_email_taken', 'pending_email_mailed_at', 'pending_email_mail_refused_at']);
 
     expectProblem(await api.request('GET', `/v1/organizations/${o.organizationId}/users/export.csv`, { key: o.key, actor: jane }), 403, 'INSUFFICIENT_AUTHORITY');
 

@@ -6341,7 +6341,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description CSV with a header row (user_id, email, display_name, alias, avatar_url, org_admin, deleted, joined_at, last_active_on, pending_email, pending_email_expires_at, active_workspaces, revoked_workspaces, invited_workspaces, deleted_workspaces, pending_email_expired, pending_email_taken); workspaces `;`-separated */
+      /** @description CSV with a header row (user_id, email, display_name, alias, avatar_url, org_admin, deleted, joined_at, last_active_on, pending_email, pending_email_expires_at, active_workspaces, revoked_workspaces, invited_workspaces, deleted_workspaces, pending_email_expired, pending_email_taken, pending_email_mailed_at, pending_email_mail_refused_at); workspaces `;`-separated */
       200: {
         headers: {
           /** @description the request's id (the client's X-Request-Id when 1–128 visible ASCII characters without '@', else a new UUID); also the correlationId of the events it appended */

@@ -28,6 +28,9 @@ export const ORG_USERS_CSV_COLUMNS = [
   'pending_email_expired',
   // whether another user holds that address since (probe 94 F4)
   'pending_email_taken',
+  // what became of its link's mail, as the read models know it (session 64, probe 106 F5)
+  'pending_email_mailed_at',
+  'pending_email_mail_refused_at',
 ] as const;
 
 /** users whose last-active days one lookup asks for */
@@ -68,12 +71,13 @@ export class OrgUsersCsv {
       for (const inv of ws?.invitations.values() ?? []) if (ws && pendingForNonMember(ws, inv)) add(invited, inv.inviteeUserId, workspaceId);
     }
     const users = [...org.users.values()];
-    const activity = this.activity;
+    const { activity, reads } = this;
     const now = Date.now();
     async function* rows(): AsyncGenerator<string[]> {
       for (let i = 0; i < users.length; i += CHUNK) {
         const chunk = users.slice(i, i + CHUNK);
         const days = (await activity?.lastOn(organizationId, 'user', chunk.map((u) => u.userId), actorId)) ?? new Map<string, string>();
+        const mails = await reads.pendingMails(organizationId, chunk);
         for (const u of chunk) {
           const gone = u.deleted;
           yield [
@@ -95,6 +99,8 @@ export class OrgUsersCsv {
             gone ? list(member.get(u.userId)) : '',
             gone || !u.pendingEmail ? '' : String(pendingEmailExpired(u, now)),
             gone || !u.pendingEmail ? '' : String(pendingEmailTaken(org, u)),
+            mails.get(u.userId)?.mailedAt ?? '',
+            mails.get(u.userId)?.mailRefusedAt ?? '',
           ];
         }
       }

@@ -89,7 +89,7 @@ export const pendingEmailTaken = (org: OrganizationState, u: UserProfile): boole
 export const pendingEmailExpired = (u: UserProfile, now: number): boolean => u.pendingEmail !== null && now >= Date.parse(u.pendingEmail.expiresAt);
 
 /** what the read models know of a pending email change's mail (org_users' `emailConfirmation`), by user id */
-type PendingMails = ReadonlyMap<string, { mailedAt: string | null; mailRefusedAt: string | null }>;
+export type PendingMails = ReadonlyMap<string, { mailedAt: string | null; mailRefusedAt: string | null }>;
 
 const userView = (org: OrganizationState, u: UserProfile, lastActiveOn: string | null, mails: PendingMails, now = Date.now()): OrgUserView => ({
   userId: u.userId,
@@ -139,7 +139,7 @@ export class OrganizationReads {
    * What the read models know of these users' pending email changes' mails: the org_users documents' records of the
    * same link version (the mail stream is no decision state's: probe 101 F4, probe 106 F5)
    */
-  private async pendingMails(organizationId: string, users: UserProfile[]): Promise<PendingMails> {
+  async pendingMails(organizationId: string, users: UserProfile[]): Promise<PendingMails> {
     const pending = users.filter((u) => !u.deleted && u.pendingEmail);
     if (pending.length === 0 || !this.readModels) return new Map();
     const docs = await this.readModels.getMany<OrgUserDoc>(ORG_USERS, pending.map((u) => orgUserId(organizationId, u.userId)), { fields: ['emailConfirmation'] });
