@@ -164,11 +164,13 @@ export async function listOfferedTeams(store: ReadStore, workspaceId: string): P
  */
 async function sortedInvitees(store: ReadStore, team: { teamId: string; workspaceId: string }): Promise<[sortKey: string, view: InviteeView][]> {
   const userIds = (await store.get<TeamRosterDoc>(TEAM_ROSTERS, team.teamId))?.doc.userIds ?? [];
-  const members = await store.getMany<MemberDoc>(MEMBERS, userIds.map((userId) => memberId(team.workspaceId, userId)), { fields: INVITEE_FIELDS });
+  const ids = userIds.map((userId) => memberId(team.workspaceId, userId));
+  const members = await store.getMany<MemberDoc>(MEMBERS, ids, { fields: INVITEE_FIELDS });
   // [sort key, view] pairs: sorted as they are, then the views taken out (no copy of each view without its key)
   const invitees: [sortKey: string, view: InviteeView][] = [];
-  for (const userId of userIds) {
-    const m = members.get(memberId(team.workspaceId, userId))?.doc;
+  for (let i = 0; i < userIds.length; i++) {
+    const userId = userIds[i]!;
+    const m = members.get(ids[i]!)?.doc;
     // a revoke or deletion takes the member out of the team in the same append; a lagging batch must not show them
     if (m?.status !== 'active') continue;
     const view: InviteeView = {
