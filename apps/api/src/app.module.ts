@@ -242,6 +242,7 @@ export class AppModule {
             return new StreamStates(store, {
               onUserDeleted: (user, organizationId) => s.personalData.forgetCached(s.personalData.subjectsOf(user, organizationId)),
               snapshots,
+              maxCachedRows: config.stateCacheRows,
               // a test diagnostic (test/replicas.e2e-spec.ts), never for production: every load replays its stream
               ...(config.checkCachedStates && {
                 checkAgainstLog: (stream: string, differences: string[]) => log.error(`cached state differs from the log: ${stream}: ${differences.slice(0, 3).join('; ')}`),

@@ -99,6 +99,10 @@ describe('configuration from the environment', () => {
     expect(refused({ ROLLCALL_REPLAY_MEMORY_ROWS: '-1' })).toContain('ROLLCALL_REPLAY_MEMORY_ROWS');
     expect(loadConfig({}).replayMemoryRows).toBe(300_000);
     expect(loadConfig({ ROLLCALL_REPLAY_MEMORY_ROWS: '0' }).replayMemoryRows).toBe(0);
+    // the decision states cached (probe 108 F1): 1,000,000 rows unless set; 0 keeps only those in use
+    expect(refused({ ROLLCALL_STATE_CACHE_ROWS: 'many' })).toContain('ROLLCALL_STATE_CACHE_ROWS');
+    expect(loadConfig({}).stateCacheRows).toBe(1_000_000);
+    expect(loadConfig({ ROLLCALL_STATE_CACHE_ROWS: '0' }).stateCacheRows).toBe(0);
   });
 
   it('the in-process projector lingers 1 s while the log is busy and runs at nice 10 by default; both can be set, within bounds', () => {

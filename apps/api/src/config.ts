@@ -105,6 +105,12 @@ export interface Config {
    * ~660 bytes a row measured: ~200 MB at the default)
    */
   replayMemoryRows: number;
+  /**
+   * ROLLCALL_STATE_CACHE_ROWS (default 1,000,000; 0: only the states in use): how many rows the cached decision states
+   * of organizations and workspaces may hold together, the least recently loaded dropped first (command-path/state-rows.ts;
+   * ~0.7–0.9 KB a row measured: ~0.7–0.9 GB at the default)
+   */
+  stateCacheRows: number;
   /** ROLLCALL_CHECK_CACHED_STATES=1: a test diagnostic, each decision state loaded compared with a fold of the log (never for production) */
   checkCachedStates?: boolean;
   /** the notary (docs/rules.md#verifiable-history): checkpoint period, signing key, origin (= key name) */
@@ -254,6 +260,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownGraceMs: readInt(env, 'ROLLCALL_SHUTDOWN_GRACE_MS', 0, problems, 0, 600_000),
     snapshotEvery: readInt(env, 'ROLLCALL_SNAPSHOT_EVERY', DEFAULT_SNAPSHOT_EVERY, problems, 0, Number.MAX_SAFE_INTEGER),
     replayMemoryRows: readInt(env, 'ROLLCALL_REPLAY_MEMORY_ROWS', 300_000, problems, 0, 1_000_000_000),
+    stateCacheRows: readInt(env, 'ROLLCALL_STATE_CACHE_ROWS', 1_000_000, problems, 0, 1_000_000_000),
     audit: auditConfig(env, publicUrl, problems),
   };
   // read once, here, as every setting (probe 38b F15: app.module read the raw value, and " 1 " started with it off)

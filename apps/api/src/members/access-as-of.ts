@@ -27,7 +27,8 @@ import { DomainException } from '../shared/command-path/stream-handler';
 import { organizationStream, workspaceStream } from '../shared/command-path/stream-states';
 import { AsOfQuery } from './dtos';
 import { ReplayCheckpoints } from './replay-checkpoints';
-import { YIELD_EVERY, aTurnOfTheLoop, foldStream, organizationRows, workspaceRows } from './stream-fold';
+import { YIELD_EVERY, aTurnOfTheLoop, foldStream } from './stream-fold';
+import { organizationRows, workspaceRows } from '../shared/command-path/state-rows';
 import { AccessAsOf, ReplayBasis } from './resources';
 
 /** `?asOf=T&explain=true`: the access at T, and with `explain`, why (docs/rules.md#rule-17). */

@@ -1,4 +1,4 @@
-import { type OrganizationState, type WorkspaceState, checkReadable, fromStored } from '@rollcall/domain';
+import { checkReadable, fromStored } from '@rollcall/domain';
 import type { EventStore, RecordedEvent } from '@rollcall/event-store';
 import type { Checkpoint, ReplayCheckpoints } from './replay-checkpoints';
 
@@ -27,14 +27,6 @@ export const aTurnOfTheLoop = () => new Promise<void>((resolve) => setImmediate(
  * checks the answers equal those of a replay with every field opened.
  */
 const SEALED = { personalData: 'sealed' } as const;
-
-/** The rows a state holds: what ReplayCheckpoints' memory budget counts. */
-export const organizationRows = (org: OrganizationState) => org.users.size + org.workspaces.size + org.apiKeys.size;
-export const workspaceRows = (ws: WorkspaceState) => {
-  let rows = ws.members.size + ws.invitations.size;
-  for (const team of ws.teams.teams.values()) rows += 1 + team.members.size;
-  return rows;
-};
 
 /**
  * One stream folded up to T (`asOf`; undefined: every event it holds) through the deciders' own evolve: its events in

@@ -1,6 +1,7 @@
 // What StreamStates caches per stream and hands to a command (stream-states.ts).
-import type { DomainEvent } from '@rollcall/domain';
+import type { DomainEvent, UserProfile } from '@rollcall/domain';
 import type { ExpectedRevision, RecordedEvent } from '@rollcall/event-store';
+import type { StateSnapshots } from '../snapshots/snapshots';
 
 /** Where one command's events sit in a stream: found by the idempotency key in their metadata. */
 export interface AppliedCommand {
@@ -90,6 +91,25 @@ export interface Speculation {
   settled: Promise<boolean>;
 }
 
+/** StreamStates' options */
+export interface StreamStatesOptions {
+  /** organization and workspace states kept, each kind (default 10,000) */
+  maxCached?: number;
+  /** rows their states hold in all (ROLLCALL_STATE_CACHE_ROWS; default 1,000,000): state-rows.ts */
+  maxCachedRows?: number;
+  /** states of other kinds kept (default 100,000) */
+  maxCachedSingles?: number;
+  /** runs when a UserDeleted is folded, before the state forgets the user (StreamStates) */
+  onUserDeleted?: (user: UserProfile, organizationId: string) => void;
+  /** a cold load starts from the stream's snapshot, and loads write new ones (docs/adr/0008-snapshots.md) */
+  snapshots?: StateSnapshots;
+  /**
+   * A diagnostic for concurrency tests, never for production (every load replays its stream from the start): each
+   * committed organization or workspace state loaded is compared with a fold of the log, and differences reported.
+   */
+  checkAgainstLog?: (stream: string, differences: string[]) => void;
+}
+
 /**
  * How many commands per stream are remembered by idempotency key. A retry whose first answer was lost (the process
  * died between the append and storing the answer) is recognised while its events are among the stream's last
@@ -129,6 +149,21 @@ export function noteApplied<S>(entry: Entry<S>, recorded: RecordedEvent): void {
     const requestHash = recorded.metadata.requestHash;
     remember(entry.applied, key, { fromRevision: recorded.revision, count: 1, ...(typeof requestHash === 'string' && { requestHash }) });
   }
+}
+
+/**
+ * Keeps `entry` under `key` in a cache of states; past `max` entries the least recently loaded goes (its key returned).
+ * A cached stream loaded again moves to the end only once the cache is half full (two loads per command churned the
+ * maps for an order that did not matter).
+ */
+export function keepLatest<T>(cache: Map<string, T>, key: string, entry: T, max: number): string | undefined {
+  if (cache.size < max / 2 && cache.get(key) === entry) return undefined;
+  cache.delete(key);
+  cache.set(key, entry);
+  if (cache.size <= max) return undefined;
+  const oldest = cache.keys().next().value!;
+  cache.delete(oldest);
+  return oldest;
 }
 
 export function remember(applied: Map<string, AppliedCommand>, key: string, at: AppliedCommand): void {

@@ -1,10 +1,14 @@
-// StreamStates keeps at most `maxCachedSingles` (and `maxCached`) states; the least recently loaded goes first.
+// StreamStates keeps at most `maxCachedSingles` (and `maxCached`) states, and organization and workspace states holding
+// at most `maxCachedRows` rows together; the least recently loaded goes first.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DomainEvent } from '@rollcall/domain';
 import { type ReadStreamOptions, type RecordedEvent, SqliteEventStore } from '@rollcall/event-store';
+import type { OrganizationState } from '@rollcall/domain';
+import { EventLog } from '../../../../../libs/read-store/src/projections/testing/event-log';
+import { openProcess, replayAppends } from '../testing/snapshot-harness';
 import { StreamStates } from './stream-states';
 
 /** The embedded store, counting the reads of a stream from its start (a state not cached) */
@@ -52,5 +56,75 @@ describe('StreamStates: the cache of states', () => {
     store.cold.length = 0;
     await load('d', 'e', 'f', 'g', 'h', 'b', 'a');
     expect(store.cold).toEqual(['a']);
+  });
+});
+
+describe('StreamStates: the rows the cached organization and workspace states hold (ROLLCALL_STATE_CACHE_ROWS; probe 108 F1)', () => {
+  /** org-1 (1 user, 3 workspaces: 4 rows) and ws-1…ws-3, each with its owner and 10 invitations (11 rows) */
+  async function threeWorkspaces() {
+    const log = new EventLog();
+    log.createOrganization('org-1', { userId: 'admin-1', email: 'admin@example.test', displayName: 'Ada' });
+    for (const ws of ['ws-1', 'ws-2', 'ws-3']) {
+      log.createWorkspace('org-1', ws, 'admin-1', 'advanced', 'levels');
+      for (let i = 0; i < 10; i++)
+        log.workspace({ type: 'InviteMember', workspaceId: ws, actorId: 'admin-1', now: log.now, invitationId: `${ws}-inv-${i}`, email: `p${i}@${ws}.test`, roles: ['agent'], ttlSeconds: 3600 });
+    }
+    const p = await openProcess(join(dir, 'rows'), { snapshots: false });
+    await replayAppends(p, log.takeAppends());
+    /** the workspaces read from their start (not cached), in order */
+    const cold = () => p.reads.filter((r) => r.stream.startsWith('workspace-') && r.fromRevision === 0n).map((r) => r.stream.slice('workspace-'.length));
+    return { log, p, cold };
+  }
+  /** as a command loads: its organization, then its workspace */
+  const command = async (states: StreamStates, ws: string) => states.workspace((await states.organization('org-1')).state as OrganizationState, ws);
+
+  it('drops the least recently loaded states until the rows fit: a workspace loaded again after that is read from its start', async () => {
+    const { p, cold } = await threeWorkspaces();
+    const states = new StreamStates(p.store, { maxCachedRows: 30 });
+    // 4 + 11 + 11 = 26 rows; the third workspace makes 37: ws-1 (the least recently loaded) goes
+    for (const ws of ['ws-1', 'ws-2', 'ws-3', 'ws-2', 'ws-3']) await command(states, ws);
+    expect(cold()).toEqual(['ws-1', 'ws-2', 'ws-3']);
+    expect(states.cached('workspace-ws-1')).toBeUndefined();
+    await command(states, 'ws-1');
+    expect(cold()).toEqual(['ws-1', 'ws-2', 'ws-3', 'ws-1']);
+    // …and ws-2 went for it (ws-3 and the organization were loaded after it)
+    expect(states.cached('workspace-ws-2')).toBeUndefined();
+    expect(states.cached('workspace-ws-3')).toBeDefined();
+    await p.close();
+  });
+
+  it('keeps the states in use (a command loads its organization, then its workspace) when they alone hold more rows than the budget, and drops them once others are loaded', async () => {
+    const { p, cold } = await threeWorkspaces();
+    const states = new StreamStates(p.store, { maxCachedRows: 5 });
+    await command(states, 'ws-1');
+    await command(states, 'ws-1');
+    expect(cold()).toEqual(['ws-1']);
+    await command(states, 'ws-2');
+    expect(states.cached('workspace-ws-1')).toBeUndefined();
+    expect(states.cached('workspace-ws-2')).toBeDefined();
+    await p.close();
+  });
+
+  it('keeps a state holding a command in flight (its command would be decided again), and drops it once the budget is next checked after it settled', async () => {
+    const { log, p } = await threeWorkspaces();
+    const states = new StreamStates(p.store, { maxCachedRows: 30 });
+    const ws1 = await command(states, 'ws-1');
+    const invite = log.workspace({ type: 'InviteMember', workspaceId: 'ws-1', actorId: 'admin-1', now: log.now, invitationId: 'ws-1-inv-in-flight', email: 'later@ws-1.test', roles: ['agent'], ttlSeconds: 3600 });
+    if (!invite.ok) throw new Error('the invitation was refused');
+    let settle!: (committed: boolean) => void;
+    const settled = new Promise<boolean>((resolve) => (settle = resolve));
+    const folded = await states.forLock('lock-1').speculate('lock-1', { id: 'c-1', of: {}, settled }, 'workspace-ws-1', ws1!.entry, ws1!.expected, invite.events, { idempotencyKey: 'k-1' });
+    expect(folded).toBe(true);
+    // ws-1 is the least recently loaded, but holds the invitation in flight: ws-2 goes instead once ws-3 is loaded
+    for (const ws of ['ws-2', 'ws-3']) await command(states, ws);
+    expect(states.cached('workspace-ws-1')).toBe(ws1!.entry);
+    expect(states.cached('workspace-ws-2')).toBeUndefined();
+    await replayAppends(p, log.takeAppends());
+    settle(true);
+    await settled;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    await command(states, 'ws-2');
+    expect(states.cached('workspace-ws-1')).toBeUndefined();
+    await p.close();
   });
 });

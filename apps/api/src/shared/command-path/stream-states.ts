@@ -1,11 +1,11 @@
-import { type DataSubject, type DomainEvent, type OrganizationEvent, type OrganizationState, type UserProfile, type WorkspaceEvent, type WorkspaceState, evolveOrganization, checkReadable, evolveWorkspace, fromStored, initialOrganizationState, initialWorkspaceState } from '@rollcall/domain';
+import { type DataSubject, type DomainEvent, type OrganizationEvent, type OrganizationState, type WorkspaceEvent, type WorkspaceState, evolveOrganization, checkReadable, evolveWorkspace, fromStored, initialOrganizationState, initialWorkspaceState } from '@rollcall/domain';
 import type { EventStore, ExpectedRevision } from '@rollcall/event-store';
 import { differencesFromLog } from './cached-state-check';
 import { HeardErasures, holdsErased } from '../erasure/heard-erasures';
 import { KeyedMutex } from './keyed-mutex';
 import { LoadTurns, REPLAY_TURN_MS } from './load-turns';
-import { type Entry, type Loaded, type OwnCommand, type SingleEntry, type Speculation, type StreamKind, loaded, noteApplied, noteOccurredAt, remember } from './stream-entries';
-import type { StateSnapshots } from '../snapshots/snapshots';
+import { type Entry, type Loaded, type OwnCommand, type SingleEntry, type Speculation, type StreamKind, type StreamStatesOptions, keepLatest, loaded, noteApplied, noteOccurredAt, remember } from './stream-entries';
+import { RowBudget, organizationRows, workspaceRows } from './state-rows';
 
 export const organizationStream = (organizationId: string) => `organization-${organizationId}`;
 export const workspaceStream = (workspaceId: string) => `workspace-${workspaceId}`;
@@ -44,22 +44,15 @@ export class StreamStates {
   private owner: string | undefined;
   /** what this view loaded (`since`) */
   private loads: Loaded<unknown>[] | undefined;
+  /** the rows the cached organization and workspace states hold (shared by every view) */
+  private readonly budget: RowBudget;
 
   constructor(
     private readonly store: EventStore,
-    private readonly options: {
-      maxCached?: number;
-      maxCachedSingles?: number;
-      onUserDeleted?: (user: UserProfile, organizationId: string) => void;
-      /** a cold load starts from the stream's snapshot, and loads write new ones (docs/adr/0008-snapshots.md) */
-      snapshots?: StateSnapshots;
-      /**
-       * A diagnostic for concurrency tests, never for production (every load replays its stream from the start): each
-       * committed organization or workspace state loaded is compared with a fold of the log, and differences reported.
-       */
-      checkAgainstLog?: (stream: string, differences: string[]) => void;
-    } = {},
-  ) {}
+    private readonly options: StreamStatesOptions = {},
+  ) {
+    this.budget = new RowBudget(options.maxCachedRows ?? 1_000_000);
+  }
 
   organization(organizationId: string): Promise<Loaded<OrganizationState>> {
     const stream = organizationStream(organizationId);
@@ -71,7 +64,7 @@ export class StreamStates {
       // a snapshot holds committed events only
       if (!this.speculative.has(stream)) this.options.snapshots?.folded('organization', stream, entry);
       await this.checkAgainstLog(stream, entry, initialOrganizationState, (state, e) => evolveOrganization(state, e as OrganizationEvent), startedAt);
-      this.remember(this.orgs, organizationId, entry);
+      this.keep(this.orgs, organizationStream, organizationId, entry, organizationRows(entry.state));
       return this.loaded(stream, entry);
     });
   }
@@ -166,7 +159,7 @@ export class StreamStates {
       }
       if (!this.speculative.has(stream)) this.options.snapshots?.folded('workspace', stream, entry);
       await this.checkAgainstLog(stream, entry, () => initialWorkspaceState(info), (state, e) => evolveWorkspace(state, e as WorkspaceEvent), startedAt);
-      this.remember(this.workspaces, workspaceId, entry);
+      this.keep(this.workspaces, workspaceStream, workspaceId, entry, workspaceRows(entry.state));
       return this.loaded(stream, entry);
     });
   }
@@ -192,7 +185,7 @@ export class StreamStates {
     return this.load(stream, async () => {
       const entry = (this.singles.get(stream) as SingleEntry<S> | undefined) ?? { state: kind.initial(), revision: -1n, applied: new Map(), kind };
       await this.fold(stream, entry, (e) => (entry.state = kind.evolve(entry.state, e)));
-      this.remember(this.singles as Map<string, SingleEntry<S>>, stream, entry, this.options.maxCachedSingles ?? 100_000);
+      keepLatest(this.singles as Map<string, SingleEntry<S>>, stream, entry, this.options.maxCachedSingles ?? 100_000);
       return this.loaded(stream, entry);
     });
   }
@@ -319,6 +312,7 @@ export class StreamStates {
   private drop(stream: string): void {
     this.speculative.delete(stream);
     this.seen.delete(stream);
+    this.budget.forget(stream);
     if (stream.startsWith('organization-')) this.orgs.delete(stream.slice('organization-'.length));
     else if (stream.startsWith('workspace-')) this.workspaces.delete(stream.slice('workspace-'.length));
     else this.singles.delete(stream);
@@ -387,13 +381,12 @@ export class StreamStates {
   }
 
   /**
-   * Keeps `entry` under `key`; past `max` entries the least recently loaded goes. A cached stream loaded again moves to
-   * the end only once the cache is half full (two loads per command churned the maps for an order that did not matter).
+   * Keeps a loaded organization's or workspace's state; the least recently loaded go past `maxCached` of its kind, or
+   * until the rows all hold fit (state-rows.ts). One holding a command in flight stays: its command would be decided again.
    */
-  private remember<S, T extends Entry<S>>(cache: Map<string, T>, key: string, entry: T, max = this.options.maxCached ?? 10_000): void {
-    if (cache.size < max / 2 && cache.get(key) === entry) return;
-    cache.delete(key);
-    cache.set(key, entry);
-    if (cache.size > max) cache.delete(cache.keys().next().value!);
+  private keep<S>(cache: Map<string, Entry<S>>, streamOf: (id: string) => string, id: string, entry: Entry<S>, rows: number): void {
+    const evicted = keepLatest(cache, id, entry, this.options.maxCached ?? 10_000);
+    if (evicted !== undefined) this.budget.forget(streamOf(evicted));
+    for (const over of this.budget.note(streamOf(id), rows, (s) => !this.speculative.has(s))) this.drop(over);
   }
 }
