@@ -60,7 +60,7 @@ export interface Loaded<S> {
    * After the decision: what it may have seen besides what was loaded. Another lock's command may fold its events in
    * flight into this state (the same object) after the load: their `settled` promises (the decision holds once each
    * resolved true). 'forgotten': the state was dropped from the cache since (a failed append's events may have been
-   * in it): decide again.
+   * in it), other than to make room for others: decide again.
    */
   since(): Promise<boolean>[] | 'forgotten';
   /**
@@ -99,7 +99,10 @@ export interface StreamStatesOptions {
   maxCachedRows?: number;
   /** states of other kinds kept (default 100,000) */
   maxCachedSingles?: number;
-  /** runs when a UserDeleted is folded, before the state forgets the user (StreamStates) */
+  /**
+   * Runs when a UserDeleted is folded, before the state forgets the user: what this process cached of their personal
+   * data (decryption keys) is dropped too, whichever replica deleted them (docs/rules.md#rule-12).
+   */
   onUserDeleted?: (user: UserProfile, organizationId: string) => void;
   /** a cold load starts from the stream's snapshot, and loads write new ones (docs/adr/0008-snapshots.md) */
   snapshots?: StateSnapshots;
@@ -119,7 +122,11 @@ export const APPLIED_KEYS_PER_STREAM = 2_000;
 
 const expectedOf = (revision: bigint): ExpectedRevision => (revision < 0n ? 'no_stream' : revision);
 
-export const loaded = <S>(stream: string, entry: Entry<S>, states: { speculation(stream: string): Speculation | undefined; cached(stream: string): unknown }): Loaded<S> => {
+export const loaded = <S>(
+  stream: string,
+  entry: Entry<S>,
+  states: { speculation(stream: string): Speculation | undefined; cached(stream: string): unknown; madeRoom(entry: object): boolean },
+): Loaded<S> => {
   const speculation = states.speculation(stream);
   return {
     stream,
@@ -131,7 +138,8 @@ export const loaded = <S>(stream: string, entry: Entry<S>, states: { speculation
     ...(speculation && { after: { id: speculation.id, command: speculation.command } }),
     revision: () => entry.revision,
     since: () => {
-      if (states.cached(stream) !== entry) return 'forgotten';
+      // (one dropped only to make room for others holds committed events alone: a decision on it stands)
+      if (states.cached(stream) !== entry && !states.madeRoom(entry)) return 'forgotten';
       const now = states.speculation(stream);
       return now && now !== speculation ? [now.settled] : [];
     },
@@ -152,17 +160,17 @@ export function noteApplied<S>(entry: Entry<S>, recorded: RecordedEvent): void {
 }
 
 /**
- * Keeps `entry` under `key` in a cache of states; past `max` entries the least recently loaded goes (its key returned).
+ * Keeps `entry` under `key` in a cache of states; past `max` entries the least recently loaded goes (returned).
  * A cached stream loaded again moves to the end only once the cache is half full (two loads per command churned the
  * maps for an order that did not matter).
  */
-export function keepLatest<T>(cache: Map<string, T>, key: string, entry: T, max: number): string | undefined {
+export function keepLatest<T>(cache: Map<string, T>, key: string, entry: T, max: number): [string, T] | undefined {
   if (cache.size < max / 2 && cache.get(key) === entry) return undefined;
   cache.delete(key);
   cache.set(key, entry);
   if (cache.size <= max) return undefined;
-  const oldest = cache.keys().next().value!;
-  cache.delete(oldest);
+  const oldest = cache.entries().next().value!;
+  cache.delete(oldest[0]);
   return oldest;
 }
 

@@ -10,6 +10,7 @@ import type { OrganizationState } from '@rollcall/domain';
 import { EventLog } from '../../../../../libs/read-store/src/projections/testing/event-log';
 import { openProcess, replayAppends } from '../testing/snapshot-harness';
 import { StreamStates } from './stream-states';
+import { organizationWide } from './targets';
 
 /** The embedded store, counting the reads of a stream from its start (a state not cached) */
 class CountingStore extends SqliteEventStore {
@@ -125,6 +126,24 @@ describe('StreamStates: the rows the cached organization and workspace states ho
     await new Promise<void>((resolve) => setImmediate(resolve));
     await command(states, 'ws-2');
     expect(states.cached('workspace-ws-1')).toBeUndefined();
+    await p.close();
+  });
+
+  it("an organization-wide command's loads over the budget: the states dropped to make room for its later workspaces do not send it back to decide again (a deletion in an organization holding more rows than the budget would never be decided), one forgotten does", async () => {
+    const { p } = await threeWorkspaces();
+    const states = new StreamStates(p.store, { maxCachedRows: 20 });
+    const view = states.forLock('organization-org-1');
+    const { context } = await organizationWide('org-1').load(view);
+    expect(context.workspaces).toHaveLength(3);
+    expect(states.cached('workspace-ws-1')).toBeUndefined();
+    expect(view.since()).toEqual([]);
+    // a state forgotten (a failed append's events may have been in it) after it was loaded again
+    const again = states.forLock('organization-org-1');
+    await organizationWide('org-1').load(again);
+    const cached = ['ws-1', 'ws-2', 'ws-3'].filter((ws) => states.cached(`workspace-${ws}`) !== undefined);
+    expect(cached.length).toBeGreaterThan(0);
+    await states.forget(`workspace-${cached[0]}`);
+    expect(again.since()).toBe('forgotten');
     await p.close();
   });
 });

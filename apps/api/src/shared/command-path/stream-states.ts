@@ -21,9 +21,6 @@ const ignore = () => undefined;
  * The deciders' states, loaded from their streams and cached by stream revision: a load reads only the events
  * appended since the cached revision (by this or any other replica), so a command in a workspace of 100,000 members
  * does not replay it. States are folded in place, one load at a time per stream.
- *
- * `onUserDeleted` runs when a UserDeleted is folded, before the state forgets the user: what this process cached
- * of their personal data (decryption keys) is dropped too, whichever replica deleted them (docs/rules.md#rule-12).
  */
 export class StreamStates {
   private readonly orgs = new Map<string, Entry<OrganizationState>>();
@@ -46,6 +43,8 @@ export class StreamStates {
   private loads: Loaded<unknown>[] | undefined;
   /** the rows the cached organization and workspace states hold (shared by every view) */
   private readonly budget: RowBudget;
+  /** states dropped only to make room for others (`madeRoom`) */
+  private readonly roomMade = new WeakSet<object>();
 
   constructor(
     private readonly store: EventStore,
@@ -120,6 +119,9 @@ export class StreamStates {
     return this.singles.get(stream);
   }
 
+  /** @internal a state dropped only to make room for others (`keep`) holds committed events alone: a decision on it stands */
+  madeRoom = (entry: object): boolean => this.roomMade.has(entry);
+
   /** another lock's speculation on the stream (this view must not read it) */
   private foreign(stream: string): Speculation | undefined {
     const speculation = this.speculative.get(stream);
@@ -185,7 +187,8 @@ export class StreamStates {
     return this.load(stream, async () => {
       const entry = (this.singles.get(stream) as SingleEntry<S> | undefined) ?? { state: kind.initial(), revision: -1n, applied: new Map(), kind };
       await this.fold(stream, entry, (e) => (entry.state = kind.evolve(entry.state, e)));
-      keepLatest(this.singles as Map<string, SingleEntry<S>>, stream, entry, this.options.maxCachedSingles ?? 100_000);
+      const evicted = keepLatest(this.singles as Map<string, SingleEntry<S>>, stream, entry, this.options.maxCachedSingles ?? 100_000);
+      if (evicted && !this.speculative.has(evicted[0])) this.roomMade.add(evicted[1]);
       return this.loaded(stream, entry);
     });
   }
@@ -310,6 +313,7 @@ export class StreamStates {
 
   /** `forget`, in the stream's turn */
   private drop(stream: string): void {
+    this.roomMade.delete(this.cached(stream) as object);
     this.speculative.delete(stream);
     this.seen.delete(stream);
     this.budget.forget(stream);
@@ -380,13 +384,16 @@ export class StreamStates {
     }
   }
 
-  /**
-   * Keeps a loaded organization's or workspace's state; the least recently loaded go past `maxCached` of its kind, or
-   * until the rows all hold fit (state-rows.ts). One holding a command in flight stays: its command would be decided again.
-   */
+  /** Keeps a loaded organization's or workspace's state; the least recently loaded go past `maxCached`, or the rows (state-rows.ts) */
   private keep<S>(cache: Map<string, Entry<S>>, streamOf: (id: string) => string, id: string, entry: Entry<S>, rows: number): void {
     const evicted = keepLatest(cache, id, entry, this.options.maxCached ?? 10_000);
-    if (evicted !== undefined) this.budget.forget(streamOf(evicted));
-    for (const over of this.budget.note(streamOf(id), rows, (s) => !this.speculative.has(s))) this.drop(over);
+    if (evicted) this.budget.forget(streamOf(evicted[0]));
+    // (what goes to make room holds committed events alone: a state holding a command in flight stays, or is not marked)
+    if (evicted && !this.speculative.has(streamOf(evicted[0]))) this.roomMade.add(evicted[1]);
+    for (const over of this.budget.note(streamOf(id), rows, (s) => !this.speculative.has(s))) {
+      const state = this.cached(over) as object;
+      this.drop(over);
+      this.roomMade.add(state);
+    }
   }
 }
