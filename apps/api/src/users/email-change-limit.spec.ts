@@ -111,6 +111,20 @@ it('keeps no more than the last hour of slots (the table stays as small as the l
   }
 });
 
+it("probe 109 F1: the same request (its key) sent again while its slot is held is neither counted nor refused at the limit; a table from before session 65 gets the key's column, its slots kept", async () => {
+  const { DatabaseSync } = await import('node:sqlite');
+  const old = new DatabaseSync(join(dir, 'api.sqlite'));
+  old.exec('CREATE TABLE email_change_mails (organization_id TEXT NOT NULL, user_id TEXT NOT NULL, mailed_at INTEGER NOT NULL)');
+  old.prepare('INSERT INTO email_change_mails VALUES (?, ?, ?)').run('org', 'ann', T0);
+  old.close();
+  const limit = new EmailChangeLimit(2, store());
+  const last = await limit.take('org', 'ann', T0 + MINUTE, 'request-1');
+  expect(last).toEqual(expect.any(String));
+  await expect(limit.take('org', 'ann', T0 + 2 * MINUTE, 'request-1')).resolves.toBeUndefined();
+  await refusal(limit.take('org', 'ann', T0 + 2 * MINUTE, 'request-2'));
+  await refusal(limit.take('org', 'ann', T0 + 2 * MINUTE));
+});
+
 emailChangeMailsContract('SQLite', () => ({ one: store(), other: store() }));
 emailChangeMailsContract('in-process memory (a handler built alone)', () => {
   const shared = new ProcessEmailChangeMails();

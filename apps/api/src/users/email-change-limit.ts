@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { ProblemException, problem } from '../shared/http/problem';
-import type { EmailChangeMails } from './email-change-mails';
+import type { EmailChangeMails, TakenSlot } from './email-change-mails';
 
 /** the window the limit counts in */
 const HOUR_MS = 3_600_000;
@@ -27,17 +27,19 @@ export class EmailChangeLimit {
 
   /**
    * A slot for one confirmation mail of the user's, to give back if none goes out; refused (ProblemException 429) when
-   * the hour's are taken; undefined when the store could not answer (the change goes through, uncounted)
+   * the hour's are taken; undefined when the store could not answer (the change goes through, uncounted), or when the
+   * same request (`requestKey`) holds one (its twin or retry: decided as that request, found by its key in the log)
    */
-  async take(organizationId: string, userId: string, now = Date.now()): Promise<string | undefined> {
-    let took: { slot: string } | { taken: number[] };
+  async take(organizationId: string, userId: string, now = Date.now(), requestKey?: string): Promise<string | undefined> {
+    let took: TakenSlot;
     try {
-      took = await this.mails.take(organizationId, userId, now, now - HOUR_MS + 1, this.perHour);
+      took = await this.mails.take(organizationId, userId, now, now - HOUR_MS + 1, this.perHour, requestKey);
     } catch (error) {
       this.logger.warn(`The email changes mailed for user ${userId} could not be counted (${String(error)}); the limit is not checked for this one.`);
       return undefined;
     }
     if ('slot' in took) return took.slot;
+    if ('sameRequest' in took) return undefined;
     const recent = took.taken;
     const nextAt = recent[recent.length - this.perHour]! + HOUR_MS;
     throw new ProblemException(

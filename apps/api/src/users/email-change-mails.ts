@@ -11,34 +11,43 @@ import { openDatabase } from '@rollcall/event-store';
  * A mail's slot is taken before the change is decided, in one step with the count (probe 99 F1: a count read first and
  * a mail noted once sent let requests sent together through, 15 of 20 at a limit of 5), and given back when no mail
  * goes out after all (the change refused, replayed, or a withdrawal).
+ *
+ * A slot holds the request's key (its Idempotency-Key as the log records it) when the client sent one: the same
+ * request sent again while its slot is held — to another replica at once, its first answer lost — takes none and is
+ * not refused: it is decided as that request, found by its key in the log (probe 109 F1: at the user's last slot of
+ * the hour one of the two answered 429 while the other made the change and mailed it).
  */
 export interface EmailChangeMails {
   /**
    * One of the user's `limit` slots since `since` taken at `at`: its id, to give it back; or, when `limit` are taken
-   * already, the times (epoch ms) of those, oldest first. Slots older than `since` (anyone's) may be forgotten now.
+   * already, the times (epoch ms) of those, oldest first; or `sameRequest` when a slot taken earlier for `requestKey`
+   * is held (none taken). Slots older than `since` (anyone's) may be forgotten now.
    */
-  take(organizationId: string, userId: string, at: number, since: number, limit: number): Promise<{ slot: string } | { taken: number[] }>;
+  take(organizationId: string, userId: string, at: number, since: number, limit: number, requestKey?: string): Promise<TakenSlot>;
   /** a slot taken for a mail that did not go out */
   giveBack(slot: string): Promise<void>;
   close(): Promise<void>;
 }
 export const EMAIL_CHANGE_MAILS = Symbol('EmailChangeMails');
+export type TakenSlot = { slot: string } | { taken: number[] } | { sameRequest: true };
 
 /**
  * In this process's memory only: for a handler built alone (the tests that build UpdateProfileHandler without the
  * module); the API's module always provides the shared store (app.module.ts).
  */
 export class ProcessEmailChangeMails implements EmailChangeMails {
-  private readonly slots = new Map<string, { key: string; at: number }>();
+  private readonly slots = new Map<string, { key: string; at: number; requestKey: string | undefined }>();
   private next = 0;
 
-  async take(organizationId: string, userId: string, at: number, since: number, limit: number): Promise<{ slot: string } | { taken: number[] }> {
+  async take(organizationId: string, userId: string, at: number, since: number, limit: number, requestKey?: string): Promise<TakenSlot> {
     for (const [slot, s] of this.slots) if (s.at < since) this.slots.delete(slot);
     const key = `${organizationId}\n${userId}`;
-    const taken = [...this.slots.values()].filter((s) => s.key === key).map((s) => s.at).sort((a, b) => a - b);
+    const theirs = [...this.slots.values()].filter((s) => s.key === key);
+    if (requestKey !== undefined && theirs.some((s) => s.requestKey === requestKey)) return { sameRequest: true };
+    const taken = theirs.map((s) => s.at).sort((a, b) => a - b);
     if (taken.length >= limit) return { taken };
     const slot = String(++this.next);
-    this.slots.set(slot, { key, at });
+    this.slots.set(slot, { key, at, requestKey });
     return { slot };
   }
 
@@ -57,28 +66,35 @@ export class ProcessEmailChangeMails implements EmailChangeMails {
 export class SqliteEmailChangeMails implements EmailChangeMails {
   private readonly db: DatabaseSync;
   private readonly select: StatementSync;
+  private readonly sameRequest: StatementSync;
   private readonly insert: StatementSync;
   private readonly forget: StatementSync;
   private readonly remove: StatementSync;
 
   constructor(dataDir: string) {
     this.db = openDatabase(join(dataDir, 'api.sqlite'), {
-      setUp: `CREATE TABLE IF NOT EXISTS email_change_mails (organization_id TEXT NOT NULL, user_id TEXT NOT NULL, mailed_at INTEGER NOT NULL);
+      setUp: `CREATE TABLE IF NOT EXISTS email_change_mails (organization_id TEXT NOT NULL, user_id TEXT NOT NULL, mailed_at INTEGER NOT NULL, request_key TEXT);
         CREATE INDEX IF NOT EXISTS email_change_mails_by_user ON email_change_mails (organization_id, user_id, mailed_at);
         CREATE INDEX IF NOT EXISTS email_change_mails_by_time ON email_change_mails (mailed_at)`,
     });
+    addRequestKey(this.db);
     this.select = this.db.prepare('SELECT mailed_at FROM email_change_mails WHERE organization_id = ? AND user_id = ? AND mailed_at >= ? ORDER BY mailed_at');
-    this.insert = this.db.prepare('INSERT INTO email_change_mails (organization_id, user_id, mailed_at) VALUES (?, ?, ?)');
+    this.sameRequest = this.db.prepare('SELECT 1 FROM email_change_mails WHERE organization_id = ? AND user_id = ? AND mailed_at >= ? AND request_key = ? LIMIT 1');
+    this.insert = this.db.prepare('INSERT INTO email_change_mails (organization_id, user_id, mailed_at, request_key) VALUES (?, ?, ?, ?)');
     this.forget = this.db.prepare('DELETE FROM email_change_mails WHERE mailed_at < ?');
     this.remove = this.db.prepare('DELETE FROM email_change_mails WHERE rowid = ?');
   }
 
-  async take(organizationId: string, userId: string, at: number, since: number, limit: number): Promise<{ slot: string } | { taken: number[] }> {
+  async take(organizationId: string, userId: string, at: number, since: number, limit: number, requestKey?: string): Promise<TakenSlot> {
     this.db.exec('BEGIN IMMEDIATE');
     try {
       this.forget.run(since);
+      if (requestKey !== undefined && this.sameRequest.get(organizationId, userId, since, requestKey) !== undefined) {
+        this.db.exec('COMMIT');
+        return { sameRequest: true };
+      }
       const taken = (this.select.all(organizationId, userId, since) as { mailed_at: number }[]).map((row) => Number(row.mailed_at));
-      const slot = taken.length < limit ? String(this.insert.run(organizationId, userId, at).lastInsertRowid) : undefined;
+      const slot = taken.length < limit ? String(this.insert.run(organizationId, userId, at, requestKey ?? null).lastInsertRowid) : undefined;
       this.db.exec('COMMIT');
       return slot === undefined ? { taken } : { slot };
     } catch (error) {
@@ -94,5 +110,16 @@ export class SqliteEmailChangeMails implements EmailChangeMails {
 
   async close(): Promise<void> {
     if (this.db.isOpen) this.db.close();
+  }
+}
+
+/** The request's key, added to a table made before session 65 (two replicas starting together: one adds it) */
+function addRequestKey(db: DatabaseSync): void {
+  const has = () => (db.prepare('PRAGMA table_info(email_change_mails)').all() as { name: string }[]).some((c) => c.name === 'request_key');
+  if (has()) return;
+  try {
+    db.exec('ALTER TABLE email_change_mails ADD COLUMN request_key TEXT');
+  } catch (error) {
+    if (!has()) throw error;
   }
 }

@@ -35,7 +35,7 @@ describe('MongoEmailChangeMails over the wire fixture (the real driver; not a se
         inserted = (command.body.documents as Document[])[0];
         return writeReply({ n: 1 });
       }
-      if (command.name === 'find') return cursorReply(NS, [...others, ...(inserted ? [{ _id: inserted._id, mailedAt: inserted.mailedAt }] : [])]);
+      if (command.name === 'find') return cursorReply(NS, [...others, ...(inserted ? [{ _id: inserted._id, mailedAt: inserted.mailedAt, ...(inserted.requestKey && { requestKey: inserted.requestKey }) }] : [])]);
       if (command.name === 'delete') return writeReply({ n: 1 });
       return undefined;
     });
@@ -58,7 +58,7 @@ describe('MongoEmailChangeMails over the wire fixture (the real driver; not a se
     const [insert] = fixture.sent('insert').map(pinned);
     expect(insert).toMatchObject({ insert: 'email_change_mails', documents: [{ organizationId: 'o1', userId: 'ann', mailedAt: new Date(T) }], $db: 'test' });
     expect(fixture.sent('find').map(pinned)).toEqual([
-      { find: 'email_change_mails', filter: { organizationId: 'o1', userId: 'ann', mailedAt: { $gte: new Date(SINCE) } }, sort: { mailedAt: 1, _id: 1 }, projection: { mailedAt: 1 }, $db: 'test' },
+      { find: 'email_change_mails', filter: { organizationId: 'o1', userId: 'ann', mailedAt: { $gte: new Date(SINCE) } }, sort: { mailedAt: 1, _id: 1 }, projection: { mailedAt: 1, requestKey: 1 }, $db: 'test' },
     ]);
     expect(fixture.sent('delete')).toEqual([]);
     // given back: deleted by its id
@@ -74,6 +74,19 @@ describe('MongoEmailChangeMails over the wire fixture (the real driver; not a se
     await expect(mails.take('o1', 'ann', T, SINCE, 2)).resolves.toEqual({ taken: [T - 2000, T - 1000] });
     const [insert] = fixture.sent('insert').map(pinned);
     expect(fixture.sent('delete').map(pinned)).toEqual([{ delete: 'email_change_mails', deletes: [{ q: { _id: insert!.documents[0]._id }, limit: 1 }], ordered: true, $db: 'test' }]);
+  });
+
+  it("a slot taken for a request's key after one of the same key that stands (its twin on another replica) is deleted again: the same request, no slot taken and none refused", async () => {
+    others = [
+      { _id: EARLIER, mailedAt: new Date(T - 2000), requestKey: 'k-1' },
+      { _id: new ObjectId('000000000000000000000002'), mailedAt: new Date(T - 1000) },
+    ];
+    await expect(mails.take('o1', 'ann', T, SINCE, 2, 'k-1')).resolves.toEqual({ sameRequest: true });
+    const [insert] = fixture.sent('insert').map(pinned);
+    expect(insert).toMatchObject({ documents: [{ organizationId: 'o1', userId: 'ann', mailedAt: new Date(T), requestKey: 'k-1' }] });
+    expect(fixture.sent('delete').map(pinned)).toEqual([{ delete: 'email_change_mails', deletes: [{ q: { _id: insert!.documents[0]._id }, limit: 1 }], ordered: true, $db: 'test' }]);
+    // another key at the limit is refused as before
+    await expect(mails.take('o1', 'ann', T, SINCE, 2, 'k-2')).resolves.toEqual({ taken: [T - 2000, T - 1000] });
   });
 
   it('an index that could not be made is asked for again at the next call, not kept failed', async () => {

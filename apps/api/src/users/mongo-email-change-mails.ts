@@ -1,8 +1,8 @@
 import type { Collection, MongoClient, MongoClientOptions, ObjectId } from 'mongodb';
 import { mongoDriver } from '@rollcall/event-store';
-import type { EmailChangeMails } from './email-change-mails';
+import type { EmailChangeMails, TakenSlot } from './email-change-mails';
 
-type MailDocument = { _id?: ObjectId; organizationId: string; userId: string; mailedAt: Date };
+type MailDocument = { _id?: ObjectId; organizationId: string; userId: string; mailedAt: Date; requestKey?: string };
 
 /** how long MongoDB keeps a slot: the limit's window (an hour), and a margin for the clocks of the replicas */
 const KEPT_SECONDS = 2 * 3600;
@@ -13,7 +13,9 @@ const KEPT_SECONDS = 2 * 3600;
  * `mailedAt`. A take inserts its slot first, then reads the user's slots of the hour in order (`mailedAt`, then `_id`):
  * the first `limit` are the ones that stand, and a slot past them is deleted again and refused — so replicas taking
  * slots at the same moment never let more than `limit` through (at worst one of them is refused a slot a given-back
- * one freed meanwhile). The indexes are made on first use, once per process.
+ * one freed meanwhile). A slot taken for a request's key (`requestKey`) after one of the same key that stands is that
+ * request's twin: deleted again, `sameRequest` (the earlier of the two keeps its place). The indexes are made on first
+ * use, once per process.
  */
 export class MongoEmailChangeMails implements EmailChangeMails {
   private readonly client: MongoClient;
@@ -38,12 +40,17 @@ export class MongoEmailChangeMails implements EmailChangeMails {
   }
 
   /** (`since` bounds the read; the TTL index forgets old slots) */
-  async take(organizationId: string, userId: string, at: number, since: number, limit: number): Promise<{ slot: string } | { taken: number[] }> {
+  async take(organizationId: string, userId: string, at: number, since: number, limit: number, requestKey?: string): Promise<TakenSlot> {
     await this.indexes();
-    const { insertedId } = await this.collection.insertOne({ organizationId, userId, mailedAt: new Date(at) });
+    const { insertedId } = await this.collection.insertOne({ organizationId, userId, mailedAt: new Date(at), ...(requestKey !== undefined && { requestKey }) });
     const slots = await this.collection
-      .find({ organizationId, userId, mailedAt: { $gte: new Date(since) } }, { projection: { mailedAt: 1 }, sort: { mailedAt: 1, _id: 1 } })
+      .find({ organizationId, userId, mailedAt: { $gte: new Date(since) } }, { projection: { mailedAt: 1, requestKey: 1 }, sort: { mailedAt: 1, _id: 1 } })
       .toArray();
+    const mine = slots.findIndex((s) => s._id.equals(insertedId));
+    if (requestKey !== undefined && slots.slice(0, mine < 0 ? slots.length : mine).some((s) => s.requestKey === requestKey)) {
+      await this.collection.deleteOne({ _id: insertedId });
+      return { sameRequest: true };
+    }
     const standing = slots.slice(0, limit);
     if (standing.some((s) => s._id.equals(insertedId))) return { slot: insertedId.toHexString() };
     await this.collection.deleteOne({ _id: insertedId });

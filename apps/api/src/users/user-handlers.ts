@@ -108,11 +108,12 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
     // its mail's slot taken before it is decided, given back below if no mail goes out (probe 99 F1). At the limit, the
     // refusal is made where the decision would be: a retry whose first attempt's events are in the log (answered by
     // another replica, its stored answer not written yet) is found by its key before that, and answered as the first
-    // (probe 100 F1: a keyed retry was refused 429 for the change it had made)
+    // (probe 100 F1: a keyed retry was refused 429 for the change it had made). The same request sent again while its
+    // first attempt holds its slot (to another replica at once) takes none and is not refused (probe 109 F1)
     let refusal: unknown;
     const slot =
       changes.email !== undefined && (await this.mayMail(organizationId, ctx.actorId, userId, changes.email))
-        ? await this.emailChanges.take(organizationId, userId).catch((error: unknown) => void (refusal = error))
+        ? await this.emailChanges.take(organizationId, userId, Date.now(), ctx.generatedKey ? undefined : ctx.recordedKey).catch((error: unknown) => void (refusal = error))
         : undefined;
     if (refusal !== undefined && ctx.generatedKey) throw refusal;
     // the workspaces hold the pending invitations an email change is checked against, and the memberships that let a
@@ -150,8 +151,10 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
     // and the mail (probe 28)
     const pending = requested && emailChangeLinkCurrent(done.context.org, userId, requested.data.version, Date.now());
     const stillPending = pending && pending.email === requested.data.email;
-    // no new mail (refused, withdrawn, a replay's mail is its first one's): the slot counts no more
-    if (!requested || done.replayed) await this.emailChanges.giveBack(slot);
+    // no change to mail (refused, withdrawn): the slot counts no more. A replay keeps one it took: the attempt that made
+    // the change holds none — the same request sent to another replica while this one held its slot (probe 109 F1) —,
+    // or held one that lapsed (counted again: on the side of the limit); a retry while its first attempt's slot is held takes none
+    if (!requested) await this.emailChanges.giveBack(slot);
     // what became of the link's mail, said in the answer (probe 101 F4: one the relay refused read as mailed; probe 106
     // F5: a retry's too)
     const mail =
@@ -172,7 +175,7 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
             // refused for good by the relay (a 5xx) or erased: no mail goes out for it, now or later (the dispatcher does
             // not retry those): its slot counts no more (probe 100 F2: a mistyped address the relay refused locked the
             // user out for an hour with no mail sent)
-            if (!done.replayed && (outcome === 'refused' || outcome === 'erased')) await this.emailChanges.giveBack(slot);
+            if (outcome === 'refused' || outcome === 'erased') await this.emailChanges.giveBack(slot);
             await this.ledger?.emailConfirmationHandedOff(outcome, { organizationId, userId, version: requested.data.version }, mailRequestOf(ctx));
           },
         )),
