@@ -205,7 +205,10 @@ describe('configuration from the environment', () => {
 describe('configuration of the notary (docs/rules.md#verifiable-history)', () => {
   it('signs a checkpoint every second by default, names the log after the public URL, and generates its key when none is set', () => {
     // the name a data dir is given at its first start (AuditLog keeps it in the data dir's audit-origin)
-    expect(loadConfig({}).audit).toEqual({ checkpointMs: 1000, origin: 'localhost:3000/audit', originConfigured: false, signingKey: undefined });
+    // every checkpoint of the last 24 hours kept, older ones thinned to one an hour (probe 108 F4)
+    expect(loadConfig({}).audit).toEqual({ checkpointMs: 1000, keepEveryCheckpointHours: 24, origin: 'localhost:3000/audit', originConfigured: false, signingKey: undefined });
+    expect(loadConfig({ ROLLCALL_AUDIT_KEEP_EVERY_CHECKPOINT_HOURS: '0' }).audit.keepEveryCheckpointHours).toBe(0);
+    expect(() => loadConfig({ ROLLCALL_AUDIT_KEEP_EVERY_CHECKPOINT_HOURS: '-1' })).toThrow(/ROLLCALL_AUDIT_KEEP_EVERY_CHECKPOINT_HOURS/);
     expect(loadConfig({ ROLLCALL_PUBLIC_URL: 'https://console.acme.test/rollcall/' }).audit.origin).toBe('console.acme.test/rollcall/audit');
   });
 
@@ -213,6 +216,7 @@ describe('configuration of the notary (docs/rules.md#verifiable-history)', () =>
     const seed = Buffer.alloc(32, 9);
     expect(loadConfig({ ROLLCALL_AUDIT_CHECKPOINT_MS: '250', ROLLCALL_AUDIT_SIGNING_KEY: seed.toString('base64'), ROLLCALL_AUDIT_ORIGIN: 'audit.acme.test/log' }).audit).toEqual({
       checkpointMs: 250,
+      keepEveryCheckpointHours: 24,
       signingKey: seed.toString('base64'),
       origin: 'audit.acme.test/log',
       originConfigured: true,

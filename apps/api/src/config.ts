@@ -120,6 +120,11 @@ export interface Config {
 export interface AuditConfig {
   /** ROLLCALL_AUDIT_CHECKPOINT_MS (default 1000): a checkpoint is signed at least this often while the log grows */
   checkpointMs: number;
+  /**
+   * ROLLCALL_AUDIT_KEEP_EVERY_CHECKPOINT_HOURS (default 24; 0: every checkpoint kept for good): the checkpoints signed
+   * in this many last hours are all kept in audit.sqlite, older ones thinned to the first of each hour (probe 108 F4)
+   */
+  keepEveryCheckpointHours: number;
   /** ROLLCALL_AUDIT_SIGNING_KEY: an Ed25519 seed (base64 or hex) or PRIVATE+KEY note key; unset: generated once into the data dir */
   signingKey?: string;
   /**
@@ -310,7 +315,13 @@ function auditConfig(env: NodeJS.ProcessEnv, publicUrl: string, problems: string
   } catch {
     problems.push(`ROLLCALL_AUDIT_ORIGIN must be non-empty, without spaces or '+', got "${origin}"`);
   }
-  return { checkpointMs: readInt(env, 'ROLLCALL_AUDIT_CHECKPOINT_MS', 1000, problems, 50, 3_600_000), signingKey, origin, originConfigured };
+  return {
+    checkpointMs: readInt(env, 'ROLLCALL_AUDIT_CHECKPOINT_MS', 1000, problems, 50, 3_600_000),
+    keepEveryCheckpointHours: readInt(env, 'ROLLCALL_AUDIT_KEEP_EVERY_CHECKPOINT_HOURS', 24, problems, 0, 876_000),
+    signingKey,
+    origin,
+    originConfigured,
+  };
 }
 
 /**

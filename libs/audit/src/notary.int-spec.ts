@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteEventStore } from '@rollcall/event-store';
-import { Notary } from './notary';
+import { CHECKPOINTS_KEPT_EVERY_MS, Notary } from './notary';
 import { signerFromSeed } from './note';
 import { SqliteTreeStore } from './tree-store';
 
@@ -38,5 +38,32 @@ describe('Notary', () => {
     expect(await reference.catchUp(100)).toBe(60);
     expect({ size: shared.size, root: shared.root.toString('hex') }).toEqual({ size: 60, root: reference.checkpoint()!.root.toString('hex') });
     for (const tree of [...trees, alone]) tree.close();
+  });
+
+  it('probe 108 F4: thins the checkpoints signed before the span kept whole to the first of each hour, never the latest; the tree and the latest checkpoint are as before', async () => {
+    const tree = new SqliteTreeStore(join(dir, 'audit.sqlite'));
+    const notary = new Notary(events, tree, signer);
+    const HOUR = CHECKPOINTS_KEPT_EVERY_MS;
+    const t0 = Date.parse('2026-12-01T00:00:00Z');
+    // one checkpoint per event, signed every 20 minutes from t0: 3 an hour over 20 hours
+    for (let i = 0; i < 60; i++) {
+      await notary.catchUp(1);
+      notary.checkpoint(new Date(t0 + i * 20 * 60_000));
+    }
+    const latestRoot = tree.latestCheckpoint()!.root.toString('hex');
+    expect(tree.checkpoints()).toHaveLength(60);
+    // now = t0 + 24 h, every checkpoint of the last 10 hours kept: those signed before t0 + 14 h go to one an hour
+    const thinned = notary.thinCheckpoints(10 * HOUR, t0 + 24 * HOUR);
+    expect(thinned).toBe(28);
+    const sizes = tree.checkpoints().map((c) => c.size);
+    expect(sizes.slice(0, 14)).toEqual(Array.from({ length: 14 }, (_, h) => 1 + 3 * h));
+    expect(sizes.slice(14)).toEqual(Array.from({ length: 18 }, (_, i) => 43 + i));
+    // the tree is untouched (the checkpoints' rows only): its size, and the root the latest checkpoint signed
+    expect([tree.size(), tree.latestCheckpoint()?.root.toString('hex')]).toEqual([60, latestRoot]);
+    // long after the log stopped growing, the latest checkpoint stays
+    notary.thinCheckpoints(HOUR, t0 + 1000 * HOUR);
+    expect(tree.latestCheckpoint()?.size).toBe(60);
+    expect(tree.checkpoints().map((c) => c.size)).toEqual(Array.from({ length: 20 }, (_, h) => 1 + 3 * h).concat([60]));
+    tree.close();
   });
 });

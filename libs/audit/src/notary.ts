@@ -5,6 +5,9 @@ import { signedAtLine } from './dating';
 import { type NoteSigner, checkpointText } from './note';
 import type { SqliteTreeStore, StoredCheckpoint } from './tree-store';
 
+/** of the checkpoints past the notary's `keepEveryMs`, one kept per this many ms (the first signed in each) */
+export const CHECKPOINTS_KEPT_EVERY_MS = 3_600_000;
+
 /**
  * The notary's core (docs/rules.md#verifiable-history): folds the global log, as stored (personal fields
  * encrypted: the inner store, never the crypto-shredding wrapper), into the Merkle tree, and signs checkpoints.
@@ -91,6 +94,16 @@ export class Notary {
    * reached the log's head, the note says when it was signed (`signed-at`, dating.ts): an auditor holding it can tell
    * an entry appended later but dated before.
    */
+  /**
+   * Keeps every checkpoint signed in the last `keepEveryMs`, and of older ones the first signed in each hour
+   * (docs/adr/0007, "Session 65"): inclusion and consistency proofs need none of them (they come from the tree), an
+   * auditor keeps the checkpoints they were given, and `verify` dates entries by those it finds (dating.ts). How many
+   * went.
+   */
+  thinCheckpoints(keepEveryMs: number, now = Date.now()): number {
+    return this.store.thinCheckpoints(now - keepEveryMs, CHECKPOINTS_KEPT_EVERY_MS);
+  }
+
   checkpoint(now = new Date()): StoredCheckpoint | undefined {
     const latest = this.store.latestCheckpoint();
     if (latest && latest.size >= this.tree.size) return undefined;

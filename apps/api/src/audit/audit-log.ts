@@ -63,6 +63,7 @@ export class AuditLog implements OnApplicationBootstrap, OnApplicationShutdown {
       seed: this.seed.toString('base64'),
       origin: this.origin,
       checkpointMs: this.config.audit.checkpointMs,
+      keepEveryCheckpointMs: this.config.audit.keepEveryCheckpointHours * 3_600_000,
       pollMs: 20,
     };
     const worker = startWorker(__dirname, 'notary-worker', __filename, 'notary', data);

@@ -6,7 +6,7 @@ const DISK_FULL = new Error('database or disk is full');
  * A notary over a data dir whose disk fails for a while: `failing` steps throw (the lease's renewal, the tree's
  * append, the checkpoint's write), as SQLite does on a full disk; the loop's sleeps advance a fake clock.
  */
-function harness(options: { leadsFails?: number; catchUpFails?: number; checkpointFails?: number; events?: number; signedAt?: Date; wall?: () => number; standbyTurns?: number; checkpointed?: number }) {
+function harness(options: { keepEveryCheckpointMs?: number; pollMs?: number; stopAfterMs?: number; leadsFails?: number; catchUpFails?: number; checkpointFails?: number; events?: number; signedAt?: Date; wall?: () => number; standbyTurns?: number; checkpointed?: number }) {
   let standbyTurns = options.standbyTurns ?? 0;
   let clock = 0;
   let leadsFails = options.leadsFails ?? 0;
@@ -18,6 +18,8 @@ function harness(options: { leadsFails?: number; catchUpFails?: number; checkpoi
   const statuses: NotaryStatus[] = [];
   const logs: string[] = [];
   const sleeps: number[] = [];
+  /** the clock's time at each thinning, and what it kept */
+  const thinnings: { at: number; keepEveryMs: number }[] = [];
   let loop: NotaryLoop;
   const leader = {
     leading: false,
@@ -51,13 +53,18 @@ function harness(options: { leadsFails?: number; catchUpFails?: number; checkpoi
         checkpointSize = size;
         return { size };
       },
+      thinCheckpoints(keepEveryMs) {
+        thinnings.push({ at: clock, keepEveryMs });
+        return 0;
+      },
       get size() {
         return size;
       },
     },
     tree: { size: () => size, latestCheckpoint: () => (checkpointSize === null ? undefined : { size: checkpointSize, ...(options.signedAt && { signedAt: options.signedAt }) }) },
     checkpointMs: 1000,
-    pollMs: 20,
+    keepEveryCheckpointMs: options.keepEveryCheckpointMs ?? 0,
+    pollMs: options.pollMs ?? 20,
     standbyMs: 1000,
     status: (s) => statuses.push(s),
     log: (level, message) => logs.push(`${level}: ${message}`),
@@ -65,13 +72,14 @@ function harness(options: { leadsFails?: number; catchUpFails?: number; checkpoi
       sleeps.push(ms);
       clock += ms;
       // enough rounds to see it recover, then the events the test adds later
-      if (clock > 60_000) loop.stop();
+      if (clock > (options.stopAfterMs ?? 60_000)) loop.stop();
     },
     now: () => clock,
     ...(options.wall && { wall: options.wall }),
   });
   return {
     loop,
+    thinnings,
     statuses,
     logs,
     sleeps,
@@ -144,4 +152,16 @@ it('probe 58 F5: a standby that takes the lease over an idle log says at once th
   await h.loop.run();
   // said when it took over, not only by the last status as it stops
   expect(h.statuses.filter((s) => s.notarizing).length).toBeGreaterThanOrEqual(2);
+});
+
+it('probe 108 F4: the lease holder thins the checkpoints at its first step and then once an hour, keeping every one of the span configured; with 0, never', async () => {
+  // an idle log looked at every minute, for 2.5 hours of the loop's clock
+  const h = harness({ events: 3, keepEveryCheckpointMs: 86_400_000, pollMs: 60_000, stopAfterMs: 9_000_000 });
+  await h.loop.begin();
+  await h.loop.run();
+  expect(h.thinnings).toEqual([0, 3_600_000, 7_200_000].map((at) => ({ at, keepEveryMs: 86_400_000 })));
+  const never = harness({ events: 3 });
+  await never.loop.begin();
+  await never.loop.run();
+  expect(never.thinnings).toEqual([]);
 });

@@ -15,10 +15,12 @@ import { DEFAULT_CLOCK_SKEW_MS } from '@rollcall/audit';
 export interface NotaryLoopParts {
   /** whether this process holds the notary lease (renewing it: a write); `leader`: its answer at the last check */
   leader: { leads(): boolean; readonly leader: boolean; release(): void };
-  notary: { catchUp(max: number): Promise<number>; checkpoint(): unknown; readonly size: number };
+  notary: { catchUp(max: number): Promise<number>; checkpoint(): unknown; thinCheckpoints(keepEveryMs: number): number; readonly size: number };
   /** the stored tree, as the lease holder left it (a standby reports its size) */
   tree: { size(): number; latestCheckpoint(): { size: number; signedAt?: Date } | undefined };
   checkpointMs: number;
+  /** every checkpoint signed in this last span is kept, older ones thinned to one an hour (0: every one kept for good) */
+  keepEveryCheckpointMs: number;
   /** how often an idle notary looks for new events */
   pollMs: number;
   /** how often a standby asks for the lease */
@@ -43,6 +45,8 @@ export interface NotaryStatus {
 
 /** how long a failed step waits before it is tried again */
 export const NOTARY_RETRY_MS = 1000;
+/** how often the lease holder thins the checkpoints (Notary.thinCheckpoints) */
+export const THIN_CHECKPOINTS_EVERY_MS = 3_600_000;
 /** leaves folded per step */
 const BATCH = 5000;
 
@@ -50,6 +54,8 @@ export class NotaryLoop {
   private stopping = false;
   private lastError: string | undefined;
   private lastCheckpoint: number;
+  /** when the checkpoints were last thinned (undefined: not yet, by this process) */
+  private lastThinned: number | undefined;
   /** the wall clock was behind the last signed checkpoint at the last look (checkClock) */
   private clockBehind = false;
   /** what the last status said of the lease */
@@ -92,6 +98,11 @@ export class NotaryLoop {
           this.checkClock();
           if (p.notary.checkpoint()) this.report();
           this.lastCheckpoint = p.now();
+        }
+        if (p.keepEveryCheckpointMs > 0 && (this.lastThinned === undefined || p.now() - this.lastThinned >= THIN_CHECKPOINTS_EVERY_MS)) {
+          const thinned = p.notary.thinCheckpoints(p.keepEveryCheckpointMs);
+          if (thinned > 0) p.log('info', `notary: ${thinned} checkpoints older than ${p.keepEveryCheckpointMs / 3_600_000} h thinned to one an hour`);
+          this.lastThinned = p.now();
         }
         if (added === 0) waitMs = p.pollMs;
       });

@@ -18,6 +18,8 @@ export interface NotaryWorkerData {
   seed: string;
   origin: string;
   checkpointMs: number;
+  /** NotaryLoopParts.keepEveryCheckpointMs */
+  keepEveryCheckpointMs: number;
   /** how often an idle notary looks for new events */
   pollMs: number;
 }
@@ -64,6 +66,7 @@ async function run(): Promise<void> {
     notary,
     tree,
     checkpointMs: data.checkpointMs,
+    keepEveryCheckpointMs: data.keepEveryCheckpointMs,
     pollMs: data.pollMs,
     standbyMs: LEASE_RENEW_MS,
     status: (status) => send({ type: 'status', ...status }),
