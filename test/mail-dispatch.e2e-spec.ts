@@ -31,7 +31,8 @@ describe('a mail the SMTP server refused is sent again by the mail dispatcher', 
   it('rule 7: the invitation answered while SMTP refused is mailed when it takes mail again, with the link answered', async () => {
     const received = sink.received;
     const o = await app.api.organization();
-    const inv = await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: o.key, actor: o.admin, body: { email: 'later@acme.test' } });
+    const invite = () => app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: o.key, actor: o.admin, body: { email: 'later@acme.test' }, headers: { 'idempotency-key': 'later-1' } });
+    const inv = await invite();
     expect(inv.status).toBe(201);
     // the answer says the mail has not gone out yet (probe 80 F4)
     expect(inv.body.mail).toBe('pending');
@@ -58,6 +59,10 @@ describe('a mail the SMTP server refused is sent again by the mail dispatcher', 
     }
     expect(Date.parse(mailedAt!)).toBeGreaterThan(Date.parse(inv.body.expiresAt) - 49 * 3600_000);
 
+    // its retry, answered from the answer kept under its key, says what became of the mail since (probe 109 F2: it
+    // repeated `pending`), and mails nothing
+    const retry = await invite();
+    expect([retry.headers.get('idempotency-replayed'), retry.body.mail, retry.body.inviteUrl]).toEqual(['true', 'handed_over', inv.body.inviteUrl]);
     // recorded: not sent a third time
     await new Promise((r) => setTimeout(r, 1500));
     expect(received).toHaveLength(1);
@@ -106,5 +111,29 @@ describe('a mail the SMTP server refused is sent again by the mail dispatcher', 
     for (let n = 1; n <= 5; n++) expect((await ask(`taken${n}.limit@acme.test`)).body.emailChange).toMatchObject({ mail: 'handed_over' });
     expect((await ask('taken6.limit@acme.test')).body).toMatchObject({ code: 'TOO_MANY_EMAIL_CHANGES' });
     expect(sink.received.filter((m) => m.to.some((to) => to.startsWith('taken'))).length).toBe(5);
+  });
+
+  it("probe 109 F2: an email change answered while SMTP refused, retried with its key once the dispatcher mailed it: the kept answer says handed_over, nothing mailed again", async () => {
+    const o = await app.api.organization();
+    const ask = () =>
+      app.api.request('PATCH', `/v1/organizations/${o.organizationId}/users/${o.admin}`, { key: o.key, actor: o.admin, body: { email: 'later-change@acme.test' }, headers: { 'idempotency-key': 'change-1' } });
+    refusing = true;
+    try {
+      expect((await ask()).body.emailChange).toMatchObject({ status: 'pending_confirmation', mail: 'pending' });
+    } finally {
+      refusing = false;
+    }
+    const mailed = () => sink.received.filter((m) => m.to.includes('later-change@acme.test')).length;
+    const deadline = Date.now() + 10_000;
+    while (mailed() === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(mailed()).toBe(1);
+    // the dispatcher's record follows its send: the retry asks the ledger until it is there
+    let retry = await ask();
+    while (retry.body.emailChange?.mail === 'pending' && Date.now() < deadline + 5_000) {
+      await new Promise((r) => setTimeout(r, 100));
+      retry = await ask();
+    }
+    expect([retry.headers.get('idempotency-replayed'), retry.body.emailChange]).toEqual(['true', { status: 'pending_confirmation', email: 'later-change@acme.test', expiresAt: expect.any(String), mail: 'handed_over' }]);
+    expect(mailed()).toBe(1);
   });
 });

@@ -29,7 +29,7 @@ import { InvitationLinks, type InvitationRef } from '../shared/secrets';
 import type { AnswerStorage } from '../shared/command-path/write-pipeline';
 import { AddressErasure } from '../shared/erasure/address-erasure';
 import { invitationLinkCurrent } from '../mail/current-links';
-import { MailLedger, mailRequestOf, mailUnlessRecorded, replayedAfter } from '../mail/mail-ledger';
+import { MailLedger, mailNow, mailRequestOf, mailUnlessRecorded, replayedAfter } from '../mail/mail-ledger';
 import { ConcurrencyExhaustedError, DomainException, StreamHandler } from '../shared/command-path/stream-handler';
 import { organizationStream, workspaceStream } from '../shared/command-path/stream-states';
 import { type WorkspaceRef, loadWorkspace, workspace, workspaceAndOrganization, workspaceCheckingOrganization } from '../shared/command-path/targets';
@@ -46,14 +46,16 @@ export interface InvitationAnswer {
 
 /**
  * The answer kept under an Idempotency-Key leaves the link out (a bearer secret: whoever holds it joins the
- * workspace) and keeps what derives it again: the invitation's ids and link version.
+ * workspace) and keeps what derives it again: the invitation's ids and link version. A `mail` kept `pending` is what
+ * the ledger recorded since (mailNow).
  */
-export function invitationAnswerStorage(links: InvitationLinks): AnswerStorage<InvitationAnswer> {
+export function invitationAnswerStorage(links: InvitationLinks, ledger?: MailLedger): AnswerStorage<InvitationAnswer> {
   return {
     stored: ({ inviteUrl, ...rest }) => ({ ...rest, link: links.verify(new URL(inviteUrl).searchParams.get('token') ?? '') }),
-    restored: (stored) => {
+    restored: async (stored) => {
       const { link, invitationId, ...rest } = stored as Omit<InvitationAnswer, 'inviteUrl'> & { link: InvitationRef };
-      return { invitationId, inviteUrl: links.url(link), ...rest };
+      const mail = await mailNow(ledger, rest.mail, { kind: 'invitation', organizationId: link.organizationId, invitationId, linkVersion: link.linkVersion }, rest.position);
+      return { invitationId, inviteUrl: links.url(link), ...rest, ...(mail !== undefined && { mail }) };
     },
   };
 }

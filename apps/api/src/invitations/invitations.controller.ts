@@ -1,4 +1,5 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Optional, Param, Post, Req, Res } from '@nestjs/common';
+import { MailLedger } from '../mail/mail-ledger';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Payload } from '@nestjs/microservices';
@@ -53,8 +54,9 @@ export class InvitationsController {
     @Inject(MessageWrites) private readonly messages: MessageWrites,
     @Inject(StreamStates) private readonly states: StreamStates,
     @Inject(InvitationLinks) links: InvitationLinks,
+    @Optional() @Inject(MailLedger) ledger?: MailLedger,
   ) {
-    this.answers = invitationAnswerStorage(links);
+    this.answers = invitationAnswerStorage(links, ledger);
   }
 
   /** what is kept of an invite's or a resend's answer under its Idempotency-Key: no link (invitation-handlers.ts) */

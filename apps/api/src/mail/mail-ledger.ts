@@ -15,7 +15,7 @@ import {
 } from '@rollcall/domain';
 import { type EventStore, newEventId } from '@rollcall/event-store';
 import { EVENT_STORE } from '../shared/tokens';
-import type { HandOff, MailStatus } from './mailer';
+import { type HandOff, MAIL_HANDOFF_WAIT_MS, type MailStatus } from './mailer';
 import { Metrics } from '../infrastructure/metrics';
 
 /** A link whose mail the ledger may hold a record of: an invitation's at a link version, or an email change's. */
@@ -178,15 +178,40 @@ export class MailLedger implements OnApplicationShutdown {
  * `mail`; probe 109 F3: also once the link is no longer current). Otherwise it sends, unless `send` is false (a first
  * attempt sends; a retry whose first attempt left no record — its process died before the hand-off, or it failed —
  * sends while its link is current); undefined: not recorded, and not sent.
+ *
+ * Before it sends, a retry waits for a record up to a hand-off's time (MAIL_HANDOFF_WAIT_MS), asking every
+ * RECORD_POLL_MS: the attempt that wrote the events may be alive and handing the link over right now — the same request
+ * sent to another replica at once, whose append won (probe 110 F2: 5 of 12 such twins mailed the link twice). A retry
+ * whose first attempt died before its hand-off mails that much later.
  */
 export async function mailUnlessRecorded(
   ledger: MailLedger | undefined,
   link: MailLink,
   replayedAfter: bigint | undefined,
   send: (() => Promise<MailStatus>) | false,
+  waitMs = MAIL_HANDOFF_WAIT_MS,
 ): Promise<MailStatus | undefined> {
-  const recorded = replayedAfter === undefined || ledger === undefined ? undefined : await ledger.recordedAfter(link, replayedAfter);
-  return recorded ?? (send ? send() : undefined);
+  if (replayedAfter === undefined || ledger === undefined) return send ? send() : undefined;
+  const deadline = Date.now() + (send ? waitMs : 0);
+  for (;;) {
+    const recorded = await ledger.recordedAfter(link, replayedAfter);
+    if (recorded) return recorded;
+    if (Date.now() >= deadline) return send ? send() : undefined;
+    await new Promise((resolve) => setTimeout(resolve, RECORD_POLL_MS));
+  }
+}
+
+/** how often a retry about to mail again asks the ledger for its first attempt's record (mailUnlessRecorded) */
+const RECORD_POLL_MS = 100;
+
+/**
+ * A kept answer's `mail` as it stands now: one kept `pending` (the relay had not taken the link by the first answer) is
+ * what the ledger recorded of it since, if anything — as a retry answered from the log says (probe 109 F2: a retry
+ * answered from the kept answer said `pending` for a link mailed since). The ledger unreadable: `pending`, as kept.
+ */
+export async function mailNow(ledger: MailLedger | undefined, kept: MailStatus | undefined, link: MailLink, position: string): Promise<MailStatus | undefined> {
+  if (kept !== 'pending' || ledger === undefined) return kept;
+  return (await ledger.recordedAfter(link, BigInt(position)).catch(() => undefined)) ?? kept;
 }
 
 /** where a command's retry answered from the log read its events back (mailUnlessRecorded); undefined for a first attempt */

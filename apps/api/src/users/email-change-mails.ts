@@ -12,7 +12,8 @@ import { openDatabase } from '@rollcall/event-store';
  * a mail noted once sent let requests sent together through, 15 of 20 at a limit of 5), and given back when no mail
  * goes out after all (the change refused, replayed, or a withdrawal).
  *
- * A slot holds the request's key (its Idempotency-Key as the log records it) when the client sent one: the same
+ * A slot holds the request's key (its Idempotency-Key as the log records it, and its fingerprint: a key reused for
+ * another body is another request) when the client sent one: the same
  * request sent again while its slot is held — to another replica at once, its first answer lost — takes none and is
  * not refused: it is decided as that request, found by its key in the log (probe 109 F1: at the user's last slot of
  * the hour one of the two answered 429 while the other made the change and mailed it).

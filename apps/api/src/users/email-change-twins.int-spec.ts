@@ -36,10 +36,9 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function replica(over: EventStore) {
+function replica(over: EventStore, mailer = new OutboxMailer(dir)) {
   const streams = new StreamHandler(over, new StreamStates(over));
   const config = { invitationTtlSeconds: 172_800, emailChangesPerHour: 5 } as Config;
-  const mailer = new OutboxMailer(dir);
   const mails = new SqliteEmailChangeMails(dir);
   closing.push(mails);
   return {
@@ -58,18 +57,59 @@ const confirmationsMailed = () =>
     .filter((line) => line.includes('"kind":"email-confirmation"'))
     .map((line) => (JSON.parse(line) as { to: string }).to);
 
-it('probe 109 F1: the same keyed email change sent to two replicas at once at the last slot of the hour: both answer the change, one mail and one slot counted for it', async () => {
+/** an outbox that takes `ms` to take an email change's confirmation (a relay slow to answer) */
+class SlowOutbox extends OutboxMailer {
+  constructor(private readonly ms: number) {
+    super(dir);
+  }
+  override async sendEmailConfirmation(...args: Parameters<OutboxMailer['sendEmailConfirmation']>): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, this.ms));
+    return super.sendEmailConfirmation(...args);
+  }
+}
+
+/**
+ * Two replicas (A's store runs `before.run` at its next append; B's says when an append of its committed, and its relay
+ * takes `slowMailMs` to take a mail), a member at four of the hour's five email changes.
+ */
+async function atTheLastSlot(slowMailMs = 0) {
   const before: { run?: () => Promise<unknown> } = {};
   const a = replica(hooked(store, before));
-  const b = replica(store);
+  const appended: (() => void)[] = [];
+  const bStore = new Proxy(store, {
+    get: (target, name) =>
+      name === 'append' || name === 'appendMany'
+        ? async (...args: unknown[]) => {
+            const done = await (target[name] as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+            for (const committed of appended.splice(0)) committed();
+            return done;
+          }
+        : Reflect.get(target, name, target),
+  });
+  const b = replica(bStore, slowMailMs > 0 ? new SlowOutbox(slowMailMs) : undefined);
+  /** resolves once B's next append committed */
+  const bCommitted = () => new Promise<void>((resolve) => appended.push(resolve));
   const org = await b.createOrg.execute(new CreateOrganizationCommand(newCommandContext({ actorId: 'system' }), 'Acme', { email: 'admin@acme.test', displayName: 'Admin' }));
   const ws = await b.createWorkspace.execute(new CreateWorkspaceCommand(newCommandContext({ actorId: org.adminUserId }), org.organizationId, { name: 'W' }));
   const inv = await b.invite.execute(new InviteMemberCommand({ organizationId: org.organizationId, workspaceId: ws.workspaceId }, newCommandContext({ actorId: org.adminUserId }), { email: 'u@acme.test' }));
   const user = (await b.accept.execute(new AcceptInvitationCommand(newCommandContext({ actorId: 'invitee' }), new URL(inv.inviteUrl).searchParams.get('token')!))).userId as string;
-  const change = (email: string, key?: string) => new UpdateProfileCommand(org.organizationId, newCommandContext({ actorId: user, ...(key && { idempotencyKey: key }) }), user, { email });
-  // four of the hour's five
+  /** as the write pipeline makes a keyed request's context: its key, and the fingerprint of its body */
+  const change = (email: string, key?: string) =>
+    new UpdateProfileCommand(org.organizationId, newCommandContext({ actorId: user, ...(key && { idempotencyKey: key, requestHash: `hash-of-${email}` }) }), user, { email });
   for (let n = 1; n <= 4; n++) await b.updateProfile.execute(change(`u${n}@acme.test`));
+  const slotsTaken = () => {
+    const db = new DatabaseSync(join(dir, 'api.sqlite'), { readOnly: true });
+    try {
+      return (db.prepare('SELECT count(*) AS n FROM email_change_mails WHERE user_id = ?').get(user) as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  };
+  return { a, b, before, bCommitted, change, slotsTaken };
+}
 
+it('probe 109 F1: the same keyed email change sent to two replicas at once at the last slot of the hour: both answer the change, one mail and one slot counted for it', async () => {
+  const { a, b, before, change, slotsTaken } = await atTheLastSlot();
   // replica B's attempt runs whole between replica A's decision and its append
   let twin: ProfileAnswer | unknown;
   before.run = async () => {
@@ -82,11 +122,34 @@ it('probe 109 F1: the same keyed email change sent to two replicas at once at th
   expect(confirmationsMailed().filter((to) => to === 'u5@acme.test')).toHaveLength(1);
   expect([first.emailChange!.mail, (twin as ProfileAnswer).emailChange!.mail]).toEqual(['handed_over', 'handed_over']);
   // the change's mail is counted (by the slot A took: B, its twin, took none): the hour's five are taken
-  const db = new DatabaseSync(join(dir, 'api.sqlite'), { readOnly: true });
-  try {
-    expect(db.prepare('SELECT count(*) AS n FROM email_change_mails WHERE user_id = ?').get(user)).toEqual({ n: 5 });
-  } finally {
-    db.close();
-  }
+  expect(slotsTaken()).toBe(5);
   await expect(b.updateProfile.execute(change('u6@acme.test', 'key-6'))).rejects.toMatchObject({ problem: { code: 'TOO_MANY_EMAIL_CHANGES' } });
+});
+
+it('probe 110 F1: one key reused for another body, raced to two replicas at the last slot: another request, refused at the limit; the change made holds its slot, and the hour\'s five stay five', async () => {
+  const { a, b, before, change, slotsTaken } = await atTheLastSlot();
+  let other: unknown;
+  before.run = async () => {
+    other = await b.updateProfile.execute(change('u5-other@acme.test', 'key-5')).catch((error: unknown) => error);
+  };
+  expect((await a.updateProfile.execute(change('u5@acme.test', 'key-5'))).emailChange).toMatchObject({ status: 'pending_confirmation', email: 'u5@acme.test' });
+  expect(other).toMatchObject({ problem: { code: 'TOO_MANY_EMAIL_CHANGES' } });
+  expect(confirmationsMailed().filter((to) => to.startsWith('u5'))).toEqual(['u5@acme.test']);
+  expect(slotsTaken()).toBe(5);
+  await expect(b.updateProfile.execute(change('u6@acme.test', 'key-6'))).rejects.toMatchObject({ problem: { code: 'TOO_MANY_EMAIL_CHANGES' } });
+});
+
+it("probe 110 F2: the same keyed email change raced to two replicas, the one whose append won still handing its mail to a slow relay: the other waits for the ledger's record and mails nothing", async () => {
+  const { a, b, before, bCommitted, change } = await atTheLastSlot(600);
+  let twin: Promise<unknown> | undefined;
+  // B's events commit between A's decision and its append; B's relay then takes 600 ms to take the mail
+  before.run = async () => {
+    const committed = bCommitted();
+    twin = b.updateProfile.execute(change('u5@acme.test', 'key-5'));
+    await committed;
+  };
+  const first = await a.updateProfile.execute(change('u5@acme.test', 'key-5'));
+  expect(first.emailChange).toMatchObject({ status: 'pending_confirmation', email: 'u5@acme.test', mail: 'handed_over' });
+  expect(await twin).toMatchObject({ emailChange: { email: 'u5@acme.test', mail: 'handed_over' } });
+  expect(confirmationsMailed().filter((to) => to === 'u5@acme.test')).toHaveLength(1);
 });

@@ -28,7 +28,7 @@ import { AddressErasure } from '../shared/erasure/address-erasure';
 import type { CommandContext } from '../shared/command-path/command-context';
 import { INVITATION_MAILER, type InvitationMailer, type MailStatus, mailEmailConfirmation } from '../mail/mailer';
 import { emailChangeLinkCurrent } from '../mail/current-links';
-import { MailLedger, mailRequestOf, mailUnlessRecorded, replayedAfter } from '../mail/mail-ledger';
+import { MailLedger, mailNow, mailRequestOf, mailUnlessRecorded, replayedAfter } from '../mail/mail-ledger';
 import { EmailChangeLimit } from './email-change-limit';
 import { EMAIL_CHANGE_MAILS, type EmailChangeMails, ProcessEmailChangeMails } from './email-change-mails';
 import { EmailConfirmationLinks } from '../shared/secrets';
@@ -113,7 +113,7 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
     let refusal: unknown;
     const slot =
       changes.email !== undefined && (await this.mayMail(organizationId, ctx.actorId, userId, changes.email))
-        ? await this.emailChanges.take(organizationId, userId, Date.now(), ctx.generatedKey ? undefined : ctx.recordedKey).catch((error: unknown) => void (refusal = error))
+        ? await this.emailChanges.take(organizationId, userId, Date.now(), sameRequestOf(ctx)).catch((error: unknown) => void (refusal = error))
         : undefined;
     if (refusal !== undefined && ctx.generatedKey) throw refusal;
     // the workspaces hold the pending invitations an email change is checked against, and the memberships that let a
@@ -180,13 +180,15 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
           },
         )),
       ));
-    return {
+    const answer: ProfileAnswer = {
       userId,
       changed: Object.keys(updated?.data.changes ?? {}),
       ...(requested && { emailChange: { status: 'pending_confirmation', email: requested.data.email, expiresAt: requested.data.expiresAt, ...(mail !== undefined && { mail }) } }),
       ...(withdrawn && { emailChange: { status: 'withdrawn', email: normalizeEmail(changes.email ?? '') } }),
       position: done.position,
     };
+    if (requested) CONFIRMATIONS.set(answer, { organizationId, version: requested.data.version });
+    return answer;
   }
 }
 
@@ -202,17 +204,35 @@ const withoutAddress = ({ status, expiresAt, mail }: NonNullable<ProfileAnswer['
   ...(mail !== undefined && { mail }),
 });
 
-export const PROFILE_ANSWER_STORAGE: AnswerStorage<ProfileAnswer> = {
-  stored: ({ emailChange, ...rest }) => (emailChange ? { ...rest, emailChange: withoutAddress(emailChange) } : rest),
-  restored: (stored, _ctx, body) => {
-    const { emailChange, position, ...rest } = stored as ProfileAnswer;
+/**
+ * What makes two attempts the same request for the email-change limit: the key as the log records it and the request's
+ * fingerprint — a key reused for another body is another request (probe 110 F1: raced to two replicas, the body that
+ * lost gave its slot back and the one that won held none: a sixth mail in the hour). None without a client's key.
+ */
+const sameRequestOf = (ctx: CommandContext): string | undefined => (ctx.generatedKey ? undefined : `${ctx.recordedKey} ${ctx.requestHash ?? ''}`);
+
+/** the confirmation link an answer's email change mailed: kept with the answer, not in it (its `mail` looked up again) */
+type Confirmation = { organizationId: string; version: number };
+const CONFIRMATIONS = new WeakMap<ProfileAnswer, Confirmation>();
+
+/** `mail` kept `pending` is what the ledger recorded since (mailNow; answers kept before session 65 hold no link) */
+export const profileAnswerStorage = (ledger?: MailLedger): AnswerStorage<ProfileAnswer> => ({
+  stored: (answer) => {
+    const { emailChange, ...rest } = answer;
+    const confirmation = CONFIRMATIONS.get(answer);
+    return emailChange ? { ...rest, emailChange: { ...withoutAddress(emailChange), ...(confirmation && { confirmation }) } } : rest;
+  },
+  restored: async (stored, _ctx, body) => {
+    const { emailChange, position, ...rest } = stored as ProfileAnswer & { emailChange?: { confirmation?: Confirmation } };
     if (!emailChange) return stored as ProfileAnswer;
     const email = normalizeEmail(String((body as { email?: unknown } | null)?.email ?? ''));
     // (in the first answer's order: the address after the status)
     const { status, ...kept } = withoutAddress(emailChange);
-    return { ...rest, emailChange: { status, email, ...kept }, position };
+    const link = emailChange.confirmation;
+    const mail = link ? await mailNow(ledger, kept.mail, { kind: 'email-confirmation', userId: rest.userId, ...link }, position) : kept.mail;
+    return { ...rest, emailChange: { status, email, ...kept, ...(mail !== undefined && { mail }) }, position };
   },
-};
+});
 
 export class ConfirmEmailChangeCommand {
   constructor(readonly ctx: CommandContext, readonly token: string) {}

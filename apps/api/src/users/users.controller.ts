@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, HttpCode, Inject, Param, Patch, Post, Put, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, HttpCode, Inject, Optional, Param, Patch, Post, Put, Req, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Payload } from '@nestjs/microservices';
@@ -14,8 +14,9 @@ import { ConfirmEmailDto, UpdateProfileDto } from './dtos';
 import { IdPipe } from '../shared/http/path-params';
 import { ACTOR_HEADER, IDEMPOTENCY_HEADER } from '../shared/http/headers';
 import { Envelope, MessageWrites, bodyOf, ownOrganization, tokenScope, withEnvelope } from '../shared/http/messages';
-import { WritePipeline, type ActingWriteCall, ActingWrite, OperatorOrActingWrite, httpWrite } from '../shared/command-path/write-pipeline';
-import { ConfirmEmailChangeCommand, DeleteUserCommand, PROFILE_ANSWER_STORAGE, UpdateProfileCommand } from './user-handlers';
+import { WritePipeline, type ActingWriteCall, ActingWrite, type AnswerStorage, OperatorOrActingWrite, httpWrite } from '../shared/command-path/write-pipeline';
+import { ConfirmEmailChangeCommand, DeleteUserCommand, type ProfileAnswer, UpdateProfileCommand, profileAnswerStorage } from './user-handlers';
+import { MailLedger } from '../mail/mail-ledger';
 import { Omittable } from '../shared/http/omittable';
 
 class ProfileMessage extends withEnvelope(UpdateProfileDto) {
@@ -47,7 +48,13 @@ export class UsersController {
     @Inject(CommandBus) private readonly commands: CommandBus,
     @Inject(WritePipeline) private readonly pipeline: WritePipeline,
     @Inject(MessageWrites) private readonly messages: MessageWrites,
-  ) {}
+    @Optional() @Inject(MailLedger) ledger?: MailLedger,
+  ) {
+    this.profileAnswers = profileAnswerStorage(ledger);
+  }
+
+  /** what is kept of a profile change's answer under its Idempotency-Key: no address (user-handlers.ts) */
+  private readonly profileAnswers: AnswerStorage<ProfileAnswer>;
 
   @Patch(':userId')
   @ApiOperation({
@@ -65,7 +72,7 @@ export class UsersController {
     @Body() dto: UpdateProfileDto,
   ) {
     const organizationId = ownOrganization(call.principal, org);
-    return httpWrite(this.pipeline, call, { status: 200 }, (ctx) => this.commands.execute(new UpdateProfileCommand(organizationId, ctx, userId, dto)), PROFILE_ANSWER_STORAGE);
+    return httpWrite(this.pipeline, call, { status: 200 }, (ctx) => this.commands.execute(new UpdateProfileCommand(organizationId, ctx, userId, dto)), this.profileAnswers);
   }
 
   @Delete(':userId')
@@ -138,7 +145,7 @@ export class UsersController {
   updateProfileMessage(@Payload() m: ProfileMessage) {
     return this.messages.run('users.updateProfile', m, (ctx, p) =>
       this.commands.execute(new UpdateProfileCommand(ownOrganization(p, m.organizationId), ctx, m.userId, bodyOf(m) as UpdateProfileDto)),
-      PROFILE_ANSWER_STORAGE,
+      this.profileAnswers,
     );
   }
 
