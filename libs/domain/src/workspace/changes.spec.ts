@@ -28,7 +28,9 @@ describe('rule 10: edit access changes roles, restrictions and grants; profile i
     expect(invited!.data.access.restrictions).toEqual({ workflows: true });
     // a member stored with the default scope (as before session 26): an edit that changes nothing records nothing
     const old = new Scenario('levels').member('o', { roles: ['agent'] });
-    old.ctx.ws.members.get('o')!.access.restrictions = { contact_visibility: 'all' };
+    // (a new access value: the folds share theirs, frozen, shared-access.ts)
+    const stored = old.ctx.ws.members.get('o')!;
+    old.ctx.ws.members.set('o', { ...stored, access: { ...stored.access, restrictions: { contact_visibility: 'all' } } });
     expectEvents(change(old, ADMIN, 'o', { roles: ['agent'] }), []);
     expectEvents(change(old, ADMIN, 'o', { restrictions: {} }), []);
   });

@@ -1,5 +1,5 @@
 import type { Access, AccessModel, Plan } from '../access-model';
-import { accessModel, isOwner } from '../access-model';
+import { accessModel, isOwner, sharedAccess } from '../access-model';
 import type { OrganizationState, WorkspaceInfo } from '../organization/state';
 import { activeUser } from '../organization/state';
 import { evolveTeams, initialTeamsState, type TeamsState } from '../teams/state';
@@ -101,7 +101,8 @@ export function evolveWorkspace(state: WorkspaceState, event: WorkspaceEvent): W
       state.invitations.set(d.invitationId, {
         invitationId: d.invitationId,
         email: d.email,
-        access: d.access,
+        // (one object per distinct value: shared-access.ts)
+        access: sharedAccess(d.access),
         status: 'pending',
         linkVersion: d.linkVersion,
         invitedAt: d.invitedAt,
@@ -142,7 +143,7 @@ export function evolveWorkspace(state: WorkspaceState, event: WorkspaceEvent): W
       }
       if (event.type === 'InvitationAccepted') {
         const d = event.data;
-        state.members.set(d.userId, { userId: d.userId, access: d.access, status: 'active', joinedAt: d.acceptedAt });
+        state.members.set(d.userId, { userId: d.userId, access: sharedAccess(d.access), status: 'active', joinedAt: d.acceptedAt });
       }
       return state;
     }
@@ -155,7 +156,7 @@ export function evolveWorkspace(state: WorkspaceState, event: WorkspaceEvent): W
       if (event.type === 'AccessLevelChanged') access.roles = event.data.after;
       else if (event.type === 'GrantsChanged') access.grants = event.data.after;
       else access.restrictions = event.data.after;
-      state.members.set(member.userId, { ...member, access });
+      state.members.set(member.userId, { ...member, access: sharedAccess(access) });
       return state;
     }
     case 'UserDeletedFromWorkspace':

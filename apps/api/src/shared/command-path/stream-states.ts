@@ -188,7 +188,7 @@ export class StreamStates {
       const entry = (this.singles.get(stream) as SingleEntry<S> | undefined) ?? { state: kind.initial(), revision: -1n, applied: new Map(), kind };
       await this.fold(stream, entry, (e) => (entry.state = kind.evolve(entry.state, e)));
       const evicted = keepLatest(this.singles as Map<string, SingleEntry<S>>, stream, entry, this.options.maxCachedSingles ?? 100_000);
-      if (evicted && !this.speculative.has(evicted[0])) this.roomMade.add(evicted[1]);
+      if (evicted) this.roomMade[this.speculative.has(evicted[0]) ? 'delete' : 'add'](evicted[1]);
       return this.loaded(stream, entry);
     });
   }
@@ -389,7 +389,7 @@ export class StreamStates {
     const evicted = keepLatest(cache, id, entry, this.options.maxCached ?? 10_000);
     if (evicted) this.budget.forget(streamOf(evicted[0]));
     // (what goes to make room holds committed events alone: a state holding a command in flight stays, or is not marked)
-    if (evicted && !this.speculative.has(streamOf(evicted[0]))) this.roomMade.add(evicted[1]);
+    if (evicted) this.roomMade[this.speculative.has(streamOf(evicted[0])) ? 'delete' : 'add'](evicted[1]);
     for (const over of this.budget.note(streamOf(id), rows, (s) => !this.speculative.has(s))) {
       const state = this.cached(over) as object;
       this.drop(over);

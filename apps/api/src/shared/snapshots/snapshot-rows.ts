@@ -1,5 +1,5 @@
 import { type DeferredMap, type PendingRows, inSteps } from './deferred-rows';
-import { type Access, type Invitation, type Member, type OrganizationState, type UserProfile, type WorkspaceState, addressKeyOf, emailKey, holdsAddress, indexAddress } from '@rollcall/domain';
+import { type Access, type Invitation, type Member, type OrganizationState, type UserProfile, type WorkspaceState, addressKeyOf, emailKey, holdsAddress, indexAddress, sharedAccess } from '@rollcall/domain';
 
 /**
  * The rows of a snapshot's chunks (docs/adr/0013-snapshots-sealed-per-snapshot.md, session 17): a chunk of users,
@@ -95,14 +95,11 @@ const isStrings = (value: unknown): value is string[] => Array.isArray(value) &&
 const isRestrictions = (value: unknown): boolean =>
   typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((v) => v === true || typeof v === 'string');
 
-/** Freezes an access value and what it holds (it is shared by every row that names it); throws when it is not one. */
+/** The frozen access value shared by every row that names it, the folds' too (sharedAccess); throws when it is not one. */
 function frozen(access: Access): Access {
   if (typeof access !== 'object' || access === null || !isStrings(access.roles) || !isStrings(access.grants) || !isRestrictions(access.restrictions))
     throw new TypeError(`not an access value: ${JSON.stringify(access)}`);
-  Object.freeze(access.roles);
-  Object.freeze(access.grants);
-  Object.freeze(access.restrictions);
-  return Object.freeze(access);
+  return sharedAccess(access);
 }
 
 /** The access values a chunk's rows name, each frozen; throws when an index names none. */
