@@ -108,7 +108,7 @@ export interface Config {
   /**
    * ROLLCALL_STATE_CACHE_ROWS (default 1,000,000; 0: only the states in use): how many rows the cached decision states
    * of organizations and workspaces may hold together, the least recently loaded dropped first (command-path/state-rows.ts;
-   * ~0.7–0.9 KB a row measured: ~0.7–0.9 GB at the default)
+   * ~0.4–0.6 KB a row measured: ~0.4–0.6 GB at the default)
    */
   stateCacheRows: number;
   /** ROLLCALL_CHECK_CACHED_STATES=1: a test diagnostic, each decision state loaded compared with a fold of the log (never for production) */

@@ -12,7 +12,7 @@ export const workspaceRows = (ws: WorkspaceState) => {
 /**
  * The rows the cached decision states hold, by stream, the least recently loaded first: what bounds the cache by
  * size (ROLLCALL_STATE_CACHE_ROWS). A count of streams alone did not: a workspace's state holds every invitation ever
- * sent, and 48 workspaces of a soak held ~96 MB (probe 108 F1); a row costs ~0.7–0.9 KB of heap (docs/performance.md).
+ * sent, and 48 workspaces of a soak held ~96 MB (probe 108 F1); a row costs ~0.4–0.6 KB of heap (docs/performance.md).
  */
 export class RowBudget {
   private readonly rows = new Map<string, number>();
