@@ -97,12 +97,17 @@ export class Notary {
   /**
    * Keeps every checkpoint signed in the last `keepEveryMs`, and of older ones the first signed in each hour
    * (docs/adr/0007, "Session 65"): inclusion and consistency proofs need none of them (they come from the tree), an
-   * auditor keeps the checkpoints they were given, and `verify` dates entries by those it finds (dating.ts). How many
-   * went.
+   * auditor keeps the checkpoints they were given, and `verify` dates entries by those it finds (dating.ts). One step
+   * (SqliteTreeStore.thinCheckpoints) per call: `more` while checkpoints before the span are left to read.
    */
-  thinCheckpoints(keepEveryMs: number, now = Date.now()): number {
-    return this.store.thinCheckpoints(now - keepEveryMs, CHECKPOINTS_KEPT_EVERY_MS);
+  thinCheckpoints(keepEveryMs: number, now = Date.now(), batch?: number): { deleted: number; more: boolean } {
+    const { deleted, readUpTo } = this.store.thinCheckpoints(this.thinned.after, now - keepEveryMs, CHECKPOINTS_KEPT_EVERY_MS, this.thinned.kept, batch);
+    if (readUpTo !== undefined) this.thinned.after = readUpTo;
+    return { deleted, more: readUpTo !== undefined };
   }
+
+  /** how far the thinning read (the next step goes on after it), and the first checkpoint kept of each hour it read */
+  private readonly thinned = { after: 0, kept: new Map<number, number>() };
 
   checkpoint(now = new Date()): StoredCheckpoint | undefined {
     const latest = this.store.latestCheckpoint();

@@ -105,10 +105,8 @@ export class SqliteTreeStore {
       ),
       nodeFrom: prepare('SELECT idx FROM nodes WHERE level = ? AND idx >= ? ORDER BY idx LIMIT 1'),
       checkpoints: prepare('SELECT size, root, note, signed_at FROM checkpoints ORDER BY size'),
-      // (integer division: the bucket a checkpoint was signed in; a JS number is bound as a REAL)
-      thin: prepare(
-        'DELETE FROM checkpoints WHERE signed_at < ?1 AND size < (SELECT max(size) FROM checkpoints) AND size NOT IN (SELECT min(size) FROM checkpoints WHERE signed_at < ?1 GROUP BY signed_at / CAST(?2 AS INTEGER))',
-      ),
+      // (the latest is never read: it stays)
+      thin: prepare('SELECT size, signed_at FROM checkpoints WHERE size > ? AND signed_at < ? AND size < (SELECT max(size) FROM checkpoints) ORDER BY size LIMIT ?'),
     };
   }
 
@@ -175,12 +173,24 @@ export class SqliteTreeStore {
   }
 
   /**
-   * Thins the checkpoints signed before `before` (epoch ms) to the first signed in each `bucketMs` (by the epoch: an
-   * hour's), never the latest: one per second of growth, kept for good, was ~24 MB a day (probe 108 F4). Returns how many
-   * went.
+   * One step of thinning the checkpoints (Notary.thinCheckpoints): of those after size `after` signed before `before`
+   * (epoch ms), at most `batch` read in size order, each not the first of its `bucketMs` (by the epoch: an hour) is
+   * deleted — `kept` names the first seen of each bucket, and learns those it finds — never the latest. Returns how many
+   * went, and the size read up to (undefined: none left before `before`). In steps, each its own transaction: a data dir
+   * with a year of checkpoints (one per second of growth, kept for good before session 65: ~8.6 GB) is thinned without
+   * one transaction as large as the table (its WAL would have grown as much) nor a long stop of the notary.
    */
-  thinCheckpoints(before: number, bucketMs: number): number {
-    return Number(this.stmt.thin.run(before, bucketMs).changes);
+  thinCheckpoints(after: number, before: number, bucketMs: number, kept: Map<number, number>, batch = 10_000): { deleted: number; readUpTo: number | undefined } {
+    const rows = this.stmt.thin.all(after, before, batch) as { size: number; signed_at: number }[];
+    const going: number[] = [];
+    for (const { size, signed_at } of rows) {
+      const bucket = Math.floor(Number(signed_at) / bucketMs);
+      const first = kept.get(bucket);
+      if (first === undefined || first === Number(size)) kept.set(bucket, Number(size));
+      else going.push(Number(size));
+    }
+    if (going.length > 0) this.db.exec(`DELETE FROM checkpoints WHERE size IN (${going.join(',')})`);
+    return { deleted: going.length, readUpTo: rows.length === 0 ? undefined : Number(rows[rows.length - 1]!.size) };
   }
 
   latestCheckpoint(): StoredCheckpoint | undefined {

@@ -15,7 +15,7 @@ import { DEFAULT_CLOCK_SKEW_MS } from '@rollcall/audit';
 export interface NotaryLoopParts {
   /** whether this process holds the notary lease (renewing it: a write); `leader`: its answer at the last check */
   leader: { leads(): boolean; readonly leader: boolean; release(): void };
-  notary: { catchUp(max: number): Promise<number>; checkpoint(): unknown; thinCheckpoints(keepEveryMs: number): number; readonly size: number };
+  notary: { catchUp(max: number): Promise<number>; checkpoint(): unknown; thinCheckpoints(keepEveryMs: number): { deleted: number; more: boolean }; readonly size: number };
   /** the stored tree, as the lease holder left it (a standby reports its size) */
   tree: { size(): number; latestCheckpoint(): { size: number; signedAt?: Date } | undefined };
   checkpointMs: number;
@@ -54,8 +54,10 @@ export class NotaryLoop {
   private stopping = false;
   private lastError: string | undefined;
   private lastCheckpoint: number;
-  /** when the checkpoints were last thinned (undefined: not yet, by this process) */
+  /** when the checkpoints were last thinned to the end (undefined: not yet, by this process) */
   private lastThinned: number | undefined;
+  /** checkpoints thinned by the steps of this round (logged once it ends) */
+  private thinnedNow = 0;
   /** the wall clock was behind the last signed checkpoint at the last look (checkClock) */
   private clockBehind = false;
   /** what the last status said of the lease */
@@ -99,10 +101,14 @@ export class NotaryLoop {
           if (p.notary.checkpoint()) this.report();
           this.lastCheckpoint = p.now();
         }
+        // one step per turn of the loop (a year of checkpoints takes many: notarizing goes on between them)
         if (p.keepEveryCheckpointMs > 0 && (this.lastThinned === undefined || p.now() - this.lastThinned >= THIN_CHECKPOINTS_EVERY_MS)) {
-          const thinned = p.notary.thinCheckpoints(p.keepEveryCheckpointMs);
-          if (thinned > 0) p.log('info', `notary: ${thinned} checkpoints older than ${p.keepEveryCheckpointMs / 3_600_000} h thinned to one an hour`);
-          this.lastThinned = p.now();
+          const step = p.notary.thinCheckpoints(p.keepEveryCheckpointMs);
+          this.thinnedNow += step.deleted;
+          if (!step.more) {
+            if (this.thinnedNow > 0) p.log('info', `notary: ${this.thinnedNow} checkpoints older than ${p.keepEveryCheckpointMs / 3_600_000} h thinned to one an hour`);
+            [this.lastThinned, this.thinnedNow] = [p.now(), 0];
+          }
         }
         if (added === 0) waitMs = p.pollMs;
       });
