@@ -2,6 +2,7 @@ import { type AddressInfo, createServer } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { checkpointText, generateSeed, leafHash, signerFromSeed } from '@rollcall/audit';
 import { type TestApp, expectProblem, startTestApp } from './support/app';
 import { auditCli } from './support/audit-cli';
@@ -274,5 +275,31 @@ describe("verifiable history: the auditor's CLI against the API", () => {
       expect({ name, status: checked.status, stack: /TypeError|\bat \S+ \(/.test(checked.stdout + checked.stderr) }).toEqual({ name, status: 1, stack: false });
       expect(checked.stdout).toContain(`proof FAILED: not a proof as 'prove' writes it: ${field}`);
     }
+  }, 60_000);
+
+  it("probe 111 F4: a proof at the size of a checkpoint the log no longer holds (thinned) is asked with the one the auditor kept, and checks; without it, the CLI says why", async () => {
+    const key = (await app.api.request('GET', '/v1/audit/public-key')).body.trim();
+    const proofFile = join(work, 'proof-kept.json');
+    const position = await proveBobsLatest(proofFile);
+    const keptFile = join(work, 'kept-checkpoint.txt');
+    expect((await cli('checkpoint', '--public-key', key, '--out', keptFile)).status).toBe(0);
+    const size = Number(readFileSync(keptFile, 'utf8').split('\n')[1]);
+    // the log grows past it (a later checkpoint), and the stored checkpoint of that size goes, as a thinning takes it
+    await app.api.request('PATCH', `/v1/workspaces/${org.workspaceId}/members/${ann}/access`, { key: org.key, actor: org.admin, body: { roles: ['agent'] } });
+    for (let i = 0; i < 50 && (await app.api.request('GET', '/v1/audit/checkpoint', { key: org.key })).body.split('\n')[1] === String(size); i++) await new Promise((r) => setTimeout(r, 100));
+    const tree = new DatabaseSync(join(app.dataDir, 'audit.sqlite'));
+    try {
+      expect(tree.prepare('DELETE FROM checkpoints WHERE size = ?').run(size).changes).toBe(1);
+    } finally {
+      tree.close();
+    }
+    const without = await cli('prove', '--position', position, '--tree-size', String(size));
+    expect({ status: without.status, said: without.stderr.includes(`the log holds no checkpoint of tree size ${size}: none was signed at that size, or it was thinned`) }).toEqual({ status: 1, said: true });
+    const withKept = await cli('prove', '--position', position, '--checkpoint', keptFile, '--out', proofFile);
+    expect(withKept.status).toBe(0);
+    const checked = await cli('check-proof', proofFile, '--public-key', key);
+    expect(checked.stdout).toMatch(new RegExp(`^proof OK: position ${position} .* of the signed tree of ${size} `));
+    // a size other than the kept checkpoint's is a usage error
+    expect((await cli('prove', '--position', position, '--checkpoint', keptFile, '--tree-size', String(size + 1))).status).toBe(2);
   }, 60_000);
 });

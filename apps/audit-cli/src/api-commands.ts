@@ -227,16 +227,30 @@ export async function historyCommand(api: ApiOptions, o: { workspace?: string; f
   return 0;
 }
 
-/** `prove`: fetches the inclusion proof of a position with its checkpoint, checks it, and writes the bundle. */
-export async function proveCommand(api: ApiOptions, o: { position?: string; treeSize?: string }, out: Output): Promise<{ code: number; bundle?: ProofBundle }> {
+/**
+ * `prove`: fetches the inclusion proof of a position with its checkpoint, checks it, and writes the bundle. With a
+ * checkpoint the auditor kept (`checkpoint`, its note's text), the proof is asked at that checkpoint's size and bundled
+ * with it: the log keeps a day of checkpoints, then one an hour (docs/adr/0007, "Session 65"; probe 111 F4).
+ */
+export async function proveCommand(api: ApiOptions, o: { position?: string; treeSize?: string; checkpoint?: string }, out: Output): Promise<{ code: number; bundle?: ProofBundle }> {
   const position = need(o.position, '--position');
   if (!/^[1-9]\d*$/.test(position)) throw new UsageError('--position is a log position (a positive integer)');
+  // a checkpoint's note: its origin, then its tree size, then its root (C2SP tlog-checkpoint)
+  const keptSize = o.checkpoint === undefined ? undefined : /^[^\n]+\n(\d+)\n/.exec(o.checkpoint)?.[1];
+  if (o.checkpoint !== undefined && keptSize === undefined) throw new UsageError('--checkpoint: not a checkpoint (the checkpoint command writes one)');
+  if (keptSize !== undefined && o.treeSize !== undefined && o.treeSize !== keptSize)
+    throw new UsageError(`--tree-size ${o.treeSize} is not the size of the checkpoint given (${keptSize}): leave one out`);
+  const treeSize = keptSize ?? o.treeSize;
   const verifierKey = (await get({ url: api.url }, '/v1/audit/public-key', 'text/plain')).text.trim();
   // asked with the key alone: --actor is who reads workspaces (a history reader, say), and the API answers an inclusion
   // proof to a named actor only if they are an org admin (probe 83 F7), where the key's holder may always ask
-  const proof = await getJson<ProofBundle['proof'] & { checkpoint?: string }>({ ...api, actor: undefined }, `/v1/audit/proofs/inclusion?position=${position}${o.treeSize ? `&treeSize=${o.treeSize}` : ''}`);
-  if (!proof.checkpoint) throw new ApiError(`no checkpoint was signed at tree size ${proof.treeSize}: omit --tree-size to use the latest`);
-  const { checkpoint, ...rest } = proof;
+  const proof = await getJson<ProofBundle['proof'] & { checkpoint?: string }>({ ...api, actor: undefined }, `/v1/audit/proofs/inclusion?position=${position}${treeSize ? `&treeSize=${treeSize}` : ''}`);
+  const checkpoint = o.checkpoint ?? proof.checkpoint;
+  if (!checkpoint)
+    throw new ApiError(
+      `the log holds no checkpoint of tree size ${proof.treeSize}: none was signed at that size, or it was thinned (the log keeps the checkpoints of the last day, then one an hour); give the one you kept with --checkpoint FILE, or omit --tree-size to use the latest`,
+    );
+  const { checkpoint: _given, ...rest } = proof;
   const bundle: ProofBundle = {
     format: 'rollcall-inclusion-proof/v1',
     verifierKey,

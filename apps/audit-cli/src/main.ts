@@ -23,7 +23,10 @@ const USAGE = `rollcall-audit <command> [options]   (--json: one JSON document o
   check-proof FILE --public-key KEY|FILE
       checks a proof written by 'prove', offline, against the notary key you trust (GET /v1/audit/public-key,
       kept from before): never against the key the file carries, which whoever wrote the file chose
-  prove --position P [--tree-size N] [--out FILE]
+  prove --position P [--tree-size N] [--checkpoint FILE] [--out FILE]
+      the inclusion proof of the event at position P in the latest signed tree (or the tree of N leaves), with the
+      checkpoint it checks against. --checkpoint: a checkpoint you kept (the checkpoint command writes one): the proof
+      is asked at its size and checked against it — the log keeps the checkpoints of the last day, then one an hour
   checkpoint --public-key KEY|FILE [--out FILE]
       the latest signed checkpoint, checked under the notary key you trust; keep it (--out) to check later logs against
   consistency --checkpoint FILE --public-key KEY|FILE [--kept-public-key KEY|FILE] [--clock-skew S] [--out FILE]
@@ -131,7 +134,10 @@ export async function main(argv: string[]): Promise<number> {
       return check.ok ? 0 : 1;
     }
     case 'prove': {
-      const { code, bundle } = await proveCommand(api, { position: values.position, treeSize: values['tree-size'] }, out);
+      const kept = values.checkpoint ?? [];
+      if (kept.length > 1) throw new UsageError('prove takes one --checkpoint FILE');
+      const checkpoint = kept[0] === undefined ? undefined : readAuditorFile(kept[0], '--checkpoint');
+      const { code, bundle } = await proveCommand(api, { position: values.position, treeSize: values['tree-size'], checkpoint }, out);
       const text = `${JSON.stringify(bundle, null, 2)}\n`;
       if (values.out) {
         writeFileSync(values.out, text);
@@ -175,7 +181,7 @@ export async function main(argv: string[]): Promise<number> {
 const OPTIONS_OF: Record<string, readonly string[]> = {
   verify: ['data-dir', 'checkpoint', 'public-key', 'threads', 'clock-skew', 'read-models'],
   'check-proof': ['public-key'],
-  prove: ['url', 'key', 'position', 'tree-size', 'out'],
+  prove: ['url', 'key', 'position', 'tree-size', 'checkpoint', 'out'],
   checkpoint: ['url', 'key', 'public-key', 'out'],
   consistency: ['url', 'key', 'checkpoint', 'public-key', 'kept-public-key', 'clock-skew', 'out'],
   access: ['url', 'key', 'actor', 'workspace', 'user', 'at', 'explain'],
