@@ -136,4 +136,26 @@ describe('a mail the SMTP server refused is sent again by the mail dispatcher', 
     expect([retry.headers.get('idempotency-replayed'), retry.body.emailChange]).toEqual(['true', { status: 'pending_confirmation', email: 'later-change@acme.test', expiresAt: expect.any(String), mail: 'handed_over' }]);
     expect(mailed()).toBe(1);
   });
+
+  it("probe 111 F3: a keyed retry whose kept answer said pending, of a link replaced since (a resend), says no mail, as its replay from the log would: the link will never be mailed", async () => {
+    const o = await app.api.organization();
+    const invite = () =>
+      app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations`, { key: o.key, actor: o.admin, body: { email: 'stale@acme.test' }, headers: { 'idempotency-key': 'stale-1' } });
+    refusing = true;
+    let first;
+    try {
+      first = await invite();
+      expect(first.body.mail).toBe('pending');
+      expect((await app.api.request('POST', `/v1/workspaces/${o.workspaceId}/invitations/${first.body.invitationId}/resend`, { key: o.key, actor: o.admin })).status).toBe(200);
+    } finally {
+      refusing = false;
+    }
+    // the resent link goes out; the first never will
+    const mailed = () => sink.received.filter((m) => m.to.includes('stale@acme.test'));
+    const deadline = Date.now() + 10_000;
+    while (mailed().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(mailed().map((m) => inviteUrlIn(m.body))).not.toContain(first.body.inviteUrl);
+    const retry = await invite();
+    expect([retry.headers.get('idempotency-replayed'), retry.body.inviteUrl, 'mail' in retry.body]).toEqual(['true', first.body.inviteUrl, false]);
+  });
 });

@@ -49,13 +49,17 @@ export interface InvitationAnswer {
  * workspace) and keeps what derives it again: the invitation's ids and link version. A `mail` kept `pending` is what
  * the ledger recorded since (mailNow).
  */
-export function invitationAnswerStorage(links: InvitationLinks, ledger?: MailLedger): AnswerStorage<InvitationAnswer> {
+export function invitationAnswerStorage(links: InvitationLinks, ledger?: MailLedger, current: (link: InvitationRef) => Promise<boolean> = async () => true): AnswerStorage<InvitationAnswer> {
   return {
     stored: ({ inviteUrl, ...rest }) => ({ ...rest, link: links.verify(new URL(inviteUrl).searchParams.get('token') ?? '') }),
     restored: async (stored) => {
       const { link, invitationId, ...rest } = stored as Omit<InvitationAnswer, 'inviteUrl'> & { link: InvitationRef };
-      const mail = await mailNow(ledger, rest.mail, { kind: 'invitation', organizationId: link.organizationId, invitationId, linkVersion: link.linkVersion }, rest.position);
-      return { invitationId, inviteUrl: links.url(link), ...rest, ...(mail !== undefined && { mail }) };
+      const mail = await mailNow(ledger, rest.mail, { kind: 'invitation', organizationId: link.organizationId, invitationId, linkVersion: link.linkVersion }, rest.position, () => current(link));
+      // (the first answer's order: `mail` where it was)
+      const answer: InvitationAnswer = { invitationId, inviteUrl: links.url(link), ...rest };
+      if (mail === undefined) delete answer.mail;
+      else answer.mail = mail;
+      return answer;
     },
   };
 }

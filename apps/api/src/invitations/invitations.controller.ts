@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Optional, Param, Post, Req, Res } from '@nestjs/common';
 import { MailLedger } from '../mail/mail-ledger';
+import { invitationLinkCurrent } from '../mail/current-links';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiExcludeEndpoint, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Payload } from '@nestjs/microservices';
@@ -56,7 +57,11 @@ export class InvitationsController {
     @Inject(InvitationLinks) links: InvitationLinks,
     @Optional() @Inject(MailLedger) ledger?: MailLedger,
   ) {
-    this.answers = invitationAnswerStorage(links, ledger);
+    // (a kept `pending` of a link no longer current reads as a replay's: absent)
+    this.answers = invitationAnswerStorage(links, ledger, async (link) => {
+      const ws = await this.states.workspaceCached(await this.states.organizationCached(link.organizationId), link.workspaceId);
+      return ws !== undefined && invitationLinkCurrent(ws, link.invitationId, link.linkVersion, Date.now());
+    });
   }
 
   /** what is kept of an invite's or a resend's answer under its Idempotency-Key: no link (invitation-handlers.ts) */

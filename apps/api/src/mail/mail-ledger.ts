@@ -207,11 +207,21 @@ const RECORD_POLL_MS = 100;
 /**
  * A kept answer's `mail` as it stands now: one kept `pending` (the relay had not taken the link by the first answer) is
  * what the ledger recorded of it since, if anything — as a retry answered from the log says (probe 109 F2: a retry
- * answered from the kept answer said `pending` for a link mailed since). The ledger unreadable: `pending`, as kept.
+ * answered from the kept answer said `pending` for a link mailed since); nothing recorded and the link no longer
+ * current (`current`: replaced, accepted, cancelled, expired — never to be mailed), absent, as from the log (probe 111
+ * F3). The ledger unreadable: `pending`, as kept.
  */
-export async function mailNow(ledger: MailLedger | undefined, kept: MailStatus | undefined, link: MailLink, position: string): Promise<MailStatus | undefined> {
+export async function mailNow(
+  ledger: MailLedger | undefined,
+  kept: MailStatus | undefined,
+  link: MailLink,
+  position: string,
+  current: () => Promise<boolean>,
+): Promise<MailStatus | undefined> {
   if (kept !== 'pending' || ledger === undefined) return kept;
-  return (await ledger.recordedAfter(link, BigInt(position)).catch(() => undefined)) ?? kept;
+  const recorded = await ledger.recordedAfter(link, BigInt(position)).catch(() => undefined);
+  if (recorded) return recorded;
+  return (await current().catch(() => true)) ? kept : undefined;
 }
 
 /** where a command's retry answered from the log read its events back (mailUnlessRecorded); undefined for a first attempt */

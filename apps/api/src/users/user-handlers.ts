@@ -212,11 +212,14 @@ const withoutAddress = ({ status, expiresAt, mail }: NonNullable<ProfileAnswer['
 const sameRequestOf = (ctx: CommandContext): string | undefined => (ctx.generatedKey ? undefined : `${ctx.recordedKey} ${ctx.requestHash ?? ''}`);
 
 /** the confirmation link an answer's email change mailed: kept with the answer, not in it (its `mail` looked up again) */
-type Confirmation = { organizationId: string; version: number };
+export type Confirmation = { organizationId: string; version: number };
 const CONFIRMATIONS = new WeakMap<ProfileAnswer, Confirmation>();
 
-/** `mail` kept `pending` is what the ledger recorded since (mailNow; answers kept before session 65 hold no link) */
-export const profileAnswerStorage = (ledger?: MailLedger): AnswerStorage<ProfileAnswer> => ({
+/**
+ * `mail` kept `pending` is what the ledger recorded since, absent once the change is no longer pending at that version
+ * (mailNow, `current`; answers kept before session 65 hold no link)
+ */
+export const profileAnswerStorage = (ledger?: MailLedger, current: (userId: string, link: Confirmation) => Promise<boolean> = async () => true): AnswerStorage<ProfileAnswer> => ({
   stored: (answer) => {
     const { emailChange, ...rest } = answer;
     const confirmation = CONFIRMATIONS.get(answer);
@@ -229,7 +232,7 @@ export const profileAnswerStorage = (ledger?: MailLedger): AnswerStorage<Profile
     // (in the first answer's order: the address after the status)
     const { status, ...kept } = withoutAddress(emailChange);
     const link = emailChange.confirmation;
-    const mail = link ? await mailNow(ledger, kept.mail, { kind: 'email-confirmation', userId: rest.userId, ...link }, position) : kept.mail;
+    const mail = link ? await mailNow(ledger, kept.mail, { kind: 'email-confirmation', userId: rest.userId, ...link }, position, () => current(rest.userId, link)) : kept.mail;
     return { ...rest, emailChange: { status, email, ...kept, ...(mail !== undefined && { mail }) }, position };
   },
 });

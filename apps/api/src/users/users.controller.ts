@@ -17,6 +17,8 @@ import { Envelope, MessageWrites, bodyOf, ownOrganization, tokenScope, withEnvel
 import { WritePipeline, type ActingWriteCall, ActingWrite, type AnswerStorage, OperatorOrActingWrite, httpWrite } from '../shared/command-path/write-pipeline';
 import { ConfirmEmailChangeCommand, DeleteUserCommand, type ProfileAnswer, UpdateProfileCommand, profileAnswerStorage } from './user-handlers';
 import { MailLedger } from '../mail/mail-ledger';
+import { emailChangeLinkCurrent } from '../mail/current-links';
+import { StreamStates } from '../shared/command-path/stream-states';
 import { Omittable } from '../shared/http/omittable';
 
 class ProfileMessage extends withEnvelope(UpdateProfileDto) {
@@ -48,9 +50,11 @@ export class UsersController {
     @Inject(CommandBus) private readonly commands: CommandBus,
     @Inject(WritePipeline) private readonly pipeline: WritePipeline,
     @Inject(MessageWrites) private readonly messages: MessageWrites,
+    @Inject(StreamStates) states: StreamStates,
     @Optional() @Inject(MailLedger) ledger?: MailLedger,
   ) {
-    this.profileAnswers = profileAnswerStorage(ledger);
+    // (a kept `pending` of a change no longer pending at that version reads as a replay's: absent)
+    this.profileAnswers = profileAnswerStorage(ledger, async (userId, link) => emailChangeLinkCurrent(await states.organizationCached(link.organizationId), userId, link.version, Date.now()) !== undefined);
   }
 
   /** what is kept of a profile change's answer under its Idempotency-Key: no address (user-handlers.ts) */
