@@ -47,9 +47,9 @@ export interface InvitationAnswer {
 /**
  * The answer kept under an Idempotency-Key leaves the link out (a bearer secret: whoever holds it joins the
  * workspace) and keeps what derives it again: the invitation's ids and link version. A `mail` kept `pending` is what
- * the ledger recorded since (mailNow).
+ * the ledger recorded since, absent once the link is no longer `current` (mailNow).
  */
-export function invitationAnswerStorage(links: InvitationLinks, ledger?: MailLedger, current: (link: InvitationRef) => Promise<boolean> = async () => true): AnswerStorage<InvitationAnswer> {
+export function invitationAnswerStorage(links: InvitationLinks, ledger: MailLedger | undefined, current: (link: InvitationRef) => Promise<boolean>): AnswerStorage<InvitationAnswer> {
   return {
     stored: ({ inviteUrl, ...rest }) => ({ ...rest, link: links.verify(new URL(inviteUrl).searchParams.get('token') ?? '') }),
     restored: async (stored) => {

@@ -219,7 +219,7 @@ const CONFIRMATIONS = new WeakMap<ProfileAnswer, Confirmation>();
  * `mail` kept `pending` is what the ledger recorded since, absent once the change is no longer pending at that version
  * (mailNow, `current`; answers kept before session 65 hold no link)
  */
-export const profileAnswerStorage = (ledger?: MailLedger, current: (userId: string, link: Confirmation) => Promise<boolean> = async () => true): AnswerStorage<ProfileAnswer> => ({
+export const profileAnswerStorage = (ledger: MailLedger | undefined, current: (userId: string, link: Confirmation) => Promise<boolean>): AnswerStorage<ProfileAnswer> => ({
   stored: (answer) => {
     const { emailChange, ...rest } = answer;
     const confirmation = CONFIRMATIONS.get(answer);
