@@ -22,11 +22,6 @@ export class RowBudget {
 
   constructor(readonly max: number) {}
 
-  /** the rows every stream counted holds */
-  get held(): number {
-    return this.total;
-  }
-
   /**
    * `stream` holds `rows` now and was loaded last. Returns the streams to drop, the least recently loaded first, until
    * the rest fits: never `stream` itself nor the one loaded just before it (a command loads its organization, then its
