@@ -29,7 +29,7 @@ import { InvitationLinks, type InvitationRef } from '../shared/secrets';
 import type { AnswerStorage } from '../shared/command-path/write-pipeline';
 import { AddressErasure } from '../shared/erasure/address-erasure';
 import { invitationLinkCurrent } from '../mail/current-links';
-import { MailLedger, mailNow, mailRequestOf, mailUnlessRecorded, replayedAfter } from '../mail/mail-ledger';
+import { MailLedger, mailNow, mailRequestOf, mailUnlessRecorded, replayOf } from '../mail/mail-ledger';
 import { ConcurrencyExhaustedError, DomainException, StreamHandler } from '../shared/command-path/stream-handler';
 import { organizationStream, workspaceStream } from '../shared/command-path/stream-states';
 import { type WorkspaceRef, loadWorkspace, workspace, workspaceAndOrganization, workspaceCheckingOrganization } from '../shared/command-path/targets';
@@ -123,7 +123,7 @@ export class InviteMemberHandler implements ICommandHandler<InviteMemberCommand,
     // the mail (probe 28)
     const link = { kind: 'invitation', organizationId: ref.organizationId, invitationId, linkVersion: invited.data.linkVersion } as const;
     const current = !done.replayed || invitationLinkCurrent(done.context.ws, invitationId, invited.data.linkVersion, Date.now());
-    const mail = await mailUnlessRecorded(this.ledger, link, replayedAfter(done), current && (() =>
+    const mail = await mailUnlessRecorded(this.ledger, link, replayOf(done, invited.data.invitedAt), current && (() =>
         mailInvitation(
           this.mailer,
           invitationMailFor(done.context, { to: invited.data.email, access: invited.data.access, actorId: ctx.actorId, inviteUrl, expiresAt: invited.data.expiresAt }),
@@ -131,6 +131,7 @@ export class InviteMemberHandler implements ICommandHandler<InviteMemberCommand,
           undefined,
           (outcome) => this.ledger?.invitationHandedOff(outcome, { organizationId: ref.organizationId, workspaceId: ref.workspaceId, invitationId, linkVersion: link.linkVersion }, mailRequestOf(ctx)),
         )),
+      this.config,
     );
     // a replay's warnings are those of the access it invited with (the decider's are not kept in the log)
     const warnings = done.replayed ? grantWarnings(invited.data.access, modelOf(done.context)) : done.warnings;
@@ -179,7 +180,7 @@ export class ResendInvitationHandler implements ICommandHandler<ResendInvitation
     const mail =
       inv &&
       hasAddress(inv) &&
-      (await mailUnlessRecorded(this.ledger, link, replayedAfter(done), current && (() =>
+      (await mailUnlessRecorded(this.ledger, link, replayOf(done, resent.data.resentAt), current && (() =>
         mailInvitation(
           this.mailer,
           invitationMailFor(done.context, { to: inv.email, access: inv.access, actorId: ctx.actorId, inviteUrl, expiresAt: resent.data.expiresAt }),
@@ -187,6 +188,7 @@ export class ResendInvitationHandler implements ICommandHandler<ResendInvitation
           undefined,
           (outcome) => this.ledger?.invitationHandedOff(outcome, { organizationId: ref.organizationId, workspaceId: ref.workspaceId, invitationId, linkVersion: link.linkVersion }, mailRequestOf(ctx)),
         )),
+        this.config,
       ));
     return { invitationId, inviteUrl, expiresAt: resent.data.expiresAt, position: done.position, ...(mail && { mail }) };
   }

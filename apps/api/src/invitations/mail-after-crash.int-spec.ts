@@ -50,11 +50,14 @@ function transport(dead = false, refusing = false) {
   return { mails, handOff, mailer: { send: take, sendEmailConfirmation: take } as InvitationMailer };
 }
 
-/** An API process's handlers over the shared store, with its own states and mail transport (and the mail ledger, if given). */
-function apiProcess(mailer: InvitationMailer, ledger?: MailLedger) {
+/**
+ * An API process's handlers over the shared store, with its own states and mail transport (and the mail ledger, if
+ * given); `dispatch`: when its mail dispatcher sends a link left unrecorded (off by default)
+ */
+function apiProcess(mailer: InvitationMailer, ledger?: MailLedger, dispatch: Partial<Config> = {}) {
   const streams = new StreamHandler(stores.store, new StreamStates(stores.store));
   const links = new InvitationLinks(SECRET, 'https://console.test');
-  const config = { invitationTtlSeconds: 172_800 } as Config;
+  const config = { invitationTtlSeconds: 172_800, mailRetryAfterSeconds: 0, mailDispatchEveryMs: 5_000, ...dispatch } as Config;
   return {
     createOrg: new CreateOrganizationHandler(streams, new DerivedSecrets(SECRET)),
     createWorkspace: new CreateWorkspaceHandler(streams),
@@ -183,6 +186,43 @@ describe('a retry of a write whose mail the ledger recorded is not mailed again,
     await setup.profile.execute(new UpdateProfileCommand(ref.organizationId, ctx(lee), lee, { email: 'lee@acme.test' }));
     const after = await apiProcess(alive.mailer, new MailLedger(stores.store)).profile.execute(new UpdateProfileCommand(ref.organizationId, keyed(lee, 'org:change-ledger'), lee, { email: 'lee@new.test' }));
     expect(after.emailChange).toEqual(first.emailChange);
+    expect(alive.mails).toEqual([]);
+  });
+});
+
+describe('a retry whose wait for a record would end as the mail dispatcher sends its link leaves the mail to it (probe 111 F1)', () => {
+  // the dispatcher sends a link left unrecorded 2 s after it was decided: the retry, arriving at once, waits those 2 s
+  const dispatchAt2s = { mailRetryAfterSeconds: 2, mailDispatchEveryMs: 5_000 };
+
+  it('rule 7: an invitation\'s retry answers pending and mails nothing; with the dispatcher a minute away it mails', async () => {
+    const died = transport(true);
+    const first = apiProcess(died.mailer, new MailLedger(stores.store), dispatchAt2s);
+    const { admin, ref } = await organization(first);
+    void first.invite.execute(new InviteMemberCommand(ref, keyed(admin, 'ws:dispatched-1'), { email: 'max@acme.test' }));
+    await died.handOff;
+    const alive = transport();
+    const retried = await apiProcess(alive.mailer, new MailLedger(stores.store), dispatchAt2s).invite.execute(new InviteMemberCommand(ref, keyed(admin, 'ws:dispatched-1'), { email: 'max@acme.test' }));
+    expect(retried.mail).toBe('pending');
+    expect(alive.mails).toEqual([]);
+
+    void first.invite.execute(new InviteMemberCommand(ref, keyed(admin, 'ws:dispatched-2'), { email: 'mia@acme.test' }));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const minuteAway = await apiProcess(alive.mailer, new MailLedger(stores.store), { mailRetryAfterSeconds: 60 }).invite.execute(new InviteMemberCommand(ref, keyed(admin, 'ws:dispatched-2'), { email: 'mia@acme.test' }));
+    expect(minuteAway.mail).toBe('handed_over');
+    expect(alive.mails).toEqual([expect.objectContaining({ to: 'mia@acme.test', inviteUrl: minuteAway.inviteUrl })]);
+  });
+
+  it('email change: the change\'s retry answers pending and mails nothing', async () => {
+    const setup = apiProcess(transport().mailer);
+    const { admin, ref } = await organization(setup);
+    const inv = await setup.invite.execute(new InviteMemberCommand(ref, ctx(admin), { email: 'ivy@acme.test' }));
+    const ivy = (await setup.accept.execute(new AcceptInvitationCommand(ctx('invitee'), new URL(inv.inviteUrl).searchParams.get('token')!))).userId as string;
+    const died = transport(true);
+    void apiProcess(died.mailer, new MailLedger(stores.store), dispatchAt2s).profile.execute(new UpdateProfileCommand(ref.organizationId, keyed(ivy, 'org:dispatched-3'), ivy, { email: 'ivy@new.test' }));
+    await died.handOff;
+    const alive = transport();
+    const retried = await apiProcess(alive.mailer, new MailLedger(stores.store), dispatchAt2s).profile.execute(new UpdateProfileCommand(ref.organizationId, keyed(ivy, 'org:dispatched-3'), ivy, { email: 'ivy@new.test' }));
+    expect(retried.emailChange).toEqual({ status: 'pending_confirmation', email: 'ivy@new.test', expiresAt: expect.any(String), mail: 'pending' });
     expect(alive.mails).toEqual([]);
   });
 });

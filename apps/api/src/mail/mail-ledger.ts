@@ -17,6 +17,7 @@ import { type EventStore, newEventId } from '@rollcall/event-store';
 import { EVENT_STORE } from '../shared/tokens';
 import { type HandOff, MAIL_HANDOFF_WAIT_MS, type MailStatus } from './mailer';
 import { Metrics } from '../infrastructure/metrics';
+import type { Config } from '../config';
 
 /** A link whose mail the ledger may hold a record of: an invitation's at a link version, or an email change's. */
 export type MailLink =
@@ -172,37 +173,66 @@ export class MailLedger implements OnApplicationShutdown {
 }
 
 /**
- * A command's mail of a link, once: a retry answered from the log (`replayedAfter`: the position of the events it read
- * back) first asks the ledger what became of the first attempt's mail — handed over, or refused for good — and then
- * sends nothing and answers that (probe 105 F1, probe 106 F5: a retry mailed the link again and answered without
- * `mail`; probe 109 F3: also once the link is no longer current). Otherwise it sends, unless `send` is false (a first
- * attempt sends; a retry whose first attempt left no record — its process died before the hand-off, or it failed —
- * sends while its link is current); undefined: not recorded, and not sent.
+ * A command's mail of a link, once: a retry answered from the log (`replay`: where it read its events back, and when
+ * they were decided) first asks the ledger what became of the first attempt's mail — handed over, or refused for good
+ * — and then sends nothing and answers that (probe 105 F1, probe 106 F5: a retry mailed the link again and answered
+ * without `mail`; probe 109 F3: also once the link is no longer current). Otherwise it sends, unless `send` is false (a
+ * first attempt sends; a retry whose first attempt left no record — its process died before the hand-off, or it
+ * failed — sends while its link is current); undefined: not recorded, and not sent.
  *
  * Before it sends, a retry waits for a record up to a hand-off's time (MAIL_HANDOFF_WAIT_MS), asking every
  * RECORD_POLL_MS: the attempt that wrote the events may be alive and handing the link over right now — the same request
  * sent to another replica at once, whose append won (probe 110 F2: 5 of 12 such twins mailed the link twice). A retry
- * whose first attempt died before its hand-off mails that much later.
+ * whose first attempt died before its hand-off mails that much later — unless the mail dispatcher (`dispatch`) is
+ * about to send that link itself, or is sending it: then the retry leaves it to the dispatcher and answers `pending`
+ * (probe 111 F1: a wait that ended as the dispatcher sent the link mailed it twice; dispatcherSendsAround).
  */
 export async function mailUnlessRecorded(
   ledger: MailLedger | undefined,
   link: MailLink,
-  replayedAfter: bigint | undefined,
+  replay: Replay | undefined,
   send: (() => Promise<MailStatus>) | false,
+  dispatch: MailDispatchTiming,
   waitMs = MAIL_HANDOFF_WAIT_MS,
 ): Promise<MailStatus | undefined> {
-  if (replayedAfter === undefined || ledger === undefined) return send ? send() : undefined;
-  const deadline = Date.now() + (send ? waitMs : 0);
+  if (replay === undefined || ledger === undefined) return send ? send() : undefined;
+  const arrived = Date.now();
+  const deadline = arrived + (send ? waitMs : 0);
   for (;;) {
-    const recorded = await ledger.recordedAfter(link, replayedAfter);
+    const recorded = await ledger.recordedAfter(link, replay.after);
     if (recorded) return recorded;
-    if (Date.now() >= deadline) return send ? send() : undefined;
+    if (Date.now() >= deadline) {
+      if (!send) return undefined;
+      return dispatcherSendsAround(dispatch, Date.parse(replay.decidedAt), arrived, Date.now()) ? 'pending' : send();
+    }
     await new Promise((resolve) => setTimeout(resolve, RECORD_POLL_MS));
   }
 }
 
 /** how often a retry about to mail again asks the ledger for its first attempt's record (mailUnlessRecorded) */
 const RECORD_POLL_MS = 100;
+
+/** when the mail dispatcher sends a link left unrecorded (config: ROLLCALL_MAIL_RETRY_AFTER_SECONDS, 0 = off; its pass) */
+export type MailDispatchTiming = Pick<Config, 'mailRetryAfterSeconds' | 'mailDispatchEveryMs'>;
+
+/**
+ * Whether the mail dispatcher sends a link decided at `decidedAt` (ms) about now, for a retry that arrived at `arrived`
+ * and would send at `now`: the dispatcher sends it at its first pass once it is `mailRetryAfterSeconds` old, which may
+ * take a pass and a hand-off's time. Both send, then record: a retry sending from a hand-off's time before the
+ * dispatcher's first try until after its first pass and hand-off would mail it a second time. A retry that arrived past
+ * that sends: the dispatcher tried and left no record (a relay failing: it tries again, later and later; or it was not
+ * following the log then).
+ */
+export function dispatcherSendsAround(dispatch: MailDispatchTiming, decidedAt: number, arrived: number, now: number): boolean {
+  if (!(dispatch.mailRetryAfterSeconds > 0) || Number.isNaN(decidedAt)) return false;
+  const due = decidedAt + dispatch.mailRetryAfterSeconds * 1000;
+  const from = due - MAIL_HANDOFF_WAIT_MS - DISPATCH_MARGIN_MS;
+  const until = due + dispatch.mailDispatchEveryMs + MAIL_HANDOFF_WAIT_MS + DISPATCH_MARGIN_MS;
+  return now >= from && arrived <= until;
+}
+
+/** what the processes' clocks and a pass's reading of the log may add to the dispatcher's times (dispatcherSendsAround) */
+const DISPATCH_MARGIN_MS = 1_000;
 
 /**
  * A kept answer's `mail` as it stands now: one kept `pending` (the relay had not taken the link by the first answer) is
@@ -224,5 +254,13 @@ export async function mailNow(
   return (await current().catch(() => true)) ? kept : undefined;
 }
 
-/** where a command's retry answered from the log read its events back (mailUnlessRecorded); undefined for a first attempt */
-export const replayedAfter = (done: { replayed: boolean; position: string }): bigint | undefined => (done.replayed ? BigInt(done.position) : undefined);
+/** A retry answered from the log: where it read its events back (the ledger's record comes after), when they were decided. */
+export interface Replay {
+  after: bigint;
+  /** the decided event's time (its `invitedAt`, `resentAt`, `requestedAt`: the log's `occurredAt`, which the dispatcher reads) */
+  decidedAt: string;
+}
+
+/** a command's retry answered from the log, for mailUnlessRecorded; undefined for a first attempt */
+export const replayOf = (done: { replayed: boolean; position: string }, decidedAt: string): Replay | undefined =>
+  done.replayed ? { after: BigInt(done.position), decidedAt } : undefined;

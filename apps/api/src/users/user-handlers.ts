@@ -28,7 +28,7 @@ import { AddressErasure } from '../shared/erasure/address-erasure';
 import type { CommandContext } from '../shared/command-path/command-context';
 import { INVITATION_MAILER, type InvitationMailer, type MailStatus, mailEmailConfirmation } from '../mail/mailer';
 import { emailChangeLinkCurrent } from '../mail/current-links';
-import { MailLedger, mailNow, mailRequestOf, mailUnlessRecorded, replayedAfter } from '../mail/mail-ledger';
+import { MailLedger, mailNow, mailRequestOf, mailUnlessRecorded, replayOf } from '../mail/mail-ledger';
 import { EmailChangeLimit } from './email-change-limit';
 import { EMAIL_CHANGE_MAILS, type EmailChangeMails, ProcessEmailChangeMails } from './email-change-mails';
 import { EmailConfirmationLinks } from '../shared/secrets';
@@ -159,7 +159,7 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
     // F5: a retry's too)
     const mail =
       requested &&
-      (await mailUnlessRecorded(this.ledger, { kind: 'email-confirmation', organizationId, userId, version: requested.data.version }, replayedAfter(done), (!done.replayed || stillPending === true) && (() =>
+      (await mailUnlessRecorded(this.ledger, { kind: 'email-confirmation', organizationId, userId, version: requested.data.version }, replayOf(done, requested.data.requestedAt), (!done.replayed || stillPending === true) && (() =>
         mailEmailConfirmation(
           this.mailer,
           {
@@ -179,6 +179,7 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
             await this.ledger?.emailConfirmationHandedOff(outcome, { organizationId, userId, version: requested.data.version }, mailRequestOf(ctx));
           },
         )),
+        this.config,
       ));
     const answer: ProfileAnswer = {
       userId,
