@@ -60,8 +60,10 @@ describe('the AsyncAPI document of the message patterns', () => {
     const registered = [...tcp!.serverInstance.getHandlers()].filter(([, h]) => !h.isEventHandler).map(([pattern]) => pattern).sort();
     const addresses = Object.values(doc.channels).map((c) => c.address);
     expect(registered).toEqual(Object.keys(MESSAGE_TWINS).sort());
-    expect(addresses.filter((a) => !a.startsWith('rollcall.events.')).sort()).toEqual(registered);
+    expect(addresses.filter((a) => !a.startsWith('rollcall.events.') && !a.startsWith('rollcall.org.')).sort()).toEqual(registered);
     expect(addresses).toContain('rollcall.events.{type}');
+    // an organization's own subject (ROLLCALL_NATS_EVENT_SUBJECTS)
+    expect(addresses).toContain('rollcall.org.{organizationId}.events.{type}');
     expect(Object.values(doc.operations).filter((o) => o.action === 'receive')).toHaveLength(registered.length);
     // and the API page's list names each of them (it left two out: probe 30 F5; moved from the README to docs/api.md)
     const page = readFileSync(join(__dirname, '..', 'docs', 'api.md'), 'utf8');

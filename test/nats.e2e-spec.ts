@@ -28,7 +28,8 @@ if (natsBinary || process.env.NATS_URL) {
         writeFileSync(conf, 'max_payload: 102400\n');
         ({ url, process: nats } = await startNats(['-c', conf]));
       }
-      app = await startTestApp({ NATS_URL: url, LOG_LEVEL: 'warn' }, logs.stream);
+      // every event on the operator's subject and on its organization's (ROLLCALL_NATS_EVENT_SUBJECTS)
+      app = await startTestApp({ NATS_URL: url, LOG_LEVEL: 'warn', ROLLCALL_NATS_EVENT_SUBJECTS: 'both' }, logs.stream);
       client = ClientProxyFactory.create({ transport: Transport.NATS, options: { servers: [url] } });
       await client.connect();
     }, 20_000);
@@ -67,6 +68,33 @@ if (natsBinary || process.env.NATS_URL) {
         expect({ body, errors: validate(body) ? null : validate.errors }).toEqual({ body, errors: null });
         expect((body as { pattern: string }).pattern).toBe(seen[i]);
       }
+      await nc.close();
+    });
+
+    it("ROLLCALL_NATS_EVENT_SUBJECTS=both: a subscriber to one organization's subjects gets its events and no other organization's, each following the one before it there", async () => {
+      const { connect } = await import('@nats-io/transport-node');
+      const nc = await connect({ servers: url });
+      const acme = await lastValueFrom(client.send('organizations.create', { apiKey: SYSTEM_KEY, name: 'Acme', admin: { email: 'ops@acme.test', displayName: 'Ops' } }));
+      const own: { subject: string; body: { pattern: string; data: { organizationId: string; type: string; position: string; previousPosition: string | null } } }[] = [];
+      const sub = nc.subscribe(`rollcall.org.${acme.organizationId}.>`);
+      void (async () => {
+        for await (const m of sub) own.push({ subject: m.subject, body: JSON.parse(new TextDecoder().decode(m.data)) });
+      })();
+      await nc.flush();
+      // another organization's events, between two of Acme's
+      await lastValueFrom(client.send('organizations.create', { apiKey: SYSTEM_KEY, name: 'Globex', admin: { email: 'ops@globex.test', displayName: 'Ops' } }));
+      const workspace = await lastValueFrom(client.send('workspaces.create', { apiKey: acme.apiKey, actorId: acme.adminUserId, organizationId: acme.organizationId, name: 'Support' }));
+      const deadline = Date.now() + 5000;
+      while (!own.some((m) => m.body.data.type === 'WorkspaceCreated') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(own.map((m) => m.subject)).toEqual([`rollcall.org.${acme.organizationId}.events.WorkspaceCreated`]);
+      const [created] = own;
+      expect(created!.body.pattern).toBe(created!.subject);
+      expect(created!.body.data).toMatchObject({ organizationId: acme.organizationId, type: 'WorkspaceCreated', data: expect.objectContaining({ workspaceId: workspace.workspaceId }) });
+      // it follows Acme's last event before it (its admin joining), not Globex's in between
+      const feed = (await app.api.request('GET', `/v1/organizations/${acme.organizationId}/events?limit=100`, { key: SYSTEM_KEY })).body as { items: { position: string; type: string }[] };
+      const before = feed.items.filter((e) => BigInt(e.position) < BigInt(created!.body.data.position)).at(-1)!;
+      expect(before.type).toBe('UserJoinedOrganization');
+      expect(created!.body.data.previousPosition).toBe(before.position);
       await nc.close();
     });
 

@@ -34,6 +34,7 @@ describe('configuration from the environment', () => {
       MONGO_URL: 'mongodb://localhost/rollcall',
       NATS_URL: 'nats://localhost:4222',
       ROLLCALL_EVENTS_TCP_TARGET: 'contacts:4100',
+      ROLLCALL_NATS_EVENT_SUBJECTS: 'both',
       ROLLCALL_PROJECTOR: 'external',
       ROLLCALL_METRICS_TOKEN: ' metrics-token-0123456789 ',
     });
@@ -44,6 +45,7 @@ describe('configuration from the environment', () => {
       invitationTtlSeconds: 60,
       eventstoreUrl: 'esdb://localhost:2113?tls=false',
       eventsTcpTarget: { host: 'contacts', port: 4100 },
+      natsEventSubjects: 'both',
       projectorInProcess: false,
       metricsToken: 'metrics-token-0123456789',
     });
@@ -86,6 +88,8 @@ describe('configuration from the environment', () => {
     expect(refused({ PORT: '65535' })).toContain('ROLLCALL_TCP_PORT defaults to PORT + 1');
     expect(refused({ PORT: '4000', ROLLCALL_TCP_PORT: '4000' })).toContain('ROLLCALL_TCP_PORT must differ from PORT');
     expect(refused({ ROLLCALL_EVENTS_TCP_TARGET: 'localhost:99999' })).toContain('ROLLCALL_EVENTS_TCP_TARGET');
+    expect(refused({ ROLLCALL_NATS_EVENT_SUBJECTS: 'per-org' })).toContain('ROLLCALL_NATS_EVENT_SUBJECTS must be operator, organization, both, got "per-org"');
+    expect(loadConfig({}).natsEventSubjects).toBe('operator');
     expect(refused({ ROLLCALL_PUBLIC_URL: 'https://console.acme.test/app/?x=1#frag' })).toContain('without a query or fragment');
     expect(loadConfig({ ROLLCALL_PROJECTOR: 'external', ROLLCALL_SNAPSHOT_EVERY: '0', PORT: '65535', ROLLCALL_TCP_PORT: '65534' })).toMatchObject({
       projectorInProcess: false,

@@ -6,6 +6,7 @@ import { DEFAULT_QUOTAS, type Quotas } from '@rollcall/domain';
 import { isWithin } from './backup/real-path';
 import { type LogFormat, type LogLevel, readLogSettings } from './logging';
 import { ConfigError, readErasureRewriteMs, readEventstoreUrl, readInt, readMetricsToken, readMongoUrl, readUrl } from './settings';
+import { NATS_EVENT_SUBJECTS, type NatsEventSubjects } from './infrastructure/event-subjects';
 
 /** Configuration, read from the environment once at start and validated with a clear message. */
 export interface Config {
@@ -51,6 +52,8 @@ export interface Config {
   eventstoreUrl?: string;
   mongoUrl?: string;
   natsUrl?: string;
+  /** ROLLCALL_NATS_EVENT_SUBJECTS: the subjects the NATS transport publishes integration events on (infrastructure/event-subjects.ts) */
+  natsEventSubjects: NatsEventSubjects;
   smtpUrl?: string;
   /** SMTP_FROM: the sender of the mails sent over SMTP_URL (default `Rollcall <no-reply@rollcall.local>`) */
   smtpFrom: string;
@@ -200,6 +203,13 @@ const smtpFrom = (env: NodeJS.ProcessEnv, problems: string[]): string => {
   return raw;
 };
 
+/** ROLLCALL_NATS_EVENT_SUBJECTS: operator (default), organization or both */
+function natsEventSubjects(env: NodeJS.ProcessEnv, problems: string[]): NatsEventSubjects {
+  const raw = env.ROLLCALL_NATS_EVENT_SUBJECTS?.trim() || 'operator';
+  if ((NATS_EVENT_SUBJECTS as readonly string[]).includes(raw)) return raw as NatsEventSubjects;
+  problems.push(`ROLLCALL_NATS_EVENT_SUBJECTS must be ${NATS_EVENT_SUBJECTS.join(', ')}, got "${raw}"`);
+  return 'operator';
+}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
@@ -247,6 +257,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     eventstoreUrl: readEventstoreUrl(env, problems),
     mongoUrl: readMongoUrl(env, problems),
     natsUrl: readUrl(env, 'NATS_URL', ['nats', 'tls', 'ws', 'wss'], problems),
+    natsEventSubjects: natsEventSubjects(env, problems),
     smtpUrl: smtpUrl(env, problems),
     smtpFrom: smtpFrom(env, problems),
     tcpPort: tcpPort(env, port, problems),

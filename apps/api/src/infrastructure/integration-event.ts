@@ -30,7 +30,8 @@ export interface IntegrationEvent {
   /**
    * the push only (NATS, TCP): the position of the event this publisher handed over before this one, or of the
    * checkpoint it started from (null: the log's start); a consumer whose last applied position is below it may have
-   * missed events in between, and reads the feed from its own position first (probe 67 F1)
+   * missed events in between, and reads the feed from its own position first (probe 67 F1). On an organization's own
+   * subject (`rollcall.org.<id>.events.<Type>`), the organization's event handed over before it there
    */
   previousPosition?: string | null;
   data: unknown;

@@ -243,6 +243,40 @@ describe('IntegrationEvents (event store and transport faked)', () => {
     expect(readFileSync(join(dir, 'integration-events-tcp.checkpoint'), 'utf8')).toBe('5');
   });
 
+  it('ROLLCALL_NATS_EVENT_SUBJECTS=both: each event on the operator\'s subject and its organization\'s, each saying what it follows there; the checkpoint past it once both took it; a refusal sends it on both again', async () => {
+    writeFileSync(join(dir, 'integration-events.checkpoint'), '5');
+    const sent: string[] = [];
+    let refusals = 1;
+    transport.emit.mockImplementation((pattern: string, event: { position: string; previousPosition: string | null }) => {
+      // the organization's subject refuses the first event once: it is sent again on both (at least once on each)
+      if (pattern.startsWith('rollcall.org.') && refusals-- > 0) return throwError(() => new Error('NATS down'));
+      sent.push(`${event.position} after ${event.previousPosition} on ${pattern}`);
+      return of(undefined);
+    });
+    // organization 1's events at 6 and 8, organization 2's at 7
+    const other = { ...recorded(7n), stream: 'organization-2' };
+    const config = { dataDir: dir, natsUrl: 'nats://localhost:4222', natsEventSubjects: 'both' } as Config;
+    const p = new IntegrationEvents(config, { subscribe: () => scripted([recorded(6n), other, recorded(8n)], true), headPosition: async () => 8n, readStream: async function* () { yield recorded(6n); } } as unknown as EventStore, new Metrics());
+    await p.start();
+    try {
+      await waitUntil(() => sent.length === 7);
+      expect(sent).toEqual([
+        '6 after 5 on rollcall.events.OrganizationCreated',
+        '6 after 5 on rollcall.events.OrganizationCreated',
+        '6 after 5 on rollcall.org.1.events.OrganizationCreated',
+        '7 after 6 on rollcall.events.OrganizationCreated',
+        // its organization's first since the checkpoint: after the checkpoint there
+        '7 after 5 on rollcall.org.2.events.OrganizationCreated',
+        '8 after 7 on rollcall.events.OrganizationCreated',
+        // organization 2's event between is not one organization 1's consumer missed
+        '8 after 6 on rollcall.org.1.events.OrganizationCreated',
+      ]);
+      await waitUntil(() => checkpoint() === '8');
+    } finally {
+      await p.onApplicationShutdown();
+    }
+  });
+
   it('is disabled without a transport, and says so', async () => {
     const subscribe = jest.fn();
     const config = { dataDir: dir } as Config;

@@ -9,6 +9,7 @@ import { jobCoordination } from './job-coordination';
 import type { IntegrationEventsStatus } from './integration-event';
 import { TransportPublisher } from './transport-publisher';
 import { natsConnectionOptions } from './nats-options';
+import { subjectsOf } from './event-subjects';
 
 export { type IntegrationEvent, type IntegrationEventsStatus, toIntegrationEvent } from './integration-event';
 
@@ -54,6 +55,7 @@ export class IntegrationEvents implements OnApplicationShutdown {
           client,
           // the server has what was published once it answers a ping sent after it (core NATS has no other receipt)
           confirm: () => (client as unknown as ClientNats).unwrap<NatsConnection>().flush(),
+          subjects: (event) => subjectsOf(event, config.natsEventSubjects),
           coordination: jobCoordination(config, 'publisher', 'integration-events.checkpoint', this.logger),
         }),
       );

@@ -8,6 +8,7 @@ import { LEASE_RENEW_MS, LEASE_TTL_MS } from './lease';
 import type { PublisherCoordination } from './publisher-coordination';
 import { type IntegrationEvent, type IntegrationEventsStatus, toIntegrationEvent } from './integration-event';
 import { ConfirmedCheckpoint } from './confirmed-checkpoint';
+import { type EventSubject, operatorSubject } from './event-subjects';
 
 /**
  * The publisher's waits and windows (idle poll, a subscription's stability) on a clock that never steps: the wall
@@ -47,6 +48,11 @@ export interface TransportPublisherOptions {
    * stalled (SIGSTOP) the checkpoint moved past 20 events that no consumer ever got, and nothing said so.
    */
   confirm?: () => Promise<void>;
+  /**
+   * the subjects an event is published on (NATS: ROLLCALL_NATS_EVENT_SUBJECTS), an organization's own naming it; default
+   * `rollcall.events.<Type>`
+   */
+  subjects?: (event: IntegrationEvent) => EventSubject[];
 }
 
 /** how long the transport has to confirm what it was sent before the sends count as failed (re-sent from the checkpoint) */
@@ -224,6 +230,11 @@ export class TransportPublisher {
     // the checkpoint the subscription started from (everything up to it was taken before); a consumer whose last
     // applied position is below it may have missed events in between, and reads the feed first (probe 67 F1)
     let previous = this.position ?? -1n;
+    // on an organization's own subject (event-subjects.ts), the organization's event handed over before it on this
+    // subscription, or the checkpoint it started from: another organization's event between them is not one its
+    // consumer missed (it would read its feed at every event)
+    const started = previous;
+    const previousOfOrganization = new Map<string, bigint>();
     // a transport confirmed apart from the send (NATS): the checkpoint follows its confirmations (ConfirmedCheckpoint)
     const confirmed =
       this.o.confirm &&
@@ -245,19 +256,21 @@ export class TransportPublisher {
         checkReadable(recorded);
         const integration = toIntegrationEvent(recorded);
         if (integration) {
-          const follows = { previousPosition: previous < 0n ? null : previous.toString() };
+          const subjects = this.o.subjects?.(integration) ?? [{ subject: operatorSubject(integration.type) }];
+          const sends = subjects.map(({ subject, organizationId }) => {
+            const before = organizationId === undefined ? previous : (previousOfOrganization.get(organizationId) ?? started);
+            return { subject, previousPosition: before < 0n ? null : before.toString() };
+          });
           this.publishing = true;
           try {
             // shutting down before the transport took it: the checkpoint stays before this event
-            const handed = await this.publish({ ...integration, ...follows }, async () => {
-              const again = await this.readAgain(recorded);
-              return again && { ...again, ...follows };
-            });
+            const handed = await this.publish(integration, sends, () => this.readAgain(recorded));
             if (!handed) return await confirmed?.abandon();
           } finally {
             this.publishing = false;
           }
           previous = recorded.position;
+          for (const { organizationId } of subjects) if (organizationId !== undefined) previousOfOrganization.set(organizationId, recorded.position);
           this.o.metrics.integrationEvents.inc({ type: integration.type, transport: this.transport });
         }
         if (confirmed) confirmed.handed(recorded.position);
@@ -288,12 +301,13 @@ export class TransportPublisher {
    * copy read before would carry their personal data past the erasure (probe 38 F2: an address went out 22 s after the
    * deletion, to a TCP consumer that had been down).
    */
-  private async publish(first: IntegrationEvent, readAgain: () => Promise<IntegrationEvent | undefined>): Promise<boolean> {
+  private async publish(first: IntegrationEvent, sends: { subject: string; previousPosition: string | null }[], readAgain: () => Promise<IntegrationEvent | undefined>): Promise<boolean> {
     let event = first;
     for (let attempt = 1; !this.stopping; attempt++) {
       try {
         if (attempt > 1) event = (await readAgain()) ?? event;
-        await lastValueFrom(this.o.client.emit(`rollcall.events.${event.type}`, event), { defaultValue: undefined });
+        // on each of its subjects, each saying what it follows there (a retry sends it on every one again: at least once on each)
+        for (const { subject, previousPosition } of sends) await lastValueFrom(this.o.client.emit(subject, { ...event, previousPosition }), { defaultValue: undefined });
         this.failedSends = 0;
         if (this.state === 'retrying') this.state = 'running';
         return true;

@@ -71,6 +71,24 @@ export function createAsyncApiDocument(openapi: OpenAPIObject): Json {
     parameters: { type: { enum: [...DOMAIN_EVENT_TYPES], description: 'The domain event type.' } },
     messages: { event: { $ref: '#/components/messages/IntegrationEvent' } },
   };
+  channels.organizationIntegrationEvents = {
+    address: 'rollcall.org.{organizationId}.events.{type}',
+    title: "An organization's integration events (NATS)",
+    description:
+      'With ROLLCALL_NATS_EVENT_SUBJECTS=organization or both, NATS carries each event of an organization on its own subject too (organization: on it alone), ' +
+      'so that a NATS user allowed to subscribe to `rollcall.org.<its organization>.>` alone gets its own organization\'s events and no other\'s (docs/security.md). ' +
+      "The same envelopes as on `rollcall.events.{type}`, and the same consumer's rules; `previousPosition` is the publisher's (the event handed over before it, of any organization): " +
+      "past the consumer's cursor, it reads the organization's feed `GET /v1/organizations/{organizationId}/events?after=<cursor>` (organization key). " +
+      "An event that names no organization (a workspace's or a presence stream's from before session 58) stays on `rollcall.events.{type}`. Over TCP, events keep `rollcall.events.{type}`.",
+    parameters: { organizationId: { description: 'The organization whose event it is (its `organizationId`).' }, type: { enum: [...DOMAIN_EVENT_TYPES], description: 'The domain event type.' } },
+    messages: { event: { $ref: '#/components/messages/IntegrationEvent' } },
+  };
+  operations.publishOrganizationIntegrationEvent = {
+    action: 'send',
+    channel: { $ref: '#/channels/organizationIntegrationEvents' },
+    summary: "Publishes each organization's events on its own subject (NATS, ROLLCALL_NATS_EVENT_SUBJECTS=organization or both).",
+    messages: [{ $ref: '#/channels/organizationIntegrationEvents/messages/event' }],
+  };
   operations.publishIntegrationEvent = {
     action: 'send',
     channel: { $ref: '#/channels/integrationEvents' },
@@ -203,7 +221,7 @@ const OWN_SCHEMAS: Json = {
     type: 'object',
     required: ['pattern', 'data'],
     properties: {
-      pattern: { type: 'string', pattern: '^rollcall\\.events\\.[A-Za-z]+$', description: 'rollcall.events.<type>: the subject it was published on' },
+      pattern: { type: 'string', pattern: '^rollcall\\.(org\\.[A-Za-z0-9_-]+\\.)?events\\.[A-Za-z]+$', description: 'rollcall.events.<type>, or rollcall.org.<organizationId>.events.<type>: the subject it was published on' },
       data: { $ref: '#/components/schemas/IntegrationEvent' },
     },
   },
