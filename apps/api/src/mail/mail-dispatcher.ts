@@ -8,7 +8,7 @@ import { Metrics } from '../infrastructure/metrics';
 import type { PublisherCoordination } from '../infrastructure/publisher-coordination';
 import { AddressErasure } from '../shared/erasure/address-erasure';
 import { invitationMailFor } from './mail-text';
-import { type HandOff, INVITATION_MAILER, type InvitationMailer, handOver } from './mailer';
+import { type HandOff, INVITATION_MAILER, type InvitationMailer, SEND_TIMEOUT_MS, handOver } from './mailer';
 import { EmailConfirmationLinks, InvitationLinks } from '../shared/secrets';
 import { settledWithin } from '../shared/settled-within';
 import { StreamHandler } from '../shared/command-path/stream-handler';
@@ -38,12 +38,6 @@ export const retryWaitMs = (failures: number, random: () => number = Math.random
   const full = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** Math.min(failures - 1, 10));
   return Math.round(full / 2 + (full / 2) * random());
 };
-/**
- * how long one send may take before it counts as failed (tried again later; if it went through after all, the invitee
- * gets the link twice): an SMTP server that hangs held the whole pass — every link of every organization — for its
- * timeouts, minutes (probe 29b)
- */
-const SEND_TIMEOUT_MS = 60_000;
 /** how long a stop waits for a pass under way (a hung SMTP server must not hold the shutdown for its timeouts) */
 const STOP_WAIT_MS = 2_000;
 

@@ -15,7 +15,7 @@ import {
 } from '@rollcall/domain';
 import { type EventStore, newEventId } from '@rollcall/event-store';
 import { EVENT_STORE } from '../shared/tokens';
-import { type HandOff, MAIL_HANDOFF_WAIT_MS, type MailStatus } from './mailer';
+import { type HandOff, MAIL_HANDOFF_WAIT_MS, type MailStatus, SEND_TIMEOUT_MS } from './mailer';
 import { Metrics } from '../infrastructure/metrics';
 import type { Config } from '../config';
 
@@ -184,7 +184,7 @@ export class MailLedger implements OnApplicationShutdown {
  * RECORD_POLL_MS: the attempt that wrote the events may be alive and handing the link over right now — the same request
  * sent to another replica at once, whose append won (probe 110 F2: 5 of 12 such twins mailed the link twice). A retry
  * whose first attempt died before its hand-off mails that much later — unless the mail dispatcher (`dispatch`) is
- * about to send that link itself, or is sending it: then the retry leaves it to the dispatcher and answers `pending`
+ * about to send that link itself, or may be sending it: then the retry leaves it to the dispatcher and answers `pending`
  * (probe 111 F1: a wait that ended as the dispatcher sent the link mailed it twice; dispatcherSendsAround).
  */
 export async function mailUnlessRecorded(
@@ -217,17 +217,19 @@ export type MailDispatchTiming = Pick<Config, 'mailRetryAfterSeconds' | 'mailDis
 
 /**
  * Whether the mail dispatcher sends a link decided at `decidedAt` (ms) about now, for a retry that arrived at `arrived`
- * and would send at `now`: the dispatcher sends it at its first pass once it is `mailRetryAfterSeconds` old, which may
- * take a pass and a hand-off's time. Both send, then record: a retry sending from a hand-off's time before the
- * dispatcher's first try until after its first pass and hand-off would mail it a second time. A retry that arrived past
- * that sends: the dispatcher tried and left no record (a relay failing: it tries again, later and later; or it was not
- * following the log then).
+ * and would send at `now`: the dispatcher takes it up at its first pass once it is `mailRetryAfterSeconds` old, and its
+ * send may take up to SEND_TIMEOUT_MS (a slow relay) before it records. Both send, then record: a retry sending from a
+ * hand-off's time before the dispatcher's first try until that send is over would mail the link a second time (probe
+ * 112 F1: a retry just after a window that gave the dispatcher's send 2 s met its 7 s send, 12 of 12 links twice). A
+ * retry that arrived past that sends: the dispatcher's try left no record, so it failed (a relay failing: it tries
+ * again, later and later; or it was not following the log then). The cost: a retry within it whose dispatcher's try
+ * failed fast leaves the link to the dispatcher's next try (15–30 s later; probe 112 F2).
  */
 export function dispatcherSendsAround(dispatch: MailDispatchTiming, decidedAt: number, arrived: number, now: number): boolean {
   if (!(dispatch.mailRetryAfterSeconds > 0) || Number.isNaN(decidedAt)) return false;
   const due = decidedAt + dispatch.mailRetryAfterSeconds * 1000;
   const from = due - MAIL_HANDOFF_WAIT_MS - DISPATCH_MARGIN_MS;
-  const until = due + dispatch.mailDispatchEveryMs + MAIL_HANDOFF_WAIT_MS + DISPATCH_MARGIN_MS;
+  const until = due + dispatch.mailDispatchEveryMs + SEND_TIMEOUT_MS + DISPATCH_MARGIN_MS;
   return now >= from && arrived <= until;
 }
 

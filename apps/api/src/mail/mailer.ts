@@ -103,6 +103,14 @@ export const reasonOf = (error: unknown): string =>
 export const MAIL_HANDOFF_WAIT_MS = 2_000;
 
 /**
+ * how long one of the mail dispatcher's sends may take before it counts as failed (tried again later; if it went
+ * through after all, the invitee gets the link twice): an SMTP server that hangs held the whole pass — every link of
+ * every organization — for its timeouts, minutes (probe 29b). A retry leaves a link to the dispatcher for that long
+ * after the dispatcher takes it up (mail-ledger.ts dispatcherSendsAround).
+ */
+export const SEND_TIMEOUT_MS = 60_000;
+
+/**
  * Hands the mail over unless `erasedSince` says its address was erased: asked right before the mail is handed to the
  * transport, a deletion that erased it after the command's events committed means it is not sent (AddressErasure).
  * Resolves 'sent' once the transport took it, 'erased', 'refused' (the relay refused it for good: refusedForGood), or
