@@ -68,7 +68,8 @@ describe('IntegrationEvents (event store and transport faked)', () => {
     expect(p.status()).toMatchObject({ lastError: '14 UNAVAILABLE', checkpoint: '7' });
     expect(subscribe).toHaveBeenCalledTimes(2); // the second wait (200 ms) is not over yet
 
-    await waitUntil(() => emitted.length === 3);
+    // (the checkpoint follows the transport's confirmation, a turn of the event loop after the send)
+    await waitUntil(() => emitted.length === 3 && p.status().checkpoint === '8');
     expect(emitted.map((e) => e.position)).toEqual(['6', '7', '8']);
     expect(emitted[0]!.pattern).toBe('rollcall.events.OrganizationCreated');
     // each re-subscription starts after the last event published, not from the head (100)
@@ -140,7 +141,7 @@ describe('IntegrationEvents (event store and transport faked)', () => {
     });
     const p = publisher({ subscribe: () => scripted([invited], true), headPosition: async () => 9n, readStream });
     await p.start();
-    await waitUntil(() => sent.length === 1);
+    await waitUntil(() => sent.length === 1 && p.status().checkpoint === '6');
     // where it stands, for /health and /metrics (probe 38 F4): caught up with its event, 3 behind the log's head
     expect(p.status()).toMatchObject({ state: 'running', failedSends: 0, checkpoint: '6' });
     expect(await p.behind()).toBe(3);
@@ -272,6 +273,30 @@ describe('IntegrationEvents (event store and transport faked)', () => {
         '8 after 6 on rollcall.org.1.events.OrganizationCreated',
       ]);
       await waitUntil(() => checkpoint() === '8');
+    } finally {
+      await p.onApplicationShutdown();
+    }
+  });
+
+  it('probe 113 F2: on an organization\'s subject an event follows its organization\'s last one across a re-subscription (another replica appended), not the checkpoint', async () => {
+    writeFileSync(join(dir, 'integration-events.checkpoint'), '5');
+    const sent: string[] = [];
+    transport.emit.mockImplementation((pattern: string, event: { position: string; previousPosition: string | null }) => {
+      if (pattern.startsWith('rollcall.org.')) sent.push(`${event.position} after ${event.previousPosition} on ${pattern}`);
+      return of(undefined);
+    });
+    // organization 1's event at 6, organization 2's at 7; the subscription ends (as tick ends it when another process
+    // appended) and the next one, from checkpoint 7, brings organization 1's event at 8
+    const other = { ...recorded(7n), stream: 'organization-2' };
+    const subscriptions = [scripted([recorded(6n), other, new Error('re-subscribing')], false), scripted([recorded(8n)], true)];
+    let n = 0;
+    const config = { dataDir: dir, natsUrl: 'nats://localhost:4222', natsEventSubjects: 'organization' } as Config;
+    const p = new IntegrationEvents(config, { subscribe: () => subscriptions[n++]!, headPosition: async () => 8n } as unknown as EventStore, new Metrics());
+    Object.assign(p.retry, { initialDelayMs: 10, maxDelayMs: 10 });
+    await p.start();
+    try {
+      await waitUntil(() => sent.length === 3);
+      expect(sent).toEqual(['6 after 5 on rollcall.org.1.events.OrganizationCreated', '7 after 5 on rollcall.org.2.events.OrganizationCreated', '8 after 6 on rollcall.org.1.events.OrganizationCreated']);
     } finally {
       await p.onApplicationShutdown();
     }

@@ -10,6 +10,7 @@ import type { IntegrationEventsStatus } from './integration-event';
 import { TransportPublisher } from './transport-publisher';
 import { natsConnectionOptions } from './nats-options';
 import { subjectsOf } from './event-subjects';
+import { NatsPublishRefusals, confirmNatsPublishes } from './nats-publish-refusals';
 
 export { type IntegrationEvent, type IntegrationEventsStatus, toIntegrationEvent } from './integration-event';
 
@@ -48,13 +49,15 @@ export class IntegrationEvents implements OnApplicationShutdown {
     const shared = { store: this.store, metrics: this.metrics, logger: this.logger, retry: this.retry, leased: !config.eventstoreUrl || !!config.mongoUrl, embedded: !config.eventstoreUrl };
     if (config.natsUrl) {
       const client = ClientProxyFactory.create({ transport: Transport.NATS, options: natsConnectionOptions(config.natsUrl) });
+      const refusals = new NatsPublishRefusals();
       this.publishers.push(
         new TransportPublisher({
           ...shared,
           transport: 'nats',
           client,
-          // the server has what was published once it answers a ping sent after it (core NATS has no other receipt)
-          confirm: () => (client as unknown as ClientNats).unwrap<NatsConnection>().flush(),
+          // the server has what was published once it answers a ping sent after it (core NATS has no other receipt),
+          // and refused none of it (a permissions violation: told apart, asynchronously)
+          confirm: () => confirmNatsPublishes((client as unknown as ClientNats).unwrap<NatsConnection>(), refusals),
           subjects: (event) => subjectsOf(event, config.natsEventSubjects),
           coordination: jobCoordination(config, 'publisher', 'integration-events.checkpoint', this.logger),
         }),

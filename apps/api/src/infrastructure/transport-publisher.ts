@@ -95,6 +95,15 @@ export class TransportPublisher {
   private resubscribedAtHead = -1n;
   /** the transport is being handed an event (its time does not count as idle) */
   private publishing = false;
+  /**
+   * per organization, its last event this process handed over since it took the lease: what an event on the
+   * organization's own subject follows (`previousPosition`; one the map lacks follows the checkpoint its subscription
+   * started from). Another organization's event between them is not one its consumer missed: with the publisher's
+   * previous event it would read its feed at nearly every event. Kept across re-subscriptions (probe 113 F2: they come
+   * whenever another replica appends, and each looked like a gap), cleared at a takeover: another process may have
+   * published meanwhile. One entry per organization that had events since.
+   */
+  private readonly previousOfOrganization = new Map<string, bigint>();
 
   constructor(private readonly o: TransportPublisherOptions) {
     this.transport = o.transport;
@@ -120,6 +129,7 @@ export class TransportPublisher {
     if (leads && !this.leading) {
       // taking over (or starting): publishing resumes at the shared checkpoint, read again
       this.position = undefined;
+      this.previousOfOrganization.clear();
       this.o.logger.log(`integration events (${this.transport}): this process publishes (lease taken)`);
     } else if (!leads && this.leading) this.o.logger.log(`integration events (${this.transport}): the lease passed to another process; this one stands by`);
     this.leading = leads;
@@ -230,11 +240,11 @@ export class TransportPublisher {
     // the checkpoint the subscription started from (everything up to it was taken before); a consumer whose last
     // applied position is below it may have missed events in between, and reads the feed first (probe 67 F1)
     let previous = this.position ?? -1n;
-    // on an organization's own subject (event-subjects.ts), the organization's event handed over before it on this
-    // subscription, or the checkpoint it started from: another organization's event between them is not one its
-    // consumer missed (it would read its feed at every event)
+    // on an organization's own subject (event-subjects.ts): previousOfOrganization, but what was handed over past the
+    // checkpoint and not confirmed (sent again from it now)
     const started = previous;
-    const previousOfOrganization = new Map<string, bigint>();
+    const { previousOfOrganization } = this;
+    for (const [organizationId, position] of previousOfOrganization) if (position > started) previousOfOrganization.delete(organizationId);
     // a transport confirmed apart from the send (NATS): the checkpoint follows its confirmations (ConfirmedCheckpoint)
     const confirmed =
       this.o.confirm &&

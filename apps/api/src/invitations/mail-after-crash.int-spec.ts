@@ -190,11 +190,11 @@ describe('a retry of a write whose mail the ledger recorded is not mailed again,
   });
 });
 
-describe('a retry whose wait for a record would end as the mail dispatcher sends its link leaves the mail to it (probe 111 F1)', () => {
-  // the dispatcher sends a link left unrecorded 2 s after it was decided: the retry, arriving at once, waits those 2 s
+describe('a retry whose first attempt left no record leaves the mail to the mail dispatcher until its first try is over (probes 111 F1, 112 F1, 113 F3)', () => {
+  // the dispatcher sends a link left unrecorded 2 s after it was decided, or a minute after
   const dispatchAt2s = { mailRetryAfterSeconds: 2, mailDispatchEveryMs: 5_000 };
 
-  it('rule 7: an invitation\'s retry answers pending and mails nothing; with the dispatcher a minute away it mails', async () => {
+  it('rule 7: an invitation\'s retry answers pending and mails nothing, the dispatcher at 2 s or a minute away; with the dispatcher off it mails', async () => {
     const died = transport(true);
     const first = apiProcess(died.mailer, new MailLedger(stores.store), dispatchAt2s);
     const { admin, ref } = await organization(first);
@@ -203,13 +203,15 @@ describe('a retry whose wait for a record would end as the mail dispatcher sends
     const alive = transport();
     const retried = await apiProcess(alive.mailer, new MailLedger(stores.store), dispatchAt2s).invite.execute(new InviteMemberCommand(ref, keyed(admin, 'ws:dispatched-1'), { email: 'max@acme.test' }));
     expect(retried.mail).toBe('pending');
+    const minuteAway = await apiProcess(alive.mailer, new MailLedger(stores.store), { mailRetryAfterSeconds: 60 }).invite.execute(new InviteMemberCommand(ref, keyed(admin, 'ws:dispatched-1'), { email: 'max@acme.test' }));
+    expect(minuteAway.mail).toBe('pending');
     expect(alive.mails).toEqual([]);
 
     void first.invite.execute(new InviteMemberCommand(ref, keyed(admin, 'ws:dispatched-2'), { email: 'mia@acme.test' }));
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const minuteAway = await apiProcess(alive.mailer, new MailLedger(stores.store), { mailRetryAfterSeconds: 60 }).invite.execute(new InviteMemberCommand(ref, keyed(admin, 'ws:dispatched-2'), { email: 'mia@acme.test' }));
-    expect(minuteAway.mail).toBe('handed_over');
-    expect(alive.mails).toEqual([expect.objectContaining({ to: 'mia@acme.test', inviteUrl: minuteAway.inviteUrl })]);
+    const off = await apiProcess(alive.mailer, new MailLedger(stores.store), { mailRetryAfterSeconds: 0 }).invite.execute(new InviteMemberCommand(ref, keyed(admin, 'ws:dispatched-2'), { email: 'mia@acme.test' }));
+    expect(off.mail).toBe('handed_over');
+    expect(alive.mails).toEqual([expect.objectContaining({ to: 'mia@acme.test', inviteUrl: off.inviteUrl })]);
   });
 
   it('email change: the change\'s retry answers pending and mails nothing', async () => {

@@ -183,9 +183,9 @@ export class MailLedger implements OnApplicationShutdown {
  * Before it sends, a retry waits for a record up to a hand-off's time (MAIL_HANDOFF_WAIT_MS), asking every
  * RECORD_POLL_MS: the attempt that wrote the events may be alive and handing the link over right now — the same request
  * sent to another replica at once, whose append won (probe 110 F2: 5 of 12 such twins mailed the link twice). A retry
- * whose first attempt died before its hand-off mails that much later — unless the mail dispatcher (`dispatch`) is
- * about to send that link itself, or may be sending it: then the retry leaves it to the dispatcher and answers `pending`
- * (probe 111 F1: a wait that ended as the dispatcher sent the link mailed it twice; dispatcherSendsAround).
+ * whose first attempt died before its hand-off mails that much later — unless the mail dispatcher (`dispatch`) is on
+ * and its first try of that link is not over: then the retry leaves it to the dispatcher and answers `pending` (probes
+ * 111 F1, 112 F1, 113 F3: a retry's send and the dispatcher's met, the link mailed twice; dispatcherSendsAround).
  */
 export async function mailUnlessRecorded(
   ledger: MailLedger | undefined,
@@ -203,7 +203,7 @@ export async function mailUnlessRecorded(
     if (recorded) return recorded;
     if (Date.now() >= deadline) {
       if (!send) return undefined;
-      return dispatcherSendsAround(dispatch, Date.parse(replay.decidedAt), arrived, Date.now()) ? 'pending' : send();
+      return dispatcherSendsAround(dispatch, Date.parse(replay.decidedAt), arrived) ? 'pending' : send();
     }
     await new Promise((resolve) => setTimeout(resolve, RECORD_POLL_MS));
   }
@@ -216,24 +216,24 @@ const RECORD_POLL_MS = 100;
 export type MailDispatchTiming = Pick<Config, 'mailRetryAfterSeconds' | 'mailDispatchEveryMs'>;
 
 /**
- * Whether the mail dispatcher sends a link decided at `decidedAt` (ms) about now, for a retry that arrived at `arrived`
- * and would send at `now`: the dispatcher takes it up at its first pass once it is `mailRetryAfterSeconds` old, and its
- * send may take up to SEND_TIMEOUT_MS (a slow relay) before it records. Both send, then record: a retry sending from a
- * hand-off's time before the dispatcher's first try until that send is over would mail the link a second time (probe
- * 112 F1: a retry just after a window that gave the dispatcher's send 2 s met its 7 s send, 12 of 12 links twice). A
- * retry that arrived past that sends: the dispatcher's try left no record, so it failed (a relay failing: it tries
- * again, later and later; or it was not following the log then). The cost: a retry within it whose dispatcher's try
- * failed fast leaves the link to the dispatcher's next try (15–30 s later; probe 112 F2).
+ * Whether the mail dispatcher sends a link decided at `decidedAt` (ms), or may be sending it, for a retry that arrived
+ * at `arrived`: the dispatcher takes a link left unrecorded up at its first pass once it is `mailRetryAfterSeconds`
+ * old, and its send may take up to SEND_TIMEOUT_MS (a slow relay) before it records. Both send, then record, and
+ * neither sees the other's send under way: a retry that sends before that first try is over meets it whenever either
+ * send is slow (probe 111 F1: a 2 s wait ending as the dispatcher sent; probe 112 F1: a window that gave the
+ * dispatcher's send 2 s, with a relay taking 7 s; probe 113 F3: a retry's own send, held 5 s by the relay, still under
+ * way at the dispatcher's first try). So until then the dispatcher alone mails such a link. A retry that arrives
+ * later sends: the dispatcher's try left no record, so it failed (a relay failing: it tries again, later and later; or
+ * it was not following the log then). The cost: the link of a retry within it goes out at the dispatcher's first try
+ * (`mailRetryAfterSeconds` after the decision), or its next one, 15–30 s later, when the first failed (probe 112 F2).
  */
-export function dispatcherSendsAround(dispatch: MailDispatchTiming, decidedAt: number, arrived: number, now: number): boolean {
+export function dispatcherSendsAround(dispatch: MailDispatchTiming, decidedAt: number, arrived: number): boolean {
   if (!(dispatch.mailRetryAfterSeconds > 0) || Number.isNaN(decidedAt)) return false;
-  const due = decidedAt + dispatch.mailRetryAfterSeconds * 1000;
-  const from = due - MAIL_HANDOFF_WAIT_MS - DISPATCH_MARGIN_MS;
-  const until = due + dispatch.mailDispatchEveryMs + SEND_TIMEOUT_MS + DISPATCH_MARGIN_MS;
-  return now >= from && arrived <= until;
+  const firstTryOver = decidedAt + dispatch.mailRetryAfterSeconds * 1000 + dispatch.mailDispatchEveryMs + SEND_TIMEOUT_MS + DISPATCH_MARGIN_MS;
+  return arrived <= firstTryOver;
 }
 
-/** what the processes' clocks and a pass's reading of the log may add to the dispatcher's times (dispatcherSendsAround) */
+/** what the processes' clocks and a pass's reading of the log may add to the dispatcher's time (dispatcherSendsAround) */
 const DISPATCH_MARGIN_MS = 1_000;
 
 /**

@@ -77,8 +77,8 @@ export function createAsyncApiDocument(openapi: OpenAPIObject): Json {
     description:
       'With ROLLCALL_NATS_EVENT_SUBJECTS=organization or both, NATS carries each event of an organization on its own subject too (organization: on it alone), ' +
       'so that a NATS user allowed to subscribe to `rollcall.org.<its organization>.>` alone gets its own organization\'s events and no other\'s (docs/security.md). ' +
-      "The same envelopes as on `rollcall.events.{type}`, and the same consumer's rules; `previousPosition` is the publisher's (the event handed over before it, of any organization): " +
-      "past the consumer's cursor, it reads the organization's feed `GET /v1/organizations/{organizationId}/events?after=<cursor>` (organization key). " +
+      "The same envelopes as on `rollcall.events.{type}`, and the same consumer's rules, but `previousPosition`: here the organization's event handed over before it (or the publisher's checkpoint after a restart or a takeover); " +
+      "past the consumer's cursor, it reads the organization's feed `GET /v1/organizations/{organizationId}/events?after=<cursor>` (organization key). Rollcall's NATS user must be allowed to publish there. " +
       "An event that names no organization (a workspace's or a presence stream's from before session 58) stays on `rollcall.events.{type}`. Over TCP, events keep `rollcall.events.{type}`.",
     parameters: { organizationId: { description: 'The organization whose event it is (its `organizationId`).' }, type: { enum: [...DOMAIN_EVENT_TYPES], description: 'The domain event type.' } },
     messages: { event: { $ref: '#/components/messages/IntegrationEvent' } },
