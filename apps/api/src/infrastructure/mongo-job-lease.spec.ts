@@ -188,10 +188,11 @@ describe('IntegrationEvents over EventStoreDB + MongoDB: one publisher among rep
       await b!.start();
       await waitUntil(() => a!.status().state === 'running' && b!.status().state === 'standby');
       for (const p of [2n, 3n, 4n]) log.append(p);
-      await waitUntil(() => emitted.length === 3);
+      // (the checkpoint follows the transport's confirmation, a turn of the event loop after the send)
+      await waitUntil(() => emitted.length === 3 && a!.status().checkpoint === '4');
       await a!.onApplicationShutdown();
       for (const p of [5n, 6n]) log.append(p);
-      await waitUntil(() => emitted.length === 5, 10_000);
+      await waitUntil(() => emitted.length === 5 && b!.status().checkpoint === '6', 10_000);
       expect(emitted).toEqual(['2', '3', '4', '5', '6']);
       expect(b!.status()).toMatchObject({ state: 'running', checkpoint: '6' });
     } finally {
