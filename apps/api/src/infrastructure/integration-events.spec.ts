@@ -95,7 +95,8 @@ describe('IntegrationEvents (event store and transport faked)', () => {
     const p = publisher({ subscribe, headPosition });
 
     await p.start();
-    await waitUntil(() => emitted.length === 1);
+    // (the checkpoint, and the failures' reset with it, follow the confirmation a turn of the event loop after the send)
+    await waitUntil(() => emitted.length === 1 && p.status().checkpoint === '4');
     expect(headPosition).toHaveBeenCalledTimes(2);
     expect(subscribe).toHaveBeenCalledTimes(1);
     expect(subscribe.mock.calls[0]![0].fromPosition).toBe(3n);
@@ -220,7 +221,7 @@ describe('IntegrationEvents (event store and transport faked)', () => {
     const metrics = (p as unknown as { metrics: Metrics }).metrics;
 
     await p.start();
-    await waitUntil(() => emitted.length === 2 && tcp.emit.mock.calls.length >= 2);
+    await waitUntil(() => emitted.length === 2 && tcp.emit.mock.calls.length >= 2 && checkpoint() === '7');
     expect(emitted.map((e) => e.position)).toEqual(['6', '7']);
     expect(checkpoint()).toBe('7');
     // the TCP transport's first start resumed from the checkpoint both shared before (5), and stays before its event

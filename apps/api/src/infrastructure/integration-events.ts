@@ -58,6 +58,7 @@ export class IntegrationEvents implements OnApplicationShutdown {
           // the server has what was published once it answers a ping sent after it (core NATS has no other receipt),
           // and refused none of it (a permissions violation: told apart, asynchronously)
           confirm: () => confirmNatsPublishes((client as unknown as ClientNats).unwrap<NatsConnection>(), refusals),
+          subscribing: () => refusals.forget(),
           subjects: (event) => subjectsOf(event, config.natsEventSubjects),
           coordination: jobCoordination(config, 'publisher', 'integration-events.checkpoint', this.logger),
         }),

@@ -31,6 +31,15 @@ export class NatsPublishRefusals {
     })().catch(() => undefined);
   }
 
+  /**
+   * forgets the refusals counted so far: a subscription starts again from the checkpoint (after a backoff), and the
+   * refusals of the sends before it — a failed confirmation throws at the first; the rest come in after — are not its
+   * own (probe 114 F2: they failed its first confirmation after the permission was granted, one more backoff and re-send)
+   */
+  forget(): void {
+    this.seen = this.count;
+  }
+
   /** throws when the server refused a publish of an integration event since the last call */
   throwIfRefused(): void {
     if (this.count === this.seen) return;

@@ -9,6 +9,7 @@ import type { PublisherCoordination } from './publisher-coordination';
 import { type IntegrationEvent, type IntegrationEventsStatus, toIntegrationEvent } from './integration-event';
 import { ConfirmedCheckpoint } from './confirmed-checkpoint';
 import { type EventSubject, operatorSubject } from './event-subjects';
+import { OrganizationChains } from './organization-chains';
 
 /**
  * The publisher's waits and windows (idle poll, a subscription's stability) on a clock that never steps: the wall
@@ -53,6 +54,8 @@ export interface TransportPublisherOptions {
    * `rollcall.events.<Type>`
    */
   subjects?: (event: IntegrationEvent) => EventSubject[];
+  /** a subscription starts (from the checkpoint): NATS forgets the refusals of the sends before it (nats-publish-refusals.ts) */
+  subscribing?: () => void;
 }
 
 /** how long the transport has to confirm what it was sent before the sends count as failed (re-sent from the checkpoint) */
@@ -95,15 +98,8 @@ export class TransportPublisher {
   private resubscribedAtHead = -1n;
   /** the transport is being handed an event (its time does not count as idle) */
   private publishing = false;
-  /**
-   * per organization, its last event this process handed over since it took the lease: what an event on the
-   * organization's own subject follows (`previousPosition`; one the map lacks follows the checkpoint its subscription
-   * started from). Another organization's event between them is not one its consumer missed: with the publisher's
-   * previous event it would read its feed at nearly every event. Kept across re-subscriptions (probe 113 F2: they come
-   * whenever another replica appends, and each looked like a gap), cleared at a takeover: another process may have
-   * published meanwhile. One entry per organization that had events since.
-   */
-  private readonly previousOfOrganization = new Map<string, bigint>();
+  /** what each event on an organization's own subject follows (organization-chains.ts) */
+  private readonly chains = new OrganizationChains();
 
   constructor(private readonly o: TransportPublisherOptions) {
     this.transport = o.transport;
@@ -129,7 +125,7 @@ export class TransportPublisher {
     if (leads && !this.leading) {
       // taking over (or starting): publishing resumes at the shared checkpoint, read again
       this.position = undefined;
-      this.previousOfOrganization.clear();
+      this.chains.clear();
       this.o.logger.log(`integration events (${this.transport}): this process publishes (lease taken)`);
     } else if (!leads && this.leading) this.o.logger.log(`integration events (${this.transport}): the lease passed to another process; this one stands by`);
     this.leading = leads;
@@ -240,11 +236,9 @@ export class TransportPublisher {
     // the checkpoint the subscription started from (everything up to it was taken before); a consumer whose last
     // applied position is below it may have missed events in between, and reads the feed first (probe 67 F1)
     let previous = this.position ?? -1n;
-    // on an organization's own subject (event-subjects.ts): previousOfOrganization, but what was handed over past the
-    // checkpoint and not confirmed (sent again from it now)
-    const started = previous;
-    const { previousOfOrganization } = this;
-    for (const [organizationId, position] of previousOfOrganization) if (position > started) previousOfOrganization.delete(organizationId);
+    // on an organization's own subject: its last event confirmed, or this checkpoint (organization-chains.ts)
+    this.chains.restart(previous);
+    this.o.subscribing?.();
     // a transport confirmed apart from the send (NATS): the checkpoint follows its confirmations (ConfirmedCheckpoint)
     const confirmed =
       this.o.confirm &&
@@ -268,7 +262,7 @@ export class TransportPublisher {
         if (integration) {
           const subjects = this.o.subjects?.(integration) ?? [{ subject: operatorSubject(integration.type) }];
           const sends = subjects.map(({ subject, organizationId }) => {
-            const before = organizationId === undefined ? previous : (previousOfOrganization.get(organizationId) ?? started);
+            const before = organizationId === undefined ? previous : this.chains.previous(organizationId);
             return { subject, previousPosition: before < 0n ? null : before.toString() };
           });
           this.publishing = true;
@@ -280,7 +274,7 @@ export class TransportPublisher {
             this.publishing = false;
           }
           previous = recorded.position;
-          for (const { organizationId } of subjects) if (organizationId !== undefined) previousOfOrganization.set(organizationId, recorded.position);
+          for (const { organizationId } of subjects) if (organizationId !== undefined) this.chains.handed(organizationId, recorded.position);
           this.o.metrics.integrationEvents.inc({ type: integration.type, transport: this.transport });
         }
         if (confirmed) confirmed.handed(recorded.position);
@@ -301,6 +295,7 @@ export class TransportPublisher {
   private async moveCheckpoint(position: bigint): Promise<void> {
     await this.o.coordination.writeCheckpoint(position);
     this.position = position;
+    this.chains.confirmedThrough(position);
     if (this.failures > 0) this.o.logger.log({ transport: this.transport, failures: this.failures }, `integration events (${this.transport}): following the log again after ${this.failures} failure(s)`);
     this.failures = 0;
   }
