@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { loadConfig } from '../apps/api/src/config';
 import { captureLogLines } from '../apps/api/src/shared/testing/log-capture';
 import { SYSTEM_KEY, startTestApp } from './support/app';
 import { freePort, natsBinary, startNats } from './support/nats';
@@ -133,4 +134,11 @@ if (natsBinary) {
       }
     }, 60_000);
   });
+} else {
+  describe('NATS down at start', () => {
+    it('nats-server is not installed here (apt-get install nats-server to run this test); a NATS_URL with credentials is still read', () => {
+      expect(loadConfig({ NATS_URL: 'nats://rc:p%40ss@127.0.0.1:4222' }).natsUrl).toBe('nats://rc:p%40ss@127.0.0.1:4222');
+    });
+  });
 }
+

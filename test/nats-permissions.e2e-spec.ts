@@ -5,6 +5,7 @@
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadConfig } from '../apps/api/src/config';
 import { captureLogLines } from '../apps/api/src/shared/testing/log-capture';
 import { startTestApp } from './support/app';
 import { freePort, natsBinary, startNats } from './support/nats';
@@ -62,5 +63,12 @@ if (natsBinary) {
         nats.process.kill();
       }
     }, 90_000);
+  });
+} else {
+  describe("the NATS server refusing Rollcall's publishes of integration events (permissions)", () => {
+    it('nats-server is not installed here (apt-get install nats-server to run this test); ROLLCALL_NATS_EVENT_SUBJECTS is still validated', () => {
+      expect(loadConfig({ ROLLCALL_NATS_EVENT_SUBJECTS: 'both' }).natsEventSubjects).toBe('both');
+      expect(() => loadConfig({ ROLLCALL_NATS_EVENT_SUBJECTS: 'per-org' })).toThrow(/ROLLCALL_NATS_EVENT_SUBJECTS/);
+    });
   });
 }
