@@ -5,7 +5,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
  * may not publish on that subject). Core NATS says so asynchronously (an `-ERR` the client hands to its status
  * listeners), and a flush sent after the refused publish still answers: without this, the publisher confirmed and moved
  * its checkpoint past events no consumer got, and `/health` said nothing (probe 113 F1: with the permissions
- * docs/security.md named before session 66, every event on `rollcall.org.…` was dropped). `refusedSince` turns such a
+ * docs/security.md named before session 66, every event on `rollcall.org.…` was dropped). `throwIfRefused` turns such a
  * refusal into a failed confirmation: the events are sent again from the checkpoint, and the publisher shows `retrying`
  * with the refused subject until the permission is granted.
  */

@@ -185,7 +185,7 @@ export class MailLedger implements OnApplicationShutdown {
  * sent to another replica at once, whose append won (probe 110 F2: 5 of 12 such twins mailed the link twice). A retry
  * whose first attempt died before its hand-off mails that much later — unless the mail dispatcher (`dispatch`) is on
  * and its first try of that link is not over: then the retry leaves it to the dispatcher and answers `pending` (probes
- * 111 F1, 112 F1, 113 F3: a retry's send and the dispatcher's met, the link mailed twice; dispatcherSendsAround).
+ * 111 F1, 112 F1, 113 F3: a retry's send and the dispatcher's met, the link mailed twice; leftToDispatcher).
  */
 export async function mailUnlessRecorded(
   ledger: MailLedger | undefined,
@@ -203,7 +203,7 @@ export async function mailUnlessRecorded(
     if (recorded) return recorded;
     if (Date.now() >= deadline) {
       if (!send) return undefined;
-      return dispatcherSendsAround(dispatch, Date.parse(replay.decidedAt), arrived) ? 'pending' : send();
+      return leftToDispatcher(dispatch, Date.parse(replay.decidedAt), arrived) ? 'pending' : send();
     }
     await new Promise((resolve) => setTimeout(resolve, RECORD_POLL_MS));
   }
@@ -216,9 +216,10 @@ const RECORD_POLL_MS = 100;
 export type MailDispatchTiming = Pick<Config, 'mailRetryAfterSeconds' | 'mailDispatchEveryMs'>;
 
 /**
- * Whether the mail dispatcher sends a link decided at `decidedAt` (ms), or may be sending it, for a retry that arrived
- * at `arrived`: the dispatcher takes a link left unrecorded up at its first pass once it is `mailRetryAfterSeconds`
- * old, and its send may take up to SEND_TIMEOUT_MS (a slow relay) before it records. Both send, then record, and
+ * Whether a retry that arrived at `arrived` leaves the mail of a link decided at `decidedAt` (ms) to the mail
+ * dispatcher, which sends it, or may be sending it: the dispatcher takes a link left unrecorded up at its first pass
+ * once it is `mailRetryAfterSeconds` old, and its send may take up to SEND_TIMEOUT_MS (a slow relay) before it
+ * records. Both send, then record, and
  * neither sees the other's send under way: a retry that sends before that first try is over meets it whenever either
  * send is slow (probe 111 F1: a 2 s wait ending as the dispatcher sent; probe 112 F1: a window that gave the
  * dispatcher's send 2 s, with a relay taking 7 s; probe 113 F3: a retry's own send, held 5 s by the relay, still under
@@ -227,13 +228,13 @@ export type MailDispatchTiming = Pick<Config, 'mailRetryAfterSeconds' | 'mailDis
  * it was not following the log then). The cost: the link of a retry within it goes out at the dispatcher's first try
  * (`mailRetryAfterSeconds` after the decision), or its next one, 15–30 s later, when the first failed (probe 112 F2).
  */
-export function dispatcherSendsAround(dispatch: MailDispatchTiming, decidedAt: number, arrived: number): boolean {
+export function leftToDispatcher(dispatch: MailDispatchTiming, decidedAt: number, arrived: number): boolean {
   if (!(dispatch.mailRetryAfterSeconds > 0) || Number.isNaN(decidedAt)) return false;
   const firstTryOver = decidedAt + dispatch.mailRetryAfterSeconds * 1000 + dispatch.mailDispatchEveryMs + SEND_TIMEOUT_MS + DISPATCH_MARGIN_MS;
   return arrived <= firstTryOver;
 }
 
-/** what the processes' clocks and a pass's reading of the log may add to the dispatcher's time (dispatcherSendsAround) */
+/** what the processes' clocks and a pass's reading of the log may add to the dispatcher's time (leftToDispatcher) */
 const DISPATCH_MARGIN_MS = 1_000;
 
 /**

@@ -106,7 +106,7 @@ export const MAIL_HANDOFF_WAIT_MS = 2_000;
  * how long one of the mail dispatcher's sends may take before it counts as failed (tried again later; if it went
  * through after all, the invitee gets the link twice): an SMTP server that hangs held the whole pass — every link of
  * every organization — for its timeouts, minutes (probe 29b). A retry leaves a link to the dispatcher for that long
- * after the dispatcher takes it up (mail-ledger.ts dispatcherSendsAround).
+ * after the dispatcher takes it up (mail-ledger.ts leftToDispatcher).
  */
 export const SEND_TIMEOUT_MS = 60_000;
 
