@@ -134,8 +134,15 @@ describe(`docker-compose.yml (${validator ? `validated by \`${validator.name} co
     });
   }
 
-  it('runs KurrentDB, MongoDB, the API and the projector', () => {
-    expect(Object.keys(model.services).sort()).toEqual(['api', 'eventstore', 'mongo', 'projector']);
+  it('runs KurrentDB, MongoDB, the API, the projector and a mail catcher', () => {
+    expect(Object.keys(model.services).sort()).toEqual(['api', 'eventstore', 'mailpit', 'mongo', 'projector']);
+  });
+
+  it('probe 108 F6: the API sends its mails to the stack\'s mail catcher (SMTP_URL names the service and a port it exposes), not to the outbox file', () => {
+    const smtp = new URL(String(env(model.services.api!).SMTP_URL));
+    expect(smtp.protocol).toBe('smtp:');
+    expect(model.services[smtp.hostname]).toBeDefined();
+    expect((model.services[smtp.hostname]!.expose ?? []).map(String)).toContain(smtp.port);
   });
 
   it('every service has a healthcheck and restarts unless stopped; each dependency is awaited healthy', () => {

@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
 import type { MicroserviceOptions } from '@nestjs/microservices';
-import { type Config, publicUrlWarning } from './config';
+import { type Config, outboxWarning, publicUrlWarning } from './config';
 import { ConfigError } from './settings';
 import { natsConnectionOptions } from './infrastructure/nats-options';
 import { EVENT_STORE } from './shared/tokens';
@@ -157,6 +157,8 @@ export async function startApp(config: Config, logDestination?: DestinationStrea
   if (fewFiles) log.warn(fewFiles);
   const linksNowhere = publicUrlWarning(config);
   if (linksNowhere) log.warn(linksNowhere);
+  const mailsNowhere = outboxWarning(config);
+  if (mailsNowhere) log.warn(mailsNowhere);
   const connections = httpConnectionsLimit(filesLimit);
   if (connections !== undefined) (app.getHttpServer() as Server).maxConnections = connections;
 

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig, publicUrlWarning } from './config';
+import { loadConfig, outboxWarning, publicUrlWarning } from './config';
 import { ConfigError } from './settings';
 
 describe('configuration from the environment', () => {
@@ -239,5 +239,12 @@ describe('configuration of the notary (docs/rules.md#verifiable-history)', () =>
       "ROLLCALL_PUBLIC_URL is not set: invitation and email-confirmation links lead to http://localhost:7200/invite and http://localhost:7200/confirm-email, pages this API does not serve (a person opening one gets a 404); set it to the address of the console's pages before real invitations go out",
     );
     expect(publicUrlWarning(loadConfig({ ROLLCALL_PUBLIC_URL: 'https://console.acme.test' }))).toBeUndefined();
+  });
+
+  it('probe 108 F6: without SMTP_URL the start warns that mails go to the outbox file, received by nobody; with it, nothing', () => {
+    expect(outboxWarning(loadConfig({ ROLLCALL_DATA_DIR: '/srv/rollcall' }))).toBe(
+      'SMTP_URL is not set: invitation and email-confirmation mails are appended to /srv/rollcall/outbox.jsonl (a mailer for development), not sent: nobody receives them, and the file keeps every address and link until it is removed; set SMTP_URL before real invitations go out',
+    );
+    expect(outboxWarning(loadConfig({ SMTP_URL: 'smtp://mail.acme.test:587' }))).toBeUndefined();
   });
 });

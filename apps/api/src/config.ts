@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import bytes from 'bytes';
 import addressparser from 'nodemailer/lib/addressparser';
 import { assertKeyName, originFromPublicUrl, parseSigningKey } from '@rollcall/audit';
@@ -344,3 +344,13 @@ export const publicUrlWarning = (config: Pick<Config, 'publicUrl' | 'publicUrlGi
     ? undefined
     : // (no "token=" in it: the log's redaction would take the sentence for a link and cut it: probe 66 F8)
       `ROLLCALL_PUBLIC_URL is not set: invitation and email-confirmation links lead to ${config.publicUrl}/invite and ${config.publicUrl}/confirm-email, pages this API does not serve (a person opening one gets a 404); set it to the address of the console's pages before real invitations go out`;
+
+/**
+ * The start's warning when mails go nowhere but a file (probe 108 F6): without `SMTP_URL` every invitation and
+ * email-confirmation mail is appended to the development outbox in the data dir, which nobody receives and nothing
+ * trims (a deployment that forgot it answered `mail: "handed_over"` while its disk filled with addresses and live links).
+ */
+export const outboxWarning = (config: Pick<Config, 'smtpUrl' | 'dataDir'>): string | undefined =>
+  config.smtpUrl
+    ? undefined
+    : `SMTP_URL is not set: invitation and email-confirmation mails are appended to ${join(config.dataDir, 'outbox.jsonl')} (a mailer for development), not sent: nobody receives them, and the file keeps every address and link until it is removed; set SMTP_URL before real invitations go out`;
