@@ -161,7 +161,12 @@ describe('backup of a live data dir (ADR 0031)', () => {
     expect(readFileSync(journal, 'utf8')).not.toMatch(/tess\.journaled|only\.invited/);
     await app.stop();
 
-    // the host is lost; the backup is restored, with the journal kept apart
+    // the host is lost; the backup is restored. Started without the journal, it is refused before anything is opened
+    // (probe 116 F1: served, the deleted user's name and address came back)
+    await expect(startServer({ dataDir: join(root, 'journaled-backup') })).rejects.toThrow(
+      /exited with 78 before listening:\n[\s\S]*- ROLLCALL_ERASURE_JOURNAL is not set, but this data dir has used an erasure journal \(.*erasures\.jsonl\) \(.*erasure-journal-used\): set it to that journal/,
+    );
+    // with the journal kept apart
     app = await startTestApp({ ROLLCALL_DATA_DIR: join(root, 'journaled-backup'), ROLLCALL_ERASURE_JOURNAL: journal });
     try {
       expect((await app.api.request('GET', `/v1/organizations/${o.organizationId}/users/${tess}`, { key: rotated, actor: o.admin })).body).toMatchObject({ deleted: true, email: null });

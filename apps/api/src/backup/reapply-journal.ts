@@ -6,11 +6,11 @@ import { newCommandContext } from '../shared/command-path/command-context';
 import { DomainException } from '../shared/command-path/command-errors';
 import type { StreamStates } from '../shared/command-path/stream-states';
 import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { ConfigError } from '../settings';
 import { DeleteUserCommand, type DeleteUserHandler } from '../users/user-handlers';
 import type { OrganizationClosings } from '../organizations/close-organization';
 import { type ErasureJournal, type JournalEntry, failureOf } from './erasure-journal';
+import { journalMarker } from './journal-marker';
 
 export interface Reapplied {
   /** entries the log did not hold, decided again and written */
@@ -89,10 +89,11 @@ export async function reapplyJournal(journal: ErasureJournal, states: StreamStat
 /**
  * A data dir that used a journal says so (`erasure-journal-used`, copied with it into its backups): a journal missing
  * then is lost or not mounted, and a start without it would serve again what it says was erased — refused (exit 78;
- * probe 64 F6: read as empty, silently). A journal missing beside a data dir that never used one is new: made now.
+ * probe 64 F6: read as empty, silently). A journal missing beside a data dir that never used one is new: made now. (A
+ * data dir that used one, started without the variable: journal-marker.ts, at the start's first checks.)
  */
 function journalPresent(journal: ErasureJournal, dataDir: string, log: Logger): void {
-  const marker = join(dataDir, 'erasure-journal-used');
+  const marker = journalMarker(dataDir);
   if (!existsSync(journal.file)) {
     if (existsSync(marker))
       throw new ConfigError([
