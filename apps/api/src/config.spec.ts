@@ -63,6 +63,12 @@ describe('configuration from the environment', () => {
     for (const name of ['PORT', 'EVENTSTORE_URL', 'ROLLCALL_SYSTEM_API_KEY', 'ROLLCALL_DURABILITY', 'ROLLCALL_EVENTS_TCP_TARGET', 'ROLLCALL_METRICS_TOKEN']) expect(message).toContain(name);
   });
 
+  it('probe 116 F3: ROLLCALL_DURABILITY and ROLLCALL_COMMIT_THREAD empty are the default, blanks around a value ignored, as every setting', () => {
+    expect(loadConfig({ ROLLCALL_DURABILITY: '', ROLLCALL_COMMIT_THREAD: '' })).toMatchObject({ durability: 'full', commitThread: true });
+    expect(loadConfig({ ROLLCALL_DURABILITY: ' normal\r', ROLLCALL_COMMIT_THREAD: ' off ' })).toMatchObject({ durability: 'normal', commitThread: false });
+    expect(() => loadConfig({ ROLLCALL_COMMIT_THREAD: 'of' })).toThrow('ROLLCALL_COMMIT_THREAD must be on or off, got "of"');
+  });
+
   it('ROLLCALL_CHECK_CACHED_STATES is 1 or unset: another value (meant to turn it on or off) is refused, not taken silently', () => {
     expect(() => loadConfig({ ROLLCALL_CHECK_CACHED_STATES: 'yes' })).toThrow('ROLLCALL_CHECK_CACHED_STATES must be 1 (or unset), got "yes"');
     // read as every setting: blanks around it ignored (probe 38b F15: " 1 " passed the check and left it off)

@@ -217,8 +217,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const publicUrl = (readUrl(env, 'ROLLCALL_PUBLIC_URL', ['http', 'https'], problems) ?? `http://localhost:${port}`).replace(/\/+$/, '');
   // links are `${publicUrl}/invite?token=…`: a query or a fragment in it would carry the token off (into the fragment)
   if (/[?#]/.test(publicUrl)) problems.push(`ROLLCALL_PUBLIC_URL must be a base URL without a query or fragment, got "${publicUrl}"`);
-  const durability = env.ROLLCALL_DURABILITY ?? 'full';
-  const commitThread = env.ROLLCALL_COMMIT_THREAD ?? 'on';
+  // an empty value is the default, as for every setting (probe 116 F3: `ROLLCALL_DURABILITY=` was refused)
+  const durability = env.ROLLCALL_DURABILITY?.trim() || 'full';
+  const commitThread = env.ROLLCALL_COMMIT_THREAD?.trim() || 'on';
   if (commitThread !== 'on' && commitThread !== 'off') problems.push(`ROLLCALL_COMMIT_THREAD must be on or off, got "${commitThread}"`);
   if (durability !== 'full' && durability !== 'normal') problems.push(`ROLLCALL_DURABILITY must be full or normal, got "${durability}"`);
   const log = readLogSettings(env, problems);
