@@ -150,6 +150,41 @@ describe('the separate projector process over an embedded data dir', () => {
     expect(existsSync(typo)).toBe(false);
   }, 60_000);
 
+  const rebuildRun = (args: string[], env: Record<string, string> = {}) =>
+    spawnSync(process.execPath, ['--no-experimental-strip-types', '-r', join(root, 'tools/register.cjs'), join(root, 'apps/projector/src/rebuild.ts'), ...args], {
+      cwd: root,
+      env: { ...process.env, ROLLCALL_DATA_DIR: dataDir, ...env },
+      encoding: 'utf8',
+    });
+
+  it('the rebuild reads every projection named: two are rebuilt, an unknown one among them or `all` beside another is refused naming it, exit 2 (probe 116 F4: the first alone was rebuilt, exit 0)', async () => {
+    api = await startServer({ dataDir });
+    expect((await api.api.request('POST', '/v1/organizations', { key: SYSTEM_KEY, body: { name: 'Acme', admin: { email: 'admin@acme.test', displayName: 'Ada' } } })).status).toBe(201);
+    await api.stop();
+    api = undefined;
+    const two = rebuildRun(['members', 'teams']);
+    expect([two.status, two.stdout.match(/^rebuilt [^:]*:/m)?.[0]]).toEqual([0, 'rebuilt members, teams:']);
+    const unknown = rebuildRun(['members', 'teamz']);
+    expect([unknown.status, unknown.stderr.split('\n')[0]]).toEqual([2, 'not a projection: teamz']);
+    const allAndOne = rebuildRun(['all', 'members']);
+    expect([allAndOne.status, allAndOne.stderr.split('\n')[0]]).toEqual([2, '`all` stands alone']);
+  }, 60_000);
+
+  it('the rebuild with a MongoDB it cannot reach: one sentence naming MONGO_URL, without its password, exit 69 (probe 116 F5: a bare ECONNREFUSED, exit 1)', async () => {
+    api = await startServer({ dataDir });
+    await api.stop();
+    api = undefined;
+    const closed = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as AddressInfo;
+        server.close(() => resolve(port));
+      });
+    });
+    const run = rebuildRun(['members'], { MONGO_URL: `mongodb://rc:secret-pw@127.0.0.1:${closed}/rollcall?directConnection=true&serverSelectionTimeoutMS=1000` });
+    expect([run.status, run.stderr.trim()]).toEqual([69, expect.stringMatching(new RegExp(`^MONGO_URL: MongoDB at mongodb://127\\.0\\.0\\.1:${closed}/.* could not be reached`))]);
+    expect(run.stderr).not.toContain('secret-pw');
+  }, 60_000);
+
   it('started on a data dir an older version left readable, it keeps it as the API does: the dir 0700, every file 0600 (probe 30 F4)', async () => {
     // the event log is the API's (a projector refuses a data dir without one: probe 32 F5); the rest it makes itself
     chmodSync(dataDir, 0o755);

@@ -1,25 +1,46 @@
-// `npm run rebuild -- <projection>|all`: drops one read model (or all) and rebuilds it from the whole log,
+// `npm run rebuild -- <projection> [<projection>…] | all`: drops those read models (or all) and rebuilds it from the whole log,
 // with a progress bar; prints events/s at the end. Stop the projectors that run it first (the embedded API or
 // apps/projector): a rebuild must be the only writer of its collections. Over an embedded data dir it holds the
 // projector's lease while it runs, and refuses to start while another process holds it.
 import { SingleBar, Presets } from 'cli-progress';
 import { DataDirProblem, createRollcallEventStore } from '@rollcall/event-store';
-import { PROJECTIONS, projectionNamed } from '../../../libs/read-store/src/projections';
+import { PROJECTIONS, type Projection, projectionNamed } from '../../../libs/read-store/src/projections';
+import { unreachableStore } from '../../api/src/infrastructure/unreachable-store';
 import { rebuild } from '../../../libs/read-store/src/projector';
 import { createReadStore } from '../../../libs/read-store/src/store-factory';
 import { Lease } from '../../api/src/infrastructure/lease';
 import { claimDataDir, releaseDataDir } from '../../api/src/infrastructure/data-format';
 import { exitOnProblems, missingEventLog, projectorConfig, protectUsedDataDir } from './config';
 
+/**
+ * The projections named (`all`, or one name or more): every name is read (probe 116 F4: only the first was, and
+ * `rebuild -- members teams` rebuilt members alone and exited 0); undefined for arguments that name none or another.
+ */
+export function projectionsNamed(args: string[]): readonly Projection[] | undefined {
+  if (args.length === 1 && args[0] === 'all') return PROJECTIONS;
+  const named = args.map(projectionNamed);
+  if (named.length === 0 || named.some((p) => p === undefined)) return undefined;
+  return [...new Set(named as Projection[])];
+}
+
+/** the stores' URLs, for the failure's sentence */
+let storeUrls: { eventstoreUrl?: string; mongoUrl?: string } | undefined;
+
 async function main(): Promise<void> {
-  const name = process.argv[2];
-  const projection = name === undefined ? undefined : projectionNamed(name);
-  if (!name || (name !== 'all' && !projection)) {
-    console.error(`usage: npm run rebuild -- <projection>|all\nprojections: ${PROJECTIONS.map((p) => p.name).join(', ')}`);
+  const args = process.argv.slice(2);
+  const projections = projectionsNamed(args);
+  if (!projections) {
+    const unknown = args.filter((a) => a !== 'all' && !projectionNamed(a));
+    console.error(
+      `${unknown.length > 0 ? `not a projection: ${unknown.join(', ')}\n` : args.includes('all') ? '`all` stands alone\n' : ''}` +
+        `usage: npm run rebuild -- <projection> [<projection>…] | all\nprojections: ${PROJECTIONS.map((p) => p.name).join(', ')}`,
+    );
     process.exit(2);
   }
+  const name = args.includes('all') ? 'all' : projections.map((p) => p.name).join(', ');
   const problems: string[] = [];
   const config = projectorConfig(process.env, problems);
+  storeUrls = config;
   exitOnProblems(problems);
   // a mistyped data dir would be created empty and "rebuilt" from nothing (black-box probe 8)
   const noLog = missingEventLog(config);
@@ -63,7 +84,6 @@ async function main(): Promise<void> {
   // the application's event store: personal fields are decrypted as read (and read as null once shredded)
   const { store: eventStore } = await createRollcallEventStore({ eventstoreUrl: config.eventstoreUrl, mongoUrl: config.mongoUrl, dataDir: config.dataDir });
   const readStore = await createReadStore({ mongoUrl: config.mongoUrl, dataDir: config.dataDir, warn: (m) => console.warn(m) });
-  const projections = projection ? [projection] : PROJECTIONS;
   const bar = new SingleBar({ format: `${name} [{bar}] {percentage}% | {value}/{total} | {events} events` }, Presets.shades_classic);
   let started = false;
   try {
@@ -94,7 +114,11 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
-});
+if (require.main === module)
+  main().catch((error: unknown) => {
+    // a store that cannot be reached: one sentence naming the setting, exit 69, as the API and the worker say it
+    // (probe 116 F5: a bare `connect ECONNREFUSED …`, exit 1)
+    const unreachable = storeUrls && unreachableStore(error, storeUrls);
+    console.error(unreachable ?? (error instanceof Error ? error.message : error));
+    process.exit(unreachable ? 69 : 1);
+  });
