@@ -274,6 +274,14 @@ describe('backup of a live data dir (ADR 0031)', () => {
     // over servers, the tool is not the way: said so, exit 64
     const overServers = await runScript('apps/api/src/backup/main.ts', [join(root, 'servers')], { EVENTSTORE_URL: 'esdb://localhost:2113?tls=false' });
     expect([overServers.status, overServers.stderr]).toEqual([64, expect.stringContaining('back them up with their own tools')]);
+    // an unknown option, an option without its value: said with the usage, exit 64 (probe 116 F2: a stack, exit 1)
+    for (const [args, said] of [
+      [[join(root, 'b1'), '--bogus'], "Unknown option '--bogus'"],
+      [[join(root, 'b2'), '--data-dir'], "Option '--data-dir <value>' argument missing"],
+    ] as const) {
+      const bad = await runScript('apps/api/src/backup/main.ts', [...args], {});
+      expect([bad.status, bad.stderr.split('\n')[0], bad.stderr.includes('npm run backup -- <destination>'), bad.stderr.includes('    at ')]).toEqual([64, expect.stringContaining(said), true, false]);
+    }
   }, 60_000);
 
   it('backup: a data dir another version wrote is refused before anything is copied, saying how to back it up (probe 93 F2: the copy was converted to this version, and the earlier one could not restore it)', async () => {

@@ -14,7 +14,15 @@ const USAGE = `npm run backup -- <destination> [--data-dir DIR]
   With EVENTSTORE_URL / MONGO_URL the events, keys and read models are on those servers: back them up there.`;
 
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: { 'data-dir': { type: 'string' }, help: { type: 'boolean' } }, allowPositionals: true });
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: { 'data-dir': { type: 'string' }, help: { type: 'boolean' } }, allowPositionals: true });
+  } catch (error) {
+    // an unknown option or one without its value: said with the usage, exit 64 (probe 116 F2: a stack, exit 1)
+    process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`);
+    return 64;
+  }
+  const { values, positionals } = parsed;
   if (values.help || positionals.length !== 1) {
     (values.help ? process.stdout : process.stderr).write(`${USAGE}\n`);
     return values.help ? 0 : 64;
