@@ -74,6 +74,11 @@ describe('verifiable history: a customer\'s auditor checks that the log extends 
     await expect(main(['consistency', ...as])).rejects.toThrow(/^consistency needs one --checkpoint FILE/);
     await expect(main(['consistency', ...as, '--checkpoint', join(work, 'nothing-here')])).rejects.toThrow(/^cannot read .*nothing-here: ENOENT$/);
     await expect(main(['checkpoint', ...as, '--checkpoint', kept])).rejects.toThrow('--checkpoint does not apply to checkpoint');
+    // a mistyped path to the key file is said so, not read as a damaged key (probe 116 F6); a file without a key too
+    const missingKey = join(work, 'notary.pub-typo');
+    await expect(main(['checkpoint', '--url', app.url, '--key', org.key, '--public-key', missingKey])).rejects.toThrow(new RegExp(`^--public-key: no file ${missingKey} \\(nor is it a verifier key given inline: `));
+    writeFileSync(join(work, 'not-a-key.txt'), 'hello\n');
+    await expect(main(['checkpoint', '--url', app.url, '--key', org.key, '--public-key', join(work, 'not-a-key.txt')])).rejects.toThrow(/^--public-key: the file .*not-a-key\.txt holds no verifier key: /);
     // a checkpoint under another key than the one trusted
     const stranger = signerFromSeed('console.acme.test/audit', Buffer.alloc(32, 9)).verifier.text;
     const untrusted = await cli('checkpoint', '--url', app.url, '--key', org.key, '--public-key', stranger);

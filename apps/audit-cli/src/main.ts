@@ -1,5 +1,6 @@
 // The auditor's CLI (docs/rules.md#verifiable-history): `npm run audit -- <command>`, or the `rollcall-audit` bin.
 import { writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ApiError, type ApiOptions, accessCommand, historyCommand, proveCommand, rosterCommand } from './api-commands';
 import { createOutput } from './output';
@@ -227,7 +228,11 @@ export function checkedKey(value: string): string {
   try {
     loadVerifier(value);
   } catch (error) {
-    throw new UsageError(`--public-key: ${(error as Error).message} (GET /v1/audit/public-key gives it)`);
+    // a key inline always holds `+`; without one it was meant as a file: a mistyped path is said so, not read as a
+    // damaged key (probe 116 F6)
+    const why = (error as Error).message;
+    const reason = existsSync(value) ? `the file ${value} holds no verifier key: ${why}` : value.includes('+') ? why : `no file ${value} (nor is it a verifier key given inline: ${why})`;
+    throw new UsageError(`--public-key: ${reason} (GET /v1/audit/public-key gives it)`);
   }
   return value;
 }
