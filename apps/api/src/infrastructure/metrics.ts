@@ -125,6 +125,14 @@ export class Metrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    // the mail series whose labels are known before anything is counted start at 0 (probe 116 F8: absent until the
+    // first count, a dashboard showed "no data" and an `absent()` alert fired); the command and storage-fault series
+    // are labelled by what happened (stream kinds, causes) and appear with their first count
+    for (const kind of ['invitation', 'email-confirmation']) {
+      this.mailsWaiting.set({ kind }, 0);
+      for (const outcome of ['sent', 'stale', 'failed', 'refused']) this.mailsDispatched.inc({ kind, outcome }, 0);
+      for (const outcome of ['sent', 'failed', 'refused', 'erased']) this.mailsHandedOver.inc({ kind, outcome }, 0);
+    }
   }
 
   /** a gauge read from this process's notary at each scrape; none before the notary started */
