@@ -1,5 +1,5 @@
 import { type AddressInfo, createServer } from 'node:net';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -228,7 +228,16 @@ describe("verifiable history: the auditor's CLI against the API", () => {
     writeFileSync(join(work, 'forged.json'), JSON.stringify({ ...bundle, proof: { ...bundle.proof, entry: Buffer.from(entry).toString('base64') } }));
     const forged = await cli('check-proof', join(work, 'forged.json'), '--public-key', key);
     expect(forged.status).toBe(1);
-    expect(forged.stdout).toContain('proof FAILED: the entry does not hash to the leaf hash');
+    // which side is off: the leaf's path still reaches the signed root, so the entry is the one altered (probe 115 F2)
+    expect(forged.stdout).toContain("proof FAILED: the entry does not hash to the leaf hash, whose audit path does lead to the checkpoint's root: the entry is not the one notarized");
+
+    // a proof that does not check against the checkpoint given is written to no file (probe 115 F2: `--out` was
+    // written all the same, exit 1): here a checkpoint of the same size signed under another key
+    const [origin, size, root] = (bundle.checkpoint as string).split('\n');
+    writeFileSync(join(work, 'stranger-checkpoint'), signerFromSeed(origin!, generateSeed()).sign(checkpointText({ origin: origin!, size: Number(size), root: Buffer.from(root!, 'base64') })));
+    const kept = join(work, 'not-written.json');
+    const refused = await cli('prove', '--position', position, '--checkpoint', join(work, 'stranger-checkpoint'), '--out', kept);
+    expect({ status: refused.status, written: existsSync(kept), said: refused.stdout.includes(`nothing written to ${kept}: the proof does not check`) }).toEqual({ status: 1, written: false, said: true });
   }, 60_000);
 
   it('check-proof trusts only the key it is given: a proof signed under the file\'s own key fails; without --public-key, a bad key or an unreadable file it is a usage error (exit 2)', async () => {

@@ -124,6 +124,32 @@ describe('a data dir whose files do not belong together: refused at start, exit 
     }
   }, 90_000);
 
+  it('an inclusion proof of an entry changed in the log after it was notarized: 500 AUDIT_LOG_ALTERED, and /health names the positions found (probe 115 F1: 200, the entry unlike its leafHash)', async () => {
+    const dir = copyOf('changed-live');
+    const app = await startTestApp({ ROLLCALL_DATA_DIR: dir });
+    try {
+      await app.api.organization();
+      const db = new DatabaseSync(join(dir, 'events.sqlite'));
+      const changed = Number((db.prepare('SELECT min(position) + 1 AS p FROM events').get() as { p: number }).p);
+      const proofOf = (position: number) => app.api.request('GET', `/v1/audit/proofs/inclusion?position=${position}`, { key: SYSTEM_KEY });
+      // the notary has signed it, and its proof is served as it was notarized
+      for (let i = 0; i < 50 && (await proofOf(changed)).status !== 200; i++) await new Promise((r) => setTimeout(r, 100));
+      expect((await proofOf(changed)).status).toBe(200);
+      expect((await app.api.request('GET', '/health')).body.info.audit.alteredPositions).toBeUndefined();
+      db.prepare("UPDATE events SET data = json_set(data, '$.altered', 'after notarization') WHERE position = ?").run(changed);
+      db.close();
+      const answer = await proofOf(changed);
+      expect({ status: answer.status, code: answer.body.code, detail: answer.body.detail }).toEqual({
+        status: 500,
+        code: 'AUDIT_LOG_ALTERED',
+        detail: `The event log's entry at position ${changed} does not hash to the leaf the notary recorded for it: the log was altered after it was notarized. The operator should run \`rollcall-audit verify\` on the data dir and restore it from a backup.`,
+      });
+      expect((await app.api.request('GET', '/health')).body.info.audit).toMatchObject({ status: 'up', alteredPositions: [String(changed)], alteredMessage: expect.stringContaining('rollcall-audit verify') });
+    } finally {
+      await app.stop();
+    }
+  }, 90_000);
+
   it('an empty audit.sqlite (a crash as it was created) holds no tree: the start goes on and the notary makes one (probe 61 F6: "no such table: leaves", exit 1)', async () => {
     const dir = copyOf('empty-tree');
     for (const f of ['audit.sqlite-wal', 'audit.sqlite-shm']) rmSync(join(dir, f), { force: true });

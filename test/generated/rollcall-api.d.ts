@@ -3438,6 +3438,10 @@ export interface components {
           treeSize?: number;
           /** @description `audit` only: the size of the latest signed checkpoint (null before the first) */
           checkpointSize?: number | null;
+          /** @description `audit` only, once an inclusion proof found the event log's entry at a position lost or unlike the leaf notarized (answered 500 AUDIT_LOG_ALTERED): those positions (the first 20), until the process restarts; `rollcall-audit verify` names every one */
+          alteredPositions?: string[];
+          /** @description `audit` only, beside `alteredPositions`: what it means and what to do */
+          alteredMessage?: string;
           /** @description `audit`: while the notary's steps fail (the data dir's disk): it tries again every second; `erasureJournal` (present when `ROLLCALL_ERASURE_JOURNAL` is set, always up): while the journal refuses its lines; `mailDispatch` (always up): while the mail dispatcher's passes or lease renewals fail (links stay due). `message` says what it means */
           failing?: boolean;
           /** @description `integrationEvents` only, with a transport configured: each transport's publisher (`nats`, `tcp`), each with its own checkpoint; the fields above are the worse of theirs (the lower checkpoint, the greater `behind`) */
@@ -3490,6 +3494,10 @@ export interface components {
           treeSize?: number;
           /** @description `audit` only: the size of the latest signed checkpoint (null before the first) */
           checkpointSize?: number | null;
+          /** @description `audit` only, once an inclusion proof found the event log's entry at a position lost or unlike the leaf notarized (answered 500 AUDIT_LOG_ALTERED): those positions (the first 20), until the process restarts; `rollcall-audit verify` names every one */
+          alteredPositions?: string[];
+          /** @description `audit` only, beside `alteredPositions`: what it means and what to do */
+          alteredMessage?: string;
           /** @description `audit`: while the notary's steps fail (the data dir's disk): it tries again every second; `erasureJournal` (present when `ROLLCALL_ERASURE_JOURNAL` is set, always up): while the journal refuses its lines; `mailDispatch` (always up): while the mail dispatcher's passes or lease renewals fail (links stay due). `message` says what it means */
           failing?: boolean;
           /** @description `integrationEvents` only, with a transport configured: each transport's publisher (`nats`, `tcp`), each with its own checkpoint; the fields above are the worse of theirs (the lower checkpoint, the greater `behind`) */
@@ -3568,6 +3576,10 @@ export interface components {
           treeSize?: number;
           /** @description `audit` only: the size of the latest signed checkpoint (null before the first) */
           checkpointSize?: number | null;
+          /** @description `audit` only, once an inclusion proof found the event log's entry at a position lost or unlike the leaf notarized (answered 500 AUDIT_LOG_ALTERED): those positions (the first 20), until the process restarts; `rollcall-audit verify` names every one */
+          alteredPositions?: string[];
+          /** @description `audit` only, beside `alteredPositions`: what it means and what to do */
+          alteredMessage?: string;
           /** @description `audit`: while the notary's steps fail (the data dir's disk): it tries again every second; `erasureJournal` (present when `ROLLCALL_ERASURE_JOURNAL` is set, always up): while the journal refuses its lines; `mailDispatch` (always up): while the mail dispatcher's passes or lease renewals fail (links stay due). `message` says what it means */
           failing?: boolean;
           /** @description `integrationEvents` only, with a transport configured: each transport's publisher (`nats`, `tcp`), each with its own checkpoint; the fields above are the worse of theirs (the lower checkpoint, the greater `behind`) */

@@ -140,10 +140,13 @@ export async function main(argv: string[]): Promise<number> {
       const checkpoint = kept[0] === undefined ? undefined : readAuditorFile(kept[0], '--checkpoint');
       const { code, bundle } = await proveCommand(api, { position: values.position, treeSize: values['tree-size'], checkpoint }, out);
       const text = `${JSON.stringify(bundle, null, 2)}\n`;
-      if (values.out) {
+      // a proof that does not check is kept as no file (probe 115 F2: a script missing the exit code kept it as
+      // evidence), as `consistency` writes its checkpoint only once it checked; shown on stdout without --out
+      if (values.out && code === 0) {
         writeFileSync(values.out, text);
         out.line(`wrote the proof of position ${bundle?.proof.position} to ${values.out}`);
-      } else process.stdout.write(text);
+      } else if (values.out) out.line(`nothing written to ${values.out}: the proof does not check`);
+      else process.stdout.write(text);
       return code;
     }
     case 'checkpoint': {

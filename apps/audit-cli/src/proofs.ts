@@ -67,10 +67,18 @@ export function checkProof(file: unknown, publicKey: string): ProofCheck {
   }
   const entry = Buffer.from(proof.entry, 'base64');
   const leaf = leafHash(entry);
-  if (leaf.toString('base64') !== proof.leafHash) problems.push('the entry does not hash to the leaf hash');
   if (checkpoint.size !== proof.treeSize) problems.push(`the proof is for a tree of ${proof.treeSize}, the checkpoint is of ${checkpoint.size}`);
   const hashes = proof.hashes.map((h) => Buffer.from(h, 'base64'));
-  if (!verifyInclusion(proof.leafIndex, checkpoint.size, leaf, hashes, checkpoint.root)) problems.push("the audit path does not lead to the checkpoint's root");
+  const leads = (from: Buffer) => verifyInclusion(proof.leafIndex, checkpoint.size, from, hashes, checkpoint.root);
+  if (leaf.toString('base64') !== proof.leafHash)
+    // which of the two is off (probe 115 F2: "the audit path does not lead to the root" pointed away from an altered
+    // entry): the path from the leaf hash given reaching the signed root means the tree is sound and the entry is not it
+    problems.push(
+      leads(Buffer.from(proof.leafHash, 'base64'))
+        ? 'the entry does not hash to the leaf hash, whose audit path does lead to the checkpoint\'s root: the entry is not the one notarized (altered after it was notarized)'
+        : 'the entry does not hash to the leaf hash',
+    );
+  if (!leads(leaf)) problems.push("the audit path does not lead to the checkpoint's root from the entry's hash");
   let event: ProofCheck['event'];
   try {
     const parsed = parseEntry(entry);

@@ -17,6 +17,9 @@ import type { AuditIdentity } from './audit-identity';
 import { type FromNotary, type NotaryWorkerData, type ToNotary, auditFile } from './notary-worker';
 
 
+/** how many altered positions a process keeps to name (verify names them all) */
+const ALTERED_KEPT = 20;
+
 /** Spawns the notary's thread ahead of the app's bootstrap, to load its modules while the process starts (preloaded-workers.ts). */
 export function preloadNotaryThread(): void {
   preloadWorker(__dirname, 'notary-worker', __filename, 'notary');
@@ -39,6 +42,8 @@ export class AuditLog implements OnApplicationBootstrap, OnApplicationShutdown {
   private tree: SqliteTreeStore | undefined;
   private events: EventStore | undefined;
   private status: { size: number; checkpointSize: number | null; notarizing: boolean; error?: string } = { size: 0, checkpointSize: null, notarizing: false };
+  /** positions whose entry a proof found lost or unlike the leaf notarized (the first few: enough to say where to look) */
+  private readonly altered = new Set<string>();
 
   constructor(@Inject(APP_CONFIG) private readonly config: Config, @Inject(AUDIT_IDENTITY) identity: AuditIdentity, @Inject(Metrics) metrics: Metrics) {
     metrics.notary = this;
@@ -144,5 +149,22 @@ export class AuditLog implements OnApplicationBootstrap, OnApplicationShutdown {
 
   entryOf(record: RecordedEvent): Buffer {
     return entryBytes(record);
+  }
+
+  /**
+   * A proof found the log's entry at `position` lost, or unlike the leaf the notary recorded (probe 115 F1: served with
+   * 200 and nothing said): logged once per position, and `/health` names the positions from then on (health.controller.ts).
+   */
+  noteAltered(position: string, how: 'lost' | 'changed'): void {
+    if (this.altered.has(position) || this.altered.size >= ALTERED_KEPT) return;
+    this.altered.add(position);
+    this.logger.error(
+      `The event log's entry at position ${position} ${how === 'lost' ? 'is gone' : 'does not hash to the leaf the notary recorded'}: the log was altered after it was notarized. Run \`rollcall-audit verify\` on the data dir (it names every altered entry) and restore it from a backup.`,
+    );
+  }
+
+  /** the positions noteAltered was told of since this process started */
+  alteredPositions(): string[] {
+    return [...this.altered];
   }
 }

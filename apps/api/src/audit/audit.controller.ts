@@ -1,6 +1,6 @@
 import { Controller, Get, Header, Inject, Query, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
-import { ProofUnavailableError } from '@rollcall/audit';
+import { ProofUnavailableError, leafHash } from '@rollcall/audit';
 import { domainError, isOrgAdmin, mailStream, presenceStream } from '@rollcall/domain';
 import { type AuthedRequest, Authenticator, Public, type Principal, actorIdFromHeader, bearerKey } from '../shared/auth';
 import { ApiProblems, NO_BODY_PROBLEMS, PublicOperation, SYSTEM_KEY_SCHEME } from '../shared/http/openapi';
@@ -15,11 +15,13 @@ import { ConsistencyProof, ConsistencyQuery, InclusionProof, InclusionQuery } fr
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
 const notFound = (position: string) =>
   new DomainException(domainError('AUDIT_ENTRY_NOT_FOUND', `There is no log entry at position ${position} that this key may see.`));
-const altered = (position: string) =>
+const altered = (position: string, how: 'lost' | 'changed') =>
   new DomainException(
     domainError(
       'AUDIT_LOG_ALTERED',
-      `The notary's tree holds an entry at position ${position}, but the event log no longer has it: the log was altered after it was notarized. The operator should run \`rollcall-audit verify\` on the data dir and restore it from a backup.`,
+      how === 'lost'
+        ? `The notary's tree holds an entry at position ${position}, but the event log no longer has it: the log was altered after it was notarized. The operator should run \`rollcall-audit verify\` on the data dir and restore it from a backup.`
+        : `The event log's entry at position ${position} does not hash to the leaf the notary recorded for it: the log was altered after it was notarized. The operator should run \`rollcall-audit verify\` on the data dir and restore it from a backup.`,
     ),
   );
 const unavailable = (error: unknown): never => {
@@ -94,7 +96,10 @@ export class AuditController {
     const record = await this.audit.recordAt(position);
     // a leaf without its event: the log lost an entry it had when it was notarized. Said as such, whoever asks: as
     // "not found" an organization's auditor could not tell it from another organization's entry (probe 60 F1)
-    if (!record && this.audit.leafAt(position)) throw altered(query.position);
+    if (!record && this.audit.leafAt(position)) {
+      this.audit.noteAltered(query.position, 'lost');
+      throw altered(query.position, 'lost');
+    }
     if (!record || !(await this.mayRead(principal, record.stream))) throw notFound(query.position);
     const latest = this.audit.latestCheckpoint();
     const treeSize = query.treeSize ?? latest?.size ?? 0;
@@ -107,13 +112,20 @@ export class AuditController {
     } catch (error) {
       return unavailable(error);
     }
+    // an entry unlike its leaf is refused as a lost one is (probe 115 F1: answered 200, the entry not hashing to the
+    // `leafHash` beside it, caught only by a client that recomputed it): one hash of what is about to be served
+    const entry = this.audit.entryOf(record);
+    if (!leafHash(entry).equals(proof.leaf.hash)) {
+      this.audit.noteAltered(query.position, 'changed');
+      throw altered(query.position, 'changed');
+    }
     const checkpoint = this.audit.checkpointOfSize(treeSize)?.note;
     return {
       leafIndex: proof.leaf.index,
       treeSize,
       position: query.position,
       leafHash: b64(proof.leaf.hash),
-      entry: b64(this.audit.entryOf(record)),
+      entry: b64(entry),
       hashes: proof.hashes.map(b64),
       rootHash: b64(proof.root),
       ...(checkpoint && { checkpoint }),

@@ -210,6 +210,7 @@ export class HealthController {
   /** this process's notary: notarizing or standing by, its tree's size, and `failing` while its steps fail */
   private notarizing(): Record<string, unknown> {
     const { size, checkpointSize, notarizing, error } = this.audit.progress();
+    const altered = this.audit.alteredPositions();
     return {
       notarizing,
       treeSize: size,
@@ -217,6 +218,11 @@ export class HealthController {
       ...(error !== undefined && {
         failing: true,
         message: "The notary cannot write to the data dir (its lease or its tree): it tries again every second, and inclusion proofs past its tree answer 503 AUDIT_BEHIND until it does; see the process's log.",
+      }),
+      // probe 115 F1: a proof found the log altered after it was notarized; said here until the process restarts
+      ...(altered.length > 0 && {
+        alteredPositions: altered,
+        alteredMessage: "The event log was altered after it was notarized at these positions (found by inclusion proofs, answered 500 AUDIT_LOG_ALTERED): run `rollcall-audit verify` on the data dir, which names every altered entry, and restore it from a backup.",
       }),
     };
   }
