@@ -172,6 +172,16 @@ describe('problem+json for bad input, never a 500', () => {
       expect({ status: negative.status, errors: negative.body.errors }).toEqual({ status: 400, errors: [{ field: 'limit', message: 'must not be less than 1' }] });
     }
     expectProblem(await app.api.request('GET', '/v1/audit/proofs/consistency?from=0x10', { key: SYSTEM_KEY }), 400, 'VALIDATION_FAILED');
+    // however many digits, a whole number past its bound is told its bound (probe 115 F3: "must be an integer number"
+    // from 17 digits on)
+    for (const [path, field, bound] of [
+      [`/v1/workspaces/${o.workspaceId}/members?limit=99999999999999999999`, 'limit', 'must not be greater than 500'],
+      ['/v1/audit/proofs/inclusion?position=1&treeSize=9223372036854775807', 'treeSize', 'must not be greater than 9007199254740991'],
+      [`/v1/audit/proofs/consistency?from=${'9'.repeat(400)}`, 'from', 'must not be greater than 9007199254740991'],
+    ]) {
+      const reply = await app.api.request('GET', path!, path!.startsWith('/v1/audit') ? { key: SYSTEM_KEY } : as);
+      expect({ field, status: reply.status, errors: reply.body.errors }).toEqual({ field, status: 400, errors: [{ field, message: bound }] });
+    }
   });
 
   it('a bad path id is a 400, an unknown route a 404', async () => {

@@ -59,9 +59,14 @@ export const WithinLogPositions = () =>
  * ("must be an integer number").
  */
 export const WholeNumber = () =>
-  Transform(({ value, obj }: { value: unknown; obj: Record<string, unknown> }) =>
-    typeof value === 'string' && !Object.hasOwn(obj, 'apiKey') && /^-?\d{1,16}$/.test(value) ? Number(value) : value,
-  );
+  Transform(({ value, obj }: { value: unknown; obj: Record<string, unknown> }) => {
+    if (typeof value !== 'string' || Object.hasOwn(obj, 'apiKey') || !/^-?\d+$/.test(value)) return value;
+    // however many digits: past the bound it is the bound's sentence ("must not be greater than …"), not "must be an
+    // integer number" (probe 115 F3: 17 digits and more stayed strings); every bound is within 2^53, where a number is
+    // exact, and digits past a double's range stand at its largest
+    const n = Number(value);
+    return Number.isFinite(n) ? n : Math.sign(n) * Number.MAX_VALUE;
+  });
 
 /** A page's `limit` in a query string: optional, digits only, 1 to `max`. */
 export const PageLimit = (max: number) => applyDecorators(IsOptional(), WholeNumber(), IsInt(), Min(1), Max(max));
