@@ -166,6 +166,12 @@ describe('backup of a live data dir (ADR 0031)', () => {
     await expect(startServer({ dataDir: join(root, 'journaled-backup') })).rejects.toThrow(
       /exited with 78 before listening:\n[\s\S]*- ROLLCALL_ERASURE_JOURNAL is not set, but this data dir has used an erasure journal \(.*erasures\.jsonl\) \(.*erasure-journal-used\): set it to that journal/,
     );
+    // nor with another journal, an empty one made on the new host (probe 117 F1: it started, and served Tess again)
+    const another = join(root, 'elsewhere', 'made-anew.jsonl');
+    writeFileSync(another, '');
+    await expect(startServer({ dataDir: join(root, 'journaled-backup'), env: { ROLLCALL_ERASURE_JOURNAL: another } })).rejects.toThrow(
+      /exited with 78 before listening:\n[\s\S]*- ROLLCALL_ERASURE_JOURNAL is .*made-anew\.jsonl, but this data dir used the erasure journal .*erasures\.jsonl/,
+    );
     // with the journal kept apart
     app = await startTestApp({ ROLLCALL_DATA_DIR: join(root, 'journaled-backup'), ROLLCALL_ERASURE_JOURNAL: journal });
     try {

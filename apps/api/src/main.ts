@@ -12,7 +12,7 @@ import { dataDirStartProblem, unreachableStore } from './infrastructure/unreacha
 import { storageFault } from './shared/storage-fault';
 import { openFilesLimit, openFilesProblem } from './presence/open-files';
 import { type LocalSecrets, loadLocalSecrets } from './shared/secrets';
-import { refuseWithoutJournal } from './backup/journal-marker';
+import { refuseUnlessItsJournal } from './backup/journal-marker';
 
 let config: Config | undefined;
 let secrets: LocalSecrets | undefined;
@@ -25,8 +25,8 @@ async function main() {
     { port: config.port, host: '0.0.0.0' },
     { port: config.tcpPort, host: '127.0.0.1' },
   ]);
-  // a data dir that used an erasure journal is not served without it (probe 116 F1), before anything in it is opened
-  refuseWithoutJournal(config);
+  // a data dir that used an erasure journal is served with it only (probe 116 F1, probe 117 F1), before anything in it is opened
+  refuseUnlessItsJournal(config);
   // loaded here, not by startApp, so that a start failing after the secrets were stored (a busy port) still shows the
   // system key it generated: the data dir keeps only its hash, and the next start shows nothing (probe 32 F2)
   secrets = loadLocalSecrets(config.dataDir, config);

@@ -10,7 +10,7 @@ import { ConfigError } from '../settings';
 import { DeleteUserCommand, type DeleteUserHandler } from '../users/user-handlers';
 import type { OrganizationClosings } from '../organizations/close-organization';
 import { type ErasureJournal, type JournalEntry, failureOf } from './erasure-journal';
-import { journalMarker } from './journal-marker';
+import { journalMarker, journalUsedBy } from './journal-marker';
 
 export interface Reapplied {
   /** entries the log did not hold, decided again and written */
@@ -90,14 +90,15 @@ export async function reapplyJournal(journal: ErasureJournal, states: StreamStat
  * A data dir that used a journal says so (`erasure-journal-used`, copied with it into its backups): a journal missing
  * then is lost or not mounted, and a start without it would serve again what it says was erased — refused (exit 78;
  * probe 64 F6: read as empty, silently). A journal missing beside a data dir that never used one is new: made now. (A
- * data dir that used one, started without the variable: journal-marker.ts, at the start's first checks.)
+ * data dir that used one, started without the variable or with another journal: journal-marker.ts, at the start's first checks.)
  */
 function journalPresent(journal: ErasureJournal, dataDir: string, log: Logger): void {
   const marker = journalMarker(dataDir);
   if (!existsSync(journal.file)) {
-    if (existsSync(marker))
+    const used = journalUsedBy(dataDir);
+    if (used)
       throw new ConfigError([
-        `ROLLCALL_ERASURE_JOURNAL ${journal.file} does not exist, but this data dir has used an erasure journal (${marker}): mount or restore it — started without it, a data dir restored from a backup serves again what was erased since. To start with a new, empty journal, remove ${marker}`,
+        `ROLLCALL_ERASURE_JOURNAL ${journal.file} does not exist, but this data dir has used an erasure journal${used.journal ? ` (${used.journal})` : ''} (${marker}): mount or restore it — started without it, a data dir restored from a backup serves again what was erased since. To start with a new, empty journal, remove ${marker}`,
       ]);
     try {
       journal.create();
