@@ -77,6 +77,11 @@ describe('verifiable history: a customer\'s auditor checks that the log extends 
     // a mistyped path to the key file is said so, not read as a damaged key (probe 116 F6); a file without a key too
     const missingKey = join(work, 'notary.pub-typo');
     await expect(main(['checkpoint', '--url', app.url, '--key', org.key, '--public-key', missingKey])).rejects.toThrow(new RegExp(`^--public-key: no file ${missingKey} \\(nor is it a verifier key given inline: `));
+    // the kept key's option named as given (probe 117 F4: it was said as --public-key)
+    await expect(main(['consistency', ...as, '--checkpoint', kept, '--kept-public-key', missingKey])).rejects.toThrow(new RegExp(`^--kept-public-key: no file ${missingKey} `));
+    // an --out that cannot be a file is said before the API is asked (probe 117 F3: a stack after "consistent")
+    await expect(main(['consistency', ...as, '--checkpoint', kept, '--out', join(work, 'no-such-dir', 'k.txt')])).rejects.toThrow(new UsageError(`--out ${join(work, 'no-such-dir', 'k.txt')}: there is no directory ${join(work, 'no-such-dir')}`));
+    await expect(main(['checkpoint', ...as, '--out', work])).rejects.toThrow(new UsageError(`--out ${work} is a directory: name a file`));
     writeFileSync(join(work, 'not-a-key.txt'), 'hello\n');
     await expect(main(['checkpoint', '--url', app.url, '--key', org.key, '--public-key', join(work, 'not-a-key.txt')])).rejects.toThrow(/^--public-key: the file .*not-a-key\.txt holds no verifier key: /);
     // a checkpoint under another key than the one trusted

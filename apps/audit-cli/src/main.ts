@@ -1,6 +1,6 @@
 // The auditor's CLI (docs/rules.md#verifiable-history): `npm run audit -- <command>`, or the `rollcall-audit` bin.
-import { writeFileSync } from 'node:fs';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ApiError, type ApiOptions, accessCommand, historyCommand, proveCommand, rosterCommand } from './api-commands';
 import { createOutput } from './output';
@@ -85,6 +85,7 @@ export async function main(argv: string[]): Promise<number> {
     return command || values.help ? 0 : 2;
   }
   refuseOptionsNotOf(command, values);
+  if (values.out !== undefined) outWritable(values.out);
   const api: ApiOptions = {
     url: values.url ?? process.env.ROLLCALL_URL ?? 'http://localhost:3000',
     key: values.key ?? process.env.ROLLCALL_API_KEY,
@@ -143,7 +144,7 @@ export async function main(argv: string[]): Promise<number> {
       // a proof that does not check is kept as no file (probe 115 F2: a script missing the exit code kept it as
       // evidence), as `consistency` writes its checkpoint only once it checked; shown on stdout without --out
       if (values.out && code === 0) {
-        writeFileSync(values.out, text);
+        writeOut(values.out, text);
         out.line(`wrote the proof of position ${bundle?.proof.position} to ${values.out}`);
       } else if (values.out) out.line(`nothing written to ${values.out}: the proof does not check`);
       else process.stdout.write(text);
@@ -152,7 +153,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'checkpoint': {
       const { code, note } = await checkpointCommand(api, trustedKey(values['public-key'], 'checkpoint'), out);
       if (note && values.out) {
-        writeFileSync(values.out, note);
+        writeOut(values.out, note);
         out.line(`wrote the checkpoint to ${values.out}`);
       } else if (note && !out.json) process.stdout.write(note);
       return code;
@@ -162,10 +163,10 @@ export async function main(argv: string[]): Promise<number> {
       if (kept.length !== 1) throw new UsageError('consistency needs one --checkpoint FILE: a checkpoint you kept (the checkpoint command writes one)');
       const trusted = trustedKey(values['public-key'], 'consistency');
       // the key the kept checkpoint was signed with, when the operator moved the notary to a new one (a leaked key)
-      const keys = values['kept-public-key'] === undefined ? trusted : { kept: checkedKey(values['kept-public-key']), latest: trusted };
+      const keys = values['kept-public-key'] === undefined ? trusted : { kept: checkedKey(values['kept-public-key'], '--kept-public-key'), latest: trusted };
       const { code, latest } = await consistencyCommand(api, readAuditorFile(kept[0]!), keys, out, clockSkewMs(values['clock-skew']));
       if (latest && values.out) {
-        writeFileSync(values.out, latest);
+        writeOut(values.out, latest);
         out.line(`wrote the latest checkpoint to ${values.out}`);
       }
       return code;
@@ -226,8 +227,27 @@ function trustedKey(value: string | undefined, command: string, why = ''): strin
   return checkedKey(value);
 }
 
-/** --public-key as given, once it parses as a verifier key (a key that does not parse is a usage error) */
-export function checkedKey(value: string): string {
+/**
+ * `--out`, before the API is asked (probe 117 F3: a path in no directory, or a directory, was a stack after the check
+ * had passed, `consistency` saying "consistent" first): a file in a directory that exists, else a usage error.
+ */
+function outWritable(file: string): void {
+  if (existsSync(file) && statSync(file).isDirectory()) throw new UsageError(`--out ${file} is a directory: name a file`);
+  const dir = dirname(resolve(file));
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--out ${file}: there is no directory ${dir}`);
+}
+
+/** what `--out` receives; a write that fails all the same (permissions, a full disk) is said in one sentence */
+function writeOut(file: string, text: string): void {
+  try {
+    writeFileSync(file, text);
+  } catch (error) {
+    throw new UsageError(`--out ${file} cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+}
+
+/** a verifier key option (`option`) as given, once it parses as a verifier key (a key that does not parse is a usage error) */
+export function checkedKey(value: string, option = '--public-key'): string {
   try {
     loadVerifier(value);
   } catch (error) {
@@ -235,7 +255,7 @@ export function checkedKey(value: string): string {
     // damaged key (probe 116 F6)
     const why = (error as Error).message;
     const reason = existsSync(value) ? `the file ${value} holds no verifier key: ${why}` : value.includes('+') ? why : `no file ${value} (nor is it a verifier key given inline: ${why})`;
-    throw new UsageError(`--public-key: ${reason} (GET /v1/audit/public-key gives it)`);
+    throw new UsageError(`${option}: ${reason} (GET /v1/audit/public-key gives it)`);
   }
   return value;
 }
