@@ -106,6 +106,11 @@ describe('rule 13: the presence stream (server-sent events)', () => {
     expect([ahead.status, ahead.problem.code]).toEqual([400, 'VALIDATION_FAILED']);
     const junk = await connect(streamUrl(o, '?lastEventId=abc'), asAdmin(o));
     expect([junk.status, junk.problem.code]).toEqual([400, 'VALIDATION_FAILED']);
+    // each refusal names what the client sent, the header or the query's field, whatever the value (probe 117 F5)
+    const fields = async (url: string, headers: Record<string, string>) => ((await connect(url, headers)).problem.errors as { field: string }[]).map((e) => e.field);
+    expect(await fields(streamUrl(o), asAdmin(o, { 'last-event-id': '999999999999' }))).toEqual(['Last-Event-ID']);
+    expect(await fields(streamUrl(o, '?lastEventId=999999999999'), asAdmin(o))).toEqual(['lastEventId']);
+    expect(await fields(streamUrl(o, '?lastEventId=abc'), asAdmin(o))).toEqual(['lastEventId']);
   });
 
   it("HEAD answers the stream's status and headers at once, and ends (probe 36 F2: it hung); refused as GET is", async () => {

@@ -163,10 +163,11 @@ export class PresenceController {
     const raw = lastEventHeader ?? query.lastEventId;
     let lastEventId: bigint | undefined;
     if (raw !== undefined) {
+      // named as the client sent it, the header or the query's field (probe 117 F5: the query's was told "Last-Event-ID"
+      // past the head, "lastEventId" when malformed)
+      const field = lastEventHeader !== undefined ? 'Last-Event-ID' : 'lastEventId';
       if (!/^\d{1,19}$/.test(raw) || BigInt(raw) > (await this.store.headPosition()))
-        throw new ProblemException(
-          problem(400, 'VALIDATION_FAILED', 'Last-Event-ID must be the id of a message this stream sent.', [{ field: 'Last-Event-ID', message: 'must be an event id from this stream' }]),
-        );
+        throw new ProblemException(problem(400, 'VALIDATION_FAILED', `${field} must be the id of a message this stream sent.`, [{ field, message: 'must be an event id from this stream' }]));
       lastEventId = BigInt(raw);
     }
     // checked again whenever access in the workspace or a user of the organization changes, or a key of the
