@@ -150,6 +150,27 @@ describe('the separate projector process over an embedded data dir', () => {
     expect(existsSync(typo)).toBe(false);
   }, 60_000);
 
+  it('probe 117 F2: a member set offline before the read models projected it shows their last heartbeat as last seen, not the earlier time of their last status change', async () => {
+    api = await startServer({ dataDir });
+    const o = await api.api.organization();
+    const agent = await api.api.member({ key: o.key, actor: o.admin, workspaceId: o.workspaceId }, 'agent.last.seen@acme.test', { roles: ['agent'] });
+    const beat = () => api!.api.request('POST', `/v1/workspaces/${o.workspaceId}/presence/heartbeat`, { key: o.key, actor: agent, body: { status: 'online' } });
+    const read = (position?: string) =>
+      api!.api.request('GET', `/v1/workspaces/${o.workspaceId}/members/${agent}`, { key: o.key, actor: o.admin, headers: position ? { 'x-min-position': position } : {} });
+    const online = await beat();
+    expect((await read(online.body.position)).body).toMatchObject({ presence: 'online', lastSeenAt: online.body.lastSeenAt });
+    await api.stop();
+    // the same data dir served by a process whose read models nobody projects from now on: the gap held open
+    api = await startServer({ dataDir, env: { ROLLCALL_PROJECTOR: 'external' } });
+    await new Promise((r) => setTimeout(r, 1_100));
+    const later = await beat();
+    expect([later.body.changed, later.body.lastSeenAt > online.body.lastSeenAt]).toEqual([false, true]);
+    expect((await read()).body).toMatchObject({ presence: 'online', lastSeenAt: later.body.lastSeenAt });
+    expect((await api.api.request('POST', `/v1/workspaces/${o.workspaceId}/members/${agent}/presence/offline`, { key: o.key, actor: o.admin })).status).toBe(200);
+    // the read model still says online, since the status change; the lease is gone: last seen stays the last heartbeat
+    expect((await read()).body).toMatchObject({ presence: 'online', lastSeenAt: later.body.lastSeenAt });
+  }, 60_000);
+
   const rebuildRun = (args: string[], env: Record<string, string> = {}) =>
     spawnSync(process.execPath, ['--no-experimental-strip-types', '-r', join(root, 'tools/register.cjs'), join(root, 'apps/projector/src/rebuild.ts'), ...args], {
       cwd: root,

@@ -1,7 +1,9 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown, type Provider } from '@nestjs/common';
 import type { EventStore } from '@rollcall/event-store';
 import type { Config } from '../config';
+import { presenceStream } from '@rollcall/domain';
 import { StreamStates } from '../shared/command-path/stream-states';
+import { PRESENCE_STREAM } from '../shared/command-path/targets';
 import { EVENT_STORE } from '../shared/tokens';
 import { LAST_SEEN, type LastSeen } from '../shared/last-seen';
 import { PresenceFeed } from './feed';
@@ -62,11 +64,22 @@ export function presenceProviders(config: Config, secrets: { invitationSecret: s
     {
       // member reads overlay the latest heartbeat on the read model's last-seen time
       provide: LAST_SEEN,
-      useFactory: (leases: LeaseStore): LastSeen => ({
-        of: async (workspaceId, userIds) =>
-          new Map((await leases.getMany(workspaceId, userIds)).map((lease) => [lease.userId, new Date(lease.lastSeenAt).toISOString()])),
+      useFactory: (leases: LeaseStore, states: StreamStates): LastSeen => ({
+        of: async (workspaceId, userIds) => {
+          const seen = new Map((await leases.getMany(workspaceId, userIds)).map((lease) => [lease.userId, new Date(lease.lastSeenAt).toISOString()]));
+          // a member the read model shows online or away without a lease: released (a timeout, a set offline) before
+          // the read model projected it, when it still holds their last status change's time — the decided state
+          // holds their last heartbeat's (probe 117 F2: last seen went back for ~15 ms, ~200 ms with the projector
+          // apart, by as long as they had been online). Rare: a lease exists while a member is online or away
+          for (const userId of userIds)
+            if (!seen.has(userId)) {
+              const { lastSeenAt } = (await states.single(presenceStream(workspaceId, userId), PRESENCE_STREAM)).state;
+              if (lastSeenAt !== null) seen.set(userId, lastSeenAt);
+            }
+          return seen;
+        },
       }),
-      inject: [LEASE_STORE],
+      inject: [LEASE_STORE, StreamStates],
     },
     {
       provide: PresenceFeed,
