@@ -153,7 +153,9 @@ describe('backup of a live data dir (ADR 0031)', () => {
     const erasure = await app.api.request('POST', `/v1/organizations/${o.organizationId}/address-erasures`, { key: rotated, actor: o.admin, body: { email: 'only.invited@example.org' } });
     expect(erasure.status).toBe(201);
     const lines = readFileSync(journal, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l));
+    // first the journal's own id (the data dir's marker records it: probe 117 F1), then one line per erasure
     expect(lines).toEqual([
+      { kind: 'JournalMade', journalId: readFileSync(join(live, 'erasure-journal-used'), 'utf8').split('\n')[1], at: expect.any(String) },
       { kind: 'UserDeleted', at: expect.any(String), organizationId: o.organizationId, userId: tess, actorId: o.admin, position: deleted.body.position },
       { kind: 'ApiKeyRevoked', at: expect.any(String), organizationId: o.organizationId, keyId: o.key.split('_')[2], position: expect.any(String) },
       { kind: 'AddressErased', at: expect.any(String), organizationId: o.organizationId, erasureId: erasure.body.erasureId, actorId: o.admin, invitations: [{ workspaceId: o.workspaceId, invitationId: erasure.body.invitationIds[0] }], position: erasure.body.position },
@@ -172,6 +174,13 @@ describe('backup of a live data dir (ADR 0031)', () => {
     await expect(startServer({ dataDir: join(root, 'journaled-backup'), env: { ROLLCALL_ERASURE_JOURNAL: another } })).rejects.toThrow(
       /exited with 78 before listening:\n[\s\S]*- ROLLCALL_ERASURE_JOURNAL is .*made-anew\.jsonl, but this data dir used the erasure journal .*erasures\.jsonl/,
     );
+    // nor with a journal made anew where the lost one was (an empty file at the same path: its first line names no journal)
+    const kept = readFileSync(journal, 'utf8');
+    writeFileSync(journal, '');
+    await expect(startServer({ dataDir: join(root, 'journaled-backup'), env: { ROLLCALL_ERASURE_JOURNAL: journal } })).rejects.toThrow(
+      /exited with 78 before listening:\n[\s\S]*- ROLLCALL_ERASURE_JOURNAL .*erasures\.jsonl is not the erasure journal this data dir wrote to/,
+    );
+    writeFileSync(journal, kept);
     // with the journal kept apart
     app = await startTestApp({ ROLLCALL_DATA_DIR: join(root, 'journaled-backup'), ROLLCALL_ERASURE_JOURNAL: journal });
     try {
@@ -201,7 +210,7 @@ describe('backup of a live data dir (ADR 0031)', () => {
     await backupDataDir(live, join(root, 'closing-backup'), (copy) => checkDataDir({ dataDir: copy }));
     const closed = await app.api.request('POST', `/v1/organizations/${o.organizationId}/close`, { key: SYSTEM_KEY, body: { confirmName: 'Acme' } });
     expect(closed.body).toMatchObject({ closed: true, usersDeleted: 1, addressesErased: 1 });
-    expect(readFileSync(journal, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l).kind)).toEqual(['OrganizationClosing', 'ApiKeyRevoked', 'UserDeleted', 'AddressErased']);
+    expect(readFileSync(journal, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l).kind)).toEqual(['JournalMade', 'OrganizationClosing', 'ApiKeyRevoked', 'UserDeleted', 'AddressErased']);
     await app.stop();
 
     app = await startTestApp({ ROLLCALL_DATA_DIR: join(root, 'closing-backup'), ROLLCALL_ERASURE_JOURNAL: journal });

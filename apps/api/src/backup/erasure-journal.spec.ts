@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { domainError, initialOrganizationState, type OrganizationState } from '@rollcall/domain';
@@ -7,6 +7,7 @@ import { DomainException } from '../shared/command-path/command-errors';
 import type { StreamStates } from '../shared/command-path/stream-states';
 import { captureLogLines } from '../shared/testing/log-capture';
 import { ErasureJournal } from './erasure-journal';
+import { journalIdOf } from './journal-marker';
 import { reapplyJournal } from './reapply-journal';
 
 const at = '2026-12-06T01:00:00.000Z';
@@ -83,9 +84,29 @@ describe('the erasure journal (ADR 0031)', () => {
     const states = { organizationCached: async () => initialOrganizationState() } as unknown as StreamStates;
     const log = createLogger('api', { level: 'silent', format: 'json' });
     expect(await reapplyJournal(journal, states, {} as never, log, dataDir)).toEqual({ reapplied: 0, refused: 0, unreadable: 0 });
-    expect([existsSync(journal.file), readFileSync(join(dataDir, 'erasure-journal-used'), 'utf8')]).toEqual([true, `${journal.file}\n`]);
+    // made with its id first, which the marker records beside its path (probe 117 F1: a journal made anew is told apart)
+    const id = journalIdOf(journal.file);
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect([existsSync(journal.file), readFileSync(join(dataDir, 'erasure-journal-used'), 'utf8')]).toEqual([true, `${journal.file}\n${id}\n`]);
+    // the id line is no entry, and no unreadable line either
+    await journal.record({ kind: 'UserDeleted', at, organizationId: 'o1', userId: 'u1', actorId: 'admin', position: '7' });
+    await journal.close();
+    expect(journal.read()).toEqual({ entries: [expect.objectContaining({ kind: 'UserDeleted', userId: 'u1' })], unreadable: 0 });
+    expect(journalIdOf(journal.file)).toBe(id);
     rmSync(join(dir, 'volume'), { recursive: true });
     await expect(reapplyJournal(journal, states, {} as never, log, dataDir)).rejects.toThrow(/ROLLCALL_ERASURE_JOURNAL .* does not exist, but this data dir has used an erasure journal/);
     expect(existsSync(journal.file)).toBe(false);
+  });
+
+  it('an empty file made for the journal gets its id first (an operator\'s `touch` before the first start)', async () => {
+    const dataDir = join(dir, 'data');
+    mkdirSync(dataDir);
+    mkdirSync(join(dir, 'volume'));
+    writeFileSync(join(dir, 'volume', 'erasures.jsonl'), '');
+    const journal = new ErasureJournal(join(dir, 'volume', 'erasures.jsonl'));
+    const states = { organizationCached: async () => initialOrganizationState() } as unknown as StreamStates;
+    await reapplyJournal(journal, states, {} as never, createLogger('api', { level: 'silent', format: 'json' }), dataDir);
+    const id = journalIdOf(journal.file);
+    expect([id, readFileSync(join(dataDir, 'erasure-journal-used'), 'utf8')]).toEqual([expect.stringMatching(/^[0-9a-f-]{36}$/), `${journal.file}\n${id}\n`]);
   });
 });

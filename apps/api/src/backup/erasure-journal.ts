@@ -1,6 +1,8 @@
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { JOURNAL_MADE } from './journal-marker';
 import { EventStoreUnavailableError } from '../shared/command-path/command-errors';
 
 /**
@@ -119,7 +121,7 @@ export class ErasureJournal {
     const entries: JournalEntry[] = [];
     let unreadable = 0;
     for (const line of text.split('\n')) {
-      if (line.trim() === '') continue;
+      if (line.trim() === '' || line.startsWith(JOURNAL_MADE)) continue;
       const entry = parse(line);
       if (entry) entries.push(entry);
       else unreadable++;
@@ -127,10 +129,21 @@ export class ErasureJournal {
     return { entries, unreadable };
   }
 
-  /** makes the file, empty (a start that finds none beside a data dir that never used one: reapply-journal.ts) */
+  /**
+   * Makes the file with its first line, the journal's own id (a start that finds none beside a data dir that never
+   * used one, or an empty file: reapply-journal.ts), which the data dir's marker records: a journal replaced by another
+   * file, or made anew at the same path, is told apart from it (probe 117 F1; journal-marker.ts). A replica that made
+   * it first wins; its line is kept.
+   */
   create(): void {
     mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
-    closeSync(openSync(this.file, 'a', 0o600));
+    const header = `${JOURNAL_MADE}${JSON.stringify(randomUUID())},"at":${JSON.stringify(new Date().toISOString())}}\n`;
+    try {
+      if (existsAndEmpty(this.file)) writeFileSync(this.file, header, { flag: 'a', mode: 0o600 });
+      else writeFileSync(this.file, header, { flag: 'wx', mode: 0o600 });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
   }
 
   async close(): Promise<void> {
@@ -146,6 +159,14 @@ export class ErasureJournal {
     return open(this.file, 'a', 0o600);
   }
 }
+
+const existsAndEmpty = (file: string): boolean => {
+  try {
+    return statSync(file).size === 0;
+  } catch {
+    return false;
+  }
+};
 
 const isId = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 200;
 

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../settings';
-import { journalMarker, refuseUnlessItsJournal } from './journal-marker';
+import { JOURNAL_MADE, journalMarker, refuseUnlessItsJournal } from './journal-marker';
 
 describe('a data dir that used an erasure journal is started with that journal only', () => {
   const root = mkdtempSync(join(tmpdir(), 'rollcall-journal-marker-'));
@@ -45,5 +45,19 @@ describe('a data dir that used an erasure journal is started with that journal o
     rmSync(journalMarker(dataDir));
     mkdirSync(journalMarker(dataDir));
     expect(refused(journal)).toContain(`${journalMarker(dataDir)} cannot be read (EISDIR): it records the erasure journal this data dir used`);
+  });
+
+  it('probe 117 F1: at the same path, a journal made anew (an empty file, or another id) is refused; the one the marker names starts; a marker without an id (before session 67) takes any', () => {
+    rmSync(journalMarker(dataDir), { recursive: true, force: true });
+    const id = '0b6c2f1e-8d3a-4c5b-9e7f-1a2b3c4d5e6f';
+    writeFileSync(journal, `${JOURNAL_MADE}"${id}","at":"2026-12-07T00:00:00.000Z"}\n{"kind":"UserDeleted"}\n`);
+    writeFileSync(journalMarker(dataDir), `${journal}\n${id}\n`);
+    expect(refused(journal)).toBeUndefined();
+    writeFileSync(journal, '');
+    expect(refused(journal)).toContain(`ROLLCALL_ERASURE_JOURNAL ${journal} is not the erasure journal this data dir wrote to (${journalMarker(dataDir)} records the journal ${id}; this file's first line names no journal)`);
+    writeFileSync(journal, `${JOURNAL_MADE}"another","at":"2026-12-07T00:00:00.000Z"}\n`);
+    expect(refused(journal)).toContain("this file's first line names another)");
+    writeFileSync(journalMarker(dataDir), `${journal}\n`);
+    expect(refused(journal)).toBeUndefined();
   });
 });

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../settings';
 import { realPathOf } from './real-path';
@@ -7,14 +7,21 @@ import { realPathOf } from './real-path';
  * `erasure-journal-used` in a data dir: it has written an erasure journal (its path the file's one line). Copied with
  * the data dir into its backups, so that a restored copy knows that erasures may have been decided after it.
  */
+/** how a journal's first line begins (erasure-journal.ts writes it; its id follows) */
+export const JOURNAL_MADE = '{"kind":"JournalMade","journalId":';
+
 export const journalMarker = (dataDir: string): string => join(dataDir, 'erasure-journal-used');
 
-/** the marker and the journal it records ('' for a marker without a path); undefined for a data dir that used none */
-export function journalUsedBy(dataDir: string): { marker: string; journal: string } | undefined {
+/**
+ * The marker, the journal it records ('' for a marker without a path) and that journal's id (its first line's, since
+ * session 67; '' before); undefined for a data dir that used none.
+ */
+export function journalUsedBy(dataDir: string): { marker: string; journal: string; journalId: string } | undefined {
   const marker = journalMarker(dataDir);
   if (!existsSync(marker)) return undefined;
   try {
-    return { marker, journal: readFileSync(marker, 'utf8').trim() };
+    const [journal = '', journalId = ''] = readFileSync(marker, 'utf8').split('\n').map((line) => line.trim());
+    return { marker, journal, journalId };
   } catch (error) {
     // (probe 117 F3: a marker that was a directory stopped the start with a stack, exit 1)
     throw new ConfigError([
@@ -42,4 +49,37 @@ export function refuseUnlessItsJournal(config: { dataDir: string; erasureJournal
     throw new ConfigError([
       `ROLLCALL_ERASURE_JOURNAL is ${config.erasureJournal}, but this data dir used the erasure journal ${used.journal} (${used.marker}): set it to that one — started with another, a data dir restored from a backup serves again what was erased since. If the journal was moved, with its lines, write its new path into ${used.marker}`,
     ]);
+  // the same path, another file: one made anew (an empty file where the lost journal was) holds another id, or none
+  // (a missing file is reapply-journal.ts's to refuse)
+  const held = existsSync(config.erasureJournal) ? (journalIdOf(config.erasureJournal) ?? 'none') : undefined;
+  if (used.journalId && held !== undefined && held !== used.journalId)
+    throw new ConfigError([
+      `ROLLCALL_ERASURE_JOURNAL ${config.erasureJournal} is not the erasure journal this data dir wrote to (${used.marker} records the journal ${used.journalId}; this file's first line names ${held === 'none' ? 'no journal' : held}): a journal made anew would not re-apply what was erased since a backup — restore the journal, or remove ${used.marker} to start with this one`,
+    ]);
+}
+
+/**
+ * The journal's id, from its first line (made by `create` since session 67); undefined for a file without one (made
+ * before, or by someone else), or none.
+ */
+export function journalIdOf(file: string): string | undefined {
+  let head: string;
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      const buffer = Buffer.alloc(256);
+      head = buffer.subarray(0, readSync(fd, buffer, 0, buffer.length, 0)).toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+  if (!head.startsWith(JOURNAL_MADE)) return undefined;
+  try {
+    const made = JSON.parse(head.slice(0, head.indexOf('\n'))) as { journalId?: unknown };
+    return typeof made.journalId === 'string' ? made.journalId : undefined;
+  } catch {
+    return undefined;
+  }
 }

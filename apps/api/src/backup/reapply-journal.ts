@@ -5,12 +5,12 @@ import { RevokeApiKeyCommand, type RevokeApiKeyHandler } from '../organizations/
 import { newCommandContext } from '../shared/command-path/command-context';
 import { DomainException } from '../shared/command-path/command-errors';
 import type { StreamStates } from '../shared/command-path/stream-states';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { ConfigError } from '../settings';
 import { DeleteUserCommand, type DeleteUserHandler } from '../users/user-handlers';
 import type { OrganizationClosings } from '../organizations/close-organization';
 import { type ErasureJournal, type JournalEntry, failureOf } from './erasure-journal';
-import { journalMarker, journalUsedBy } from './journal-marker';
+import { journalIdOf, journalMarker, journalUsedBy } from './journal-marker';
 
 export interface Reapplied {
   /** entries the log did not hold, decided again and written */
@@ -106,8 +106,9 @@ function journalPresent(journal: ErasureJournal, dataDir: string, log: Logger): 
       throw new ConfigError([`ROLLCALL_ERASURE_JOURNAL ${journal.file} cannot be made (${failureOf(error)}): give a path this process may write, outside the data dir`]);
     }
     log.info({ journal: journal.file }, 'erasure journal: made (none was there, and this data dir never used one)');
-  }
-  if (!existsSync(marker)) writeFileSync(marker, `${journal.file}\n`, { mode: 0o600 });
+  } else if (!existsSync(marker) && statSync(journal.file).size === 0) journal.create(); // an empty file made for it: its id first
+  // the journal's path and id (journal-marker.ts compares both at the next start; a journal made before session 67 has no id)
+  if (!existsSync(marker)) writeFileSync(marker, `${journal.file}\n${journalIdOf(journal.file) ?? ''}\n`, { mode: 0o600 });
 }
 
 const keyOf = (entry: JournalEntry) => `erasure-journal:${entry.kind}:${entry.organizationId}:${subjectOf(entry)}`;
