@@ -1,4 +1,4 @@
-// `npm run rebuild -- <projection> [<projection>…] | all`: drops those read models (or all) and rebuilds it from the whole log,
+// `npm run rebuild -- <projection> [<projection>…] | all`: drops those read models (or all) and rebuilds them from the whole log,
 // with a progress bar; prints events/s at the end. Stop the projectors that run it first (the embedded API or
 // apps/projector): a rebuild must be the only writer of its collections. Over an embedded data dir it holds the
 // projector's lease while it runs, and refuses to start while another process holds it.
@@ -16,7 +16,7 @@ import { exitOnProblems, missingEventLog, projectorConfig, protectUsedDataDir } 
  * The projections named (`all`, or one name or more): every name is read (probe 116 F4: only the first was, and
  * `rebuild -- members teams` rebuilt members alone and exited 0); undefined for arguments that name none or another.
  */
-export function projectionsNamed(args: string[]): readonly Projection[] | undefined {
+function projectionsNamed(args: string[]): readonly Projection[] | undefined {
   if (args.length === 1 && args[0] === 'all') return PROJECTIONS;
   const named = args.map(projectionNamed);
   if (named.length === 0 || named.some((p) => p === undefined)) return undefined;
@@ -114,11 +114,10 @@ async function main(): Promise<void> {
   }
 }
 
-if (require.main === module)
-  main().catch((error: unknown) => {
-    // a store that cannot be reached: one sentence naming the setting, exit 69, as the API and the worker say it
-    // (probe 116 F5: a bare `connect ECONNREFUSED …`, exit 1)
-    const unreachable = storeUrls && unreachableStore(error, storeUrls);
-    console.error(unreachable ?? (error instanceof Error ? error.message : error));
-    process.exit(unreachable ? 69 : 1);
-  });
+main().catch((error: unknown) => {
+  // a store that cannot be reached: one sentence naming the setting, exit 69, as the API and the worker say it
+  // (probe 116 F5: a bare `connect ECONNREFUSED …`, exit 1)
+  const unreachable = storeUrls && unreachableStore(error, storeUrls);
+  console.error(unreachable ?? (error instanceof Error ? error.message : error));
+  process.exit(unreachable ? 69 : 1);
+});
