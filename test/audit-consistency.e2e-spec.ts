@@ -82,6 +82,9 @@ describe('verifiable history: a customer\'s auditor checks that the log extends 
     // an --out that cannot be a file is said before the API is asked (probe 117 F3: a stack after "consistent")
     await expect(main(['consistency', ...as, '--checkpoint', kept, '--out', join(work, 'no-such-dir', 'k.txt')])).rejects.toThrow(new UsageError(`--out ${join(work, 'no-such-dir', 'k.txt')}: there is no directory ${join(work, 'no-such-dir')}`));
     await expect(main(['checkpoint', ...as, '--out', work])).rejects.toThrow(new UsageError(`--out ${work} is a directory: name a file`));
+    // an empty one (an unset variable's) is no file (probe 118 F4: the output went to stdout, exit 0)
+    await expect(main(['checkpoint', ...as, '--out', ''])).rejects.toThrow(new UsageError('--out needs a file to write (it was given empty)'));
+    await expect(main(['checkpoint', ...as, '--out', join(kept, 'k.txt')])).rejects.toThrow(new UsageError(`--out ${join(kept, 'k.txt')}: ${kept} is not a directory`));
     writeFileSync(join(work, 'not-a-key.txt'), 'hello\n');
     await expect(main(['checkpoint', '--url', app.url, '--key', org.key, '--public-key', join(work, 'not-a-key.txt')])).rejects.toThrow(/^--public-key: the file .*not-a-key\.txt holds no verifier key: /);
     // a checkpoint under another key than the one trusted

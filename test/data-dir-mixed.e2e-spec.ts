@@ -128,9 +128,10 @@ describe('a data dir whose files do not belong together: refused at start, exit 
     const dir = copyOf('changed-live');
     const app = await startTestApp({ ROLLCALL_DATA_DIR: dir });
     try {
-      await app.api.organization();
+      const o = await app.api.organization();
       const db = new DatabaseSync(join(dir, 'events.sqlite'));
       const changed = Number((db.prepare('SELECT min(position) + 1 AS p FROM events').get() as { p: number }).p);
+      const moved = Number((db.prepare('SELECT min(position) AS p FROM events WHERE stream = ?').get(`organization-${o.organizationId}`) as { p: number }).p);
       const proofOf = (position: number) => app.api.request('GET', `/v1/audit/proofs/inclusion?position=${position}`, { key: SYSTEM_KEY });
       // the notary has signed it, and its proof is served as it was notarized
       for (let i = 0; i < 50 && (await proofOf(changed)).status !== 200; i++) await new Promise((r) => setTimeout(r, 100));
@@ -144,7 +145,15 @@ describe('a data dir whose files do not belong together: refused at start, exit 
         code: 'AUDIT_LOG_ALTERED',
         detail: `The event log's entry at position ${changed} does not hash to the leaf the notary recorded for it: the log was altered after it was notarized. The operator should run \`rollcall-audit verify\` on the data dir and restore it from a backup.`,
       });
-      expect((await app.api.request('GET', '/health')).body.info.audit).toMatchObject({ status: 'up', alteredPositions: [String(changed)], alteredMessage: expect.stringContaining('rollcall-audit verify') });
+      expect((await app.api.request('GET', '/health')).body.info.audit).toMatchObject({ status: 'up', alteredPositions: [String(changed)], alteredCount: 1, alteredMessage: expect.stringContaining('rollcall-audit verify') });
+      // an entry moved into another organization's stream is told to its owner as altered, not "not found" (probe 118 F2)
+      for (let i = 0; i < 50 && (await app.api.request('GET', `/v1/audit/proofs/inclusion?position=${moved}`, { key: o.key })).status !== 200; i++) await new Promise((r) => setTimeout(r, 100));
+      const edit = new DatabaseSync(join(dir, 'events.sqlite'));
+      edit.prepare("UPDATE events SET stream = 'organization-someone-else' WHERE position = ?").run(moved);
+      edit.close();
+      const owner = await app.api.request('GET', `/v1/audit/proofs/inclusion?position=${moved}`, { key: o.key });
+      expect([owner.status, owner.body.code]).toEqual([500, 'AUDIT_LOG_ALTERED']);
+      expect((await app.api.request('GET', '/health')).body.info.audit).toMatchObject({ alteredPositions: [String(changed), String(moved)], alteredCount: 2 });
     } finally {
       await app.stop();
     }

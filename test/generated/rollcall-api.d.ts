@@ -3440,6 +3440,8 @@ export interface components {
           checkpointSize?: number | null;
           /** @description `audit` only, once an inclusion proof found the event log's entry at a position lost or unlike the leaf notarized (answered 500 AUDIT_LOG_ALTERED): those positions (the first 20), until the process restarts; `rollcall-audit verify` names every one */
           alteredPositions?: string[];
+          /** @description `audit` only, beside `alteredPositions`: how many altered positions proofs found (each logged once; up to 10,000 remembered) */
+          alteredCount?: number;
           /** @description `audit` only, beside `alteredPositions`: what it means and what to do */
           alteredMessage?: string;
           /** @description `audit`: while the notary's steps fail (the data dir's disk): it tries again every second; `erasureJournal` (present when `ROLLCALL_ERASURE_JOURNAL` is set, always up): while the journal refuses its lines; `mailDispatch` (always up): while the mail dispatcher's passes or lease renewals fail (links stay due). `message` says what it means */
@@ -3496,6 +3498,8 @@ export interface components {
           checkpointSize?: number | null;
           /** @description `audit` only, once an inclusion proof found the event log's entry at a position lost or unlike the leaf notarized (answered 500 AUDIT_LOG_ALTERED): those positions (the first 20), until the process restarts; `rollcall-audit verify` names every one */
           alteredPositions?: string[];
+          /** @description `audit` only, beside `alteredPositions`: how many altered positions proofs found (each logged once; up to 10,000 remembered) */
+          alteredCount?: number;
           /** @description `audit` only, beside `alteredPositions`: what it means and what to do */
           alteredMessage?: string;
           /** @description `audit`: while the notary's steps fail (the data dir's disk): it tries again every second; `erasureJournal` (present when `ROLLCALL_ERASURE_JOURNAL` is set, always up): while the journal refuses its lines; `mailDispatch` (always up): while the mail dispatcher's passes or lease renewals fail (links stay due). `message` says what it means */
@@ -3578,6 +3582,8 @@ export interface components {
           checkpointSize?: number | null;
           /** @description `audit` only, once an inclusion proof found the event log's entry at a position lost or unlike the leaf notarized (answered 500 AUDIT_LOG_ALTERED): those positions (the first 20), until the process restarts; `rollcall-audit verify` names every one */
           alteredPositions?: string[];
+          /** @description `audit` only, beside `alteredPositions`: how many altered positions proofs found (each logged once; up to 10,000 remembered) */
+          alteredCount?: number;
           /** @description `audit` only, beside `alteredPositions`: what it means and what to do */
           alteredMessage?: string;
           /** @description `audit`: while the notary's steps fail (the data dir's disk): it tries again every second; `erasureJournal` (present when `ROLLCALL_ERASURE_JOURNAL` is set, always up): while the journal refuses its lines; `mailDispatch` (always up): while the mail dispatcher's passes or lease renewals fail (links stay due). `message` says what it means */

@@ -232,9 +232,12 @@ function trustedKey(value: string | undefined, command: string, why = ''): strin
  * had passed, `consistency` saying "consistent" first): a file in a directory that exists, else a usage error.
  */
 function outWritable(file: string): void {
+  // (probe 118 F4: an empty one, an unset variable's, was taken as none: the output went to stdout, exit 0)
+  if (file.trim() === '') throw new UsageError('--out needs a file to write (it was given empty)');
   if (existsSync(file) && statSync(file).isDirectory()) throw new UsageError(`--out ${file} is a directory: name a file`);
   const dir = dirname(resolve(file));
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--out ${file}: there is no directory ${dir}`);
+  if (!existsSync(dir)) throw new UsageError(`--out ${file}: there is no directory ${dir}`);
+  if (!statSync(dir).isDirectory()) throw new UsageError(`--out ${file}: ${dir} is not a directory`);
 }
 
 /** what `--out` receives; a write that fails all the same (permissions, a full disk) is said in one sentence */
@@ -255,7 +258,8 @@ export function checkedKey(value: string, option = '--public-key'): string {
     // damaged key (probe 116 F6)
     const why = (error as Error).message;
     const reason = existsSync(value) ? `the file ${value} holds no verifier key: ${why}` : value.includes('+') ? why : `no file ${value} (nor is it a verifier key given inline: ${why})`;
-    throw new UsageError(`${option}: ${reason} (GET /v1/audit/public-key gives it)`);
+    // the kept key is the one the kept checkpoint was signed with, which the API no longer serves (probe 118 F5)
+    throw new UsageError(`${option}: ${reason} (${option === '--kept-public-key' ? 'the key your kept checkpoint was signed with, kept beside it' : 'GET /v1/audit/public-key gives it'})`);
   }
   return value;
 }

@@ -17,8 +17,10 @@ import type { AuditIdentity } from './audit-identity';
 import { type FromNotary, type NotaryWorkerData, type ToNotary, auditFile } from './notary-worker';
 
 
-/** how many altered positions a process keeps to name (verify names them all) */
-const ALTERED_KEPT = 20;
+/** how many altered positions `/health` names (verify names them all); past it they are counted */
+const ALTERED_NAMED = 20;
+/** how many a process remembers, to log each once (a log altered wholesale is said by the first of them) */
+const ALTERED_REMEMBERED = 10_000;
 
 /** Spawns the notary's thread ahead of the app's bootstrap, to load its modules while the process starts (preloaded-workers.ts). */
 export function preloadNotaryThread(): void {
@@ -156,15 +158,16 @@ export class AuditLog implements OnApplicationBootstrap, OnApplicationShutdown {
    * 200 and nothing said): logged once per position, and `/health` names the positions from then on (health.controller.ts).
    */
   noteAltered(position: string, how: 'lost' | 'changed'): void {
-    if (this.altered.has(position) || this.altered.size >= ALTERED_KEPT) return;
+    // (probe 118 F3: past the 20th, positions were neither logged nor counted)
+    if (this.altered.has(position) || this.altered.size >= ALTERED_REMEMBERED) return;
     this.altered.add(position);
     this.logger.error(
       `The event log's entry at position ${position} ${how === 'lost' ? 'is gone' : 'does not hash to the leaf the notary recorded'}: the log was altered after it was notarized. Run \`rollcall-audit verify\` on the data dir (it names every altered entry) and restore it from a backup.`,
     );
   }
 
-  /** the positions noteAltered was told of since this process started */
-  alteredPositions(): string[] {
-    return [...this.altered];
+  /** the first positions noteAltered was told of since this process started, and how many it was told of */
+  alteredPositions(): { named: string[]; count: number } {
+    return { named: [...this.altered].slice(0, ALTERED_NAMED), count: this.altered.size };
   }
 }

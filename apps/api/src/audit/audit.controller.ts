@@ -96,28 +96,29 @@ export class AuditController {
     const record = await this.audit.recordAt(position);
     // a leaf without its event: the log lost an entry it had when it was notarized. Said as such, whoever asks: as
     // "not found" an organization's auditor could not tell it from another organization's entry (probe 60 F1)
-    if (!record && this.audit.leafAt(position)) {
+    const notarized = this.audit.leafAt(position);
+    if (!record && notarized) {
       this.audit.noteAltered(query.position, 'lost');
       throw altered(query.position, 'lost');
     }
-    if (!record || !(await this.mayRead(principal, record.stream))) throw notFound(query.position);
+    // an entry unlike its leaf is refused as a lost one is, whoever asks (probe 115 F1: answered 200, the entry not
+    // hashing to the `leafHash` beside it; probe 118 F2: one moved into another organization's stream read as "not
+    // found" to its owner): one hash of what would be served, before who may read it is asked of the altered row
+    const entry = record && this.audit.entryOf(record);
+    if (entry && notarized && !leafHash(entry).equals(notarized.hash)) {
+      this.audit.noteAltered(query.position, 'changed');
+      throw altered(query.position, 'changed');
+    }
+    if (!record || !entry || !(await this.mayRead(principal, record.stream))) throw notFound(query.position);
     const latest = this.audit.latestCheckpoint();
     const treeSize = query.treeSize ?? latest?.size ?? 0;
-    const leaf = this.audit.leafAt(position);
-    if (!leaf) throw this.behind(`The notary has not reached position ${query.position} yet.`);
-    if (query.treeSize === undefined && leaf.index >= treeSize) throw this.behind(`No signed checkpoint covers position ${query.position} yet.`);
+    if (!notarized) throw this.behind(`The notary has not reached position ${query.position} yet.`);
+    if (query.treeSize === undefined && notarized.index >= treeSize) throw this.behind(`No signed checkpoint covers position ${query.position} yet.`);
     let proof;
     try {
       proof = this.audit.inclusion(position, treeSize);
     } catch (error) {
       return unavailable(error);
-    }
-    // an entry unlike its leaf is refused as a lost one is (probe 115 F1: answered 200, the entry not hashing to the
-    // `leafHash` beside it, caught only by a client that recomputed it): one hash of what is about to be served
-    const entry = this.audit.entryOf(record);
-    if (!leafHash(entry).equals(proof.leaf.hash)) {
-      this.audit.noteAltered(query.position, 'changed');
-      throw altered(query.position, 'changed');
     }
     const checkpoint = this.audit.checkpointOfSize(treeSize)?.note;
     return {

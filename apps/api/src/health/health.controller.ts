@@ -210,7 +210,7 @@ export class HealthController {
   /** this process's notary: notarizing or standing by, its tree's size, and `failing` while its steps fail */
   private notarizing(): Record<string, unknown> {
     const { size, checkpointSize, notarizing, error } = this.audit.progress();
-    const altered = this.audit.alteredPositions();
+    const { named: altered, count: alteredCount } = this.audit.alteredPositions();
     return {
       notarizing,
       treeSize: size,
@@ -222,6 +222,7 @@ export class HealthController {
       // probe 115 F1: a proof found the log altered after it was notarized; said here until the process restarts
       ...(altered.length > 0 && {
         alteredPositions: altered,
+        alteredCount,
         alteredMessage: "The event log was altered after it was notarized at these positions (found by inclusion proofs, answered 500 AUDIT_LOG_ALTERED): run `rollcall-audit verify` on the data dir, which names every altered entry, and restore it from a backup.",
       }),
     };

@@ -30,6 +30,7 @@ const INDICATORS = {
       treeSize: { type: 'integer' as const, description: "`audit` only: the leaves of the notary's tree (events notarized) as this process last saw it" },
       checkpointSize: { type: 'integer' as const, nullable: true, description: '`audit` only: the size of the latest signed checkpoint (null before the first)' },
       alteredPositions: { type: 'array' as const, items: { type: 'string' as const }, description: "`audit` only, once an inclusion proof found the event log's entry at a position lost or unlike the leaf notarized (answered 500 AUDIT_LOG_ALTERED): those positions (the first 20), until the process restarts; `rollcall-audit verify` names every one" },
+      alteredCount: { type: 'integer' as const, description: '`audit` only, beside `alteredPositions`: how many altered positions proofs found (each logged once; up to 10,000 remembered)' },
       alteredMessage: { type: 'string' as const, description: '`audit` only, beside `alteredPositions`: what it means and what to do' },
       failing: { type: 'boolean' as const, description: "`audit`: while the notary's steps fail (the data dir's disk): it tries again every second; `erasureJournal` (present when `ROLLCALL_ERASURE_JOURNAL` is set, always up): while the journal refuses its lines; `mailDispatch` (always up): while the mail dispatcher's passes or lease renewals fail (links stay due). `message` says what it means" },
       transports: {
