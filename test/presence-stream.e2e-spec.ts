@@ -111,6 +111,9 @@ describe('rule 13: the presence stream (server-sent events)', () => {
     expect(await fields(streamUrl(o), asAdmin(o, { 'last-event-id': '999999999999' }))).toEqual(['Last-Event-ID']);
     expect(await fields(streamUrl(o, '?lastEventId=999999999999'), asAdmin(o))).toEqual(['lastEventId']);
     expect(await fields(streamUrl(o, '?lastEventId=abc'), asAdmin(o))).toEqual(['lastEventId']);
+    // both sent: the header wins, and only it is checked (probe 118 F6: a malformed query was refused beside it)
+    expect(await fields(streamUrl(o, '?lastEventId=abc'), asAdmin(o, { 'last-event-id': 'xyz' }))).toEqual(['Last-Event-ID']);
+    expect((await connect(streamUrl(o, '?lastEventId=abc'), asAdmin(o, { 'last-event-id': '0' }))).status).toBe(200);
   });
 
   it("HEAD answers the stream's status and headers at once, and ends (probe 36 F2: it hung); refused as GET is", async () => {

@@ -16132,7 +16132,7 @@ export interface operations {
       query?: {
         /** @description a ticket from `POST …/presence/stream-tickets`, for clients that cannot send headers (EventSource) */
         ticket?: string;
-        /** @description resume after this event id (as the `Last-Event-ID` header does) */
+        /** @description resume after this event id (as the `Last-Event-ID` header does; the header wins when both are sent) */
         lastEventId?: string;
       };
       header?: {
