@@ -3,13 +3,14 @@ import { join } from 'node:path';
 import { ConfigError } from '../settings';
 import { realPathOf } from './real-path';
 
-/**
- * `erasure-journal-used` in a data dir: it has written an erasure journal (its path the file's one line). Copied with
- * the data dir into its backups, so that a restored copy knows that erasures may have been decided after it.
- */
 /** how a journal's first line begins (erasure-journal.ts writes it; its id follows) */
 export const JOURNAL_MADE = '{"kind":"JournalMade","journalId":';
 
+/**
+ * `erasure-journal-used` in a data dir: it has written an erasure journal (the file's first line its path, the second
+ * its id, since session 67). Copied with the data dir into its backups, so that a restored copy knows that erasures
+ * may have been decided after it.
+ */
 export const journalMarker = (dataDir: string): string => join(dataDir, 'erasure-journal-used');
 
 /**
