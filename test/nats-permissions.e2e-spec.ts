@@ -10,6 +10,8 @@ import { captureLogLines } from '../apps/api/src/shared/testing/log-capture';
 import { startTestApp } from './support/app';
 import { freePort, natsBinary, startNats } from './support/nats';
 
+const METRICS_TOKEN = 'metrics-token-0123456789';
+
 /** a nats-server configuration: Rollcall's user `rc` may publish to `publish`; `reader` subscribes to anything */
 const conf = (publish: string[]) => `authorization {
   users = [
@@ -28,7 +30,7 @@ if (natsBinary) {
       writeFileSync(file, conf(['rollcall.events.>', '_INBOX.>']));
       const port = await freePort();
       const nats = await startNats(['-c', file], port);
-      const app = await startTestApp({ NATS_URL: `nats://rc:rc-secret@127.0.0.1:${port}`, ROLLCALL_NATS_EVENT_SUBJECTS: 'both', LOG_LEVEL: 'warn' }, logs.stream);
+      const app = await startTestApp({ NATS_URL: `nats://rc:rc-secret@127.0.0.1:${port}`, ROLLCALL_NATS_EVENT_SUBJECTS: 'both', ROLLCALL_METRICS_TOKEN: METRICS_TOKEN, LOG_LEVEL: 'warn' }, logs.stream);
       const { connect } = await import('@nats-io/transport-node');
       const reader = await connect({ servers: `127.0.0.1:${port}`, user: 'reader', pass: 'reader-secret' });
       const health = async () => (await app.api.request('GET', '/health')).body.info.integrationEvents;
@@ -46,6 +48,10 @@ if (natsBinary) {
         expect(said()).toBe(true);
         const refused = await health();
         expect(refused.state).toBe('retrying');
+        // probe 114 F4: counted as the transport refusing, in /health and /metrics (it stayed 0)
+        expect(refused.failedSends).toBeGreaterThan(0);
+        expect(refused.transports.nats.failedSends).toBe(refused.failedSends);
+        expect((await app.api.request('GET', '/metrics', { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).body as string).toMatch(/rollcall_integration_events_failed_sends\{transport="nats"\} [1-9]/);
         // nothing refused is passed over: the log's head is still ahead of the checkpoint
         expect(refused.behind).toBeGreaterThan(0);
         expect(own).toEqual([]);
@@ -56,7 +62,7 @@ if (natsBinary) {
         for (const deadline = Date.now() + 40_000; !own.includes(`rollcall.org.${organizationId}.events.WorkspaceCreated`) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 100));
         expect(own).toEqual(expect.arrayContaining([`rollcall.org.${organizationId}.events.OrganizationCreated`, `rollcall.org.${organizationId}.events.UserJoinedOrganization`, `rollcall.org.${organizationId}.events.WorkspaceCreated`]));
         for (const deadline = Date.now() + 10_000; (await health()).behind !== 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 100));
-        expect(await health()).toMatchObject({ state: 'running', behind: 0 });
+        expect(await health()).toMatchObject({ state: 'running', behind: 0, failedSends: 0 });
       } finally {
         await reader.close();
         await app.stop();

@@ -3426,7 +3426,7 @@ export interface components {
           state?: 'disabled' | 'stopped' | 'running' | 'retrying' | 'standby';
           /** @description `integrationEvents` only: subscriptions to the log that failed in a row */
           consecutiveFailures?: number;
-          /** @description `integrationEvents` only: sends of the event at hand a transport refused in a row (a consumer down) */
+          /** @description `integrationEvents` only: sends of the event at hand a transport refused in a row (a consumer down), or attempts whose publishes the NATS server refused (its permissions), until the checkpoint moves */
           failedSends?: number;
           /** @description `integrationEvents` only: the position of the last event published */
           checkpoint?: string;
@@ -3456,7 +3456,7 @@ export interface components {
               state?: 'disabled' | 'stopped' | 'running' | 'retrying' | 'standby';
               /** @description `integrationEvents` only: subscriptions to the log that failed in a row */
               consecutiveFailures?: number;
-              /** @description `integrationEvents` only: sends of the event at hand a transport refused in a row (a consumer down) */
+              /** @description `integrationEvents` only: sends of the event at hand a transport refused in a row (a consumer down), or attempts whose publishes the NATS server refused (its permissions), until the checkpoint moves */
               failedSends?: number;
               /** @description `integrationEvents` only: the position of the last event published */
               checkpoint?: string;
@@ -3484,7 +3484,7 @@ export interface components {
           state?: 'disabled' | 'stopped' | 'running' | 'retrying' | 'standby';
           /** @description `integrationEvents` only: subscriptions to the log that failed in a row */
           consecutiveFailures?: number;
-          /** @description `integrationEvents` only: sends of the event at hand a transport refused in a row (a consumer down) */
+          /** @description `integrationEvents` only: sends of the event at hand a transport refused in a row (a consumer down), or attempts whose publishes the NATS server refused (its permissions), until the checkpoint moves */
           failedSends?: number;
           /** @description `integrationEvents` only: the position of the last event published */
           checkpoint?: string;
@@ -3514,7 +3514,7 @@ export interface components {
               state?: 'disabled' | 'stopped' | 'running' | 'retrying' | 'standby';
               /** @description `integrationEvents` only: subscriptions to the log that failed in a row */
               consecutiveFailures?: number;
-              /** @description `integrationEvents` only: sends of the event at hand a transport refused in a row (a consumer down) */
+              /** @description `integrationEvents` only: sends of the event at hand a transport refused in a row (a consumer down), or attempts whose publishes the NATS server refused (its permissions), until the checkpoint moves */
               failedSends?: number;
               /** @description `integrationEvents` only: the position of the last event published */
               checkpoint?: string;
@@ -3568,7 +3568,7 @@ export interface components {
           state?: 'disabled' | 'stopped' | 'running' | 'retrying' | 'standby';
           /** @description `integrationEvents` only: subscriptions to the log that failed in a row */
           consecutiveFailures?: number;
-          /** @description `integrationEvents` only: sends of the event at hand a transport refused in a row (a consumer down) */
+          /** @description `integrationEvents` only: sends of the event at hand a transport refused in a row (a consumer down), or attempts whose publishes the NATS server refused (its permissions), until the checkpoint moves */
           failedSends?: number;
           /** @description `integrationEvents` only: the position of the last event published */
           checkpoint?: string;
@@ -3598,7 +3598,7 @@ export interface components {
               state?: 'disabled' | 'stopped' | 'running' | 'retrying' | 'standby';
               /** @description `integrationEvents` only: subscriptions to the log that failed in a row */
               consecutiveFailures?: number;
-              /** @description `integrationEvents` only: sends of the event at hand a transport refused in a row (a consumer down) */
+              /** @description `integrationEvents` only: sends of the event at hand a transport refused in a row (a consumer down), or attempts whose publishes the NATS server refused (its permissions), until the checkpoint moves */
               failedSends?: number;
               /** @description `integrationEvents` only: the position of the last event published */
               checkpoint?: string;

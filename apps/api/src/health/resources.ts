@@ -8,7 +8,7 @@ const PUBLISHER = {
     description: '`integrationEvents` only (always up): the publisher of this process; `retrying`: its subscription failed, or the transport refuses the event at hand (`failedSends`); `standby`: another process publishes',
   },
   consecutiveFailures: { type: 'integer' as const, description: '`integrationEvents` only: subscriptions to the log that failed in a row' },
-  failedSends: { type: 'integer' as const, description: '`integrationEvents` only: sends of the event at hand a transport refused in a row (a consumer down)' },
+  failedSends: { type: 'integer' as const, description: '`integrationEvents` only: sends of the event at hand a transport refused in a row (a consumer down), or attempts whose publishes the NATS server refused (its permissions), until the checkpoint moves' },
   checkpoint: { type: 'string' as const, description: '`integrationEvents` only: the position of the last event published' },
   behind: { type: 'integer' as const, description: "`integrationEvents` only: how far the log's head is past the checkpoint, in log positions (events with the embedded store)" },
 };

@@ -96,7 +96,10 @@ export interface IntegrationEventsStatus {
   lastError?: string;
   /** global position of the last event published (and checkpointed), as a string; with two transports the lower */
   checkpoint?: string;
-  /** sends of the event at hand that a transport refused, in a row (a consumer down: it is sent again until taken) */
+  /**
+   * sends of the event at hand that a transport refused, in a row (a consumer down: it is sent again until taken), or
+   * attempts whose publishes the NATS server refused (permissions: counted until the checkpoint moves; probe 114 F4)
+   */
   failedSends: number;
   /** each configured transport's own (each keeps its own checkpoint: probe 38 F3) */
   transports?: Partial<Record<'nats' | 'tcp', Omit<IntegrationEventsStatus, 'transports'>>>;

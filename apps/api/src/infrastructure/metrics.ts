@@ -30,7 +30,7 @@ export class Metrics {
   );
   readonly integrationEventsFailedSends = this.publisherGauge(
     'rollcall_integration_events_failed_sends',
-    'Sends of the event at hand that a transport refused, in a row (0 once it is taken): a consumer or transport down',
+    'Sends of the event at hand that a transport refused, in a row (0 once it is taken): a consumer or transport down, or publishes the NATS server refused (its permissions) until the checkpoint moves',
     async (p) => Object.fromEntries(Object.entries(p.status().transports ?? {}).map(([transport, s]) => [transport, s!.failedSends])),
   );
 

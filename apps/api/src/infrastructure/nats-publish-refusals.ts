@@ -1,5 +1,10 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 
+/** A confirmation failed because the NATS server refused publishes: the transport refusing events, counted in `failedSends`. */
+export class NatsPublishRefused extends Error {
+  override readonly name = 'NatsPublishRefused';
+}
+
 /**
  * The NATS server's refusals of this process's publishes of integration events (a permissions violation: its NATS user
  * may not publish on that subject). Core NATS says so asynchronously (an `-ERR` the client hands to its status
@@ -45,7 +50,7 @@ export class NatsPublishRefusals {
     if (this.count === this.seen) return;
     const refused = this.count - this.seen;
     this.seen = this.count;
-    throw new Error(
+    throw new NatsPublishRefused(
       `the NATS server refused ${refused} publish(es) of integration events (permissions violation, e.g. on "${this.last}"): allow Rollcall's NATS user to publish to rollcall.events.> and rollcall.org.*.events.> (docs/security.md)`,
     );
   }

@@ -10,6 +10,7 @@ import { type IntegrationEvent, type IntegrationEventsStatus, toIntegrationEvent
 import { ConfirmedCheckpoint } from './confirmed-checkpoint';
 import { type EventSubject, operatorSubject } from './event-subjects';
 import { OrganizationChains } from './organization-chains';
+import { NatsPublishRefused } from './nats-publish-refusals';
 
 /**
  * The publisher's waits and windows (idle poll, a subscription's stability) on a clock that never steps: the wall
@@ -83,6 +84,11 @@ export class TransportPublisher {
   private state: IntegrationEventsStatus['state'] = 'stopped';
   private failures = 0;
   private failedSends = 0;
+  /**
+   * confirmations a transport refused in a row (NATS: a publish its server refused, said after the send resolved), until
+   * the checkpoint moves: `failedSends` shows the worse of the two (probe 114 F4: a refusal showed only as `retrying`)
+   */
+  private refusedConfirmations = 0;
   private lastError?: string;
   private subscribedAt = 0;
   /** the last position published and checkpointed; undefined until read from the checkpoint or the log's head */
@@ -158,7 +164,7 @@ export class TransportPublisher {
     return {
       state: this.state,
       consecutiveFailures: stable ? 0 : this.failures,
-      failedSends: this.failedSends,
+      failedSends: Math.max(this.failedSends, this.refusedConfirmations),
       ...(this.lastError !== undefined && { lastError: this.lastError }),
       ...(this.position !== undefined && this.position >= 0n && { checkpoint: this.position.toString() }),
     };
@@ -211,6 +217,7 @@ export class TransportPublisher {
         const stable = elapsedMs() - this.subscribedAt >= retry.stableAfterMs;
         this.failures = subscription && stable ? 1 : this.failures + 1;
         this.lastError = error instanceof Error ? error.message : String(error);
+        if (error instanceof NatsPublishRefused) this.refusedConfirmations++;
         this.state = 'retrying';
         let delay = Math.min(retry.maxDelayMs, retry.initialDelayMs * 2 ** Math.min(this.failures - 1, 20));
         // stopped before an event a later version of Rollcall wrote: an upgraded process publishes it, so the lease goes
@@ -296,6 +303,7 @@ export class TransportPublisher {
     await this.o.coordination.writeCheckpoint(position);
     this.position = position;
     this.chains.confirmedThrough(position);
+    this.refusedConfirmations = 0;
     if (this.failures > 0) this.o.logger.log({ transport: this.transport, failures: this.failures }, `integration events (${this.transport}): following the log again after ${this.failures} failure(s)`);
     this.failures = 0;
   }
