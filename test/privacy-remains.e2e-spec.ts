@@ -224,4 +224,33 @@ describe('an Idempotency-Key after an erasure (probe 40 F4)', () => {
       expectProblem(await invite('zq-other@example.org'), 422, 'IDEMPOTENCY_KEY_REUSED');
     }
   });
+
+  it('rule 12: a keyed request about a user that changed nothing (an access change, a team add or removal, org admin taken away, set offline) answers 410 IDEMPOTENCY_KEY_ERASED after their deletion, whatever is sent (probe 120 F1: it was replayed)', async () => {
+    const o = await one.api.organization();
+    const as = { key: o.key, actor: o.admin };
+    const userId = await one.api.member({ ...as, workspaceId: o.workspaceId }, 'zq-nochange@example.org', { roles: ['agent'] });
+    const team = async (name: string) => (await one.api.request('POST', `/v1/workspaces/${o.workspaceId}/teams`, { ...as, body: { name } })).body.teamId as string;
+    const [inTeam, notInTeam] = [await team('Oracle in'), await team('Oracle out')];
+    expect((await one.api.request('PUT', `/v1/workspaces/${o.workspaceId}/teams/${inTeam}/members/${userId}`, as)).status).toBe(200);
+    // set offline once (a member manager's set-offline holds: ADR 0032), so that the keyed one changes nothing
+    expect((await one.api.request('POST', `/v1/workspaces/${o.workspaceId}/members/${userId}/presence/offline`, as)).status).toBe(200);
+    const keyed = (key: string) => ({ ...as, headers: { 'idempotency-key': `nochange-${key}` } });
+    // [the request that changed nothing, the same key with another request]
+    const requests: [string, () => Promise<{ status: number; body: Record<string, unknown>; headers: Headers }>, () => Promise<{ status: number; body: Record<string, unknown>; headers: Headers }>][] = [
+      ['access', () => one.api.request('PATCH', `/v1/workspaces/${o.workspaceId}/members/${userId}/access`, { ...keyed('access'), body: { roles: ['agent'] } }), () => one.api.request('PATCH', `/v1/workspaces/${o.workspaceId}/members/${userId}/access`, { ...keyed('access'), body: { roles: ['manager'] } })],
+      ['team add', () => one.api.request('PUT', `/v1/workspaces/${o.workspaceId}/teams/${inTeam}/members/${userId}`, keyed('add')), () => one.api.request('PUT', `/v1/workspaces/${o.workspaceId}/teams/${notInTeam}/members/${userId}`, keyed('add'))],
+      ['team removal', () => one.api.request('DELETE', `/v1/workspaces/${o.workspaceId}/teams/${notInTeam}/members/${userId}`, keyed('remove')), () => one.api.request('DELETE', `/v1/workspaces/${o.workspaceId}/teams/${inTeam}/members/${userId}`, keyed('remove'))],
+      ['org admin', () => one.api.request('DELETE', `/v1/organizations/${o.organizationId}/users/${userId}/org-admin`, keyed('admin')), () => one.api.request('PUT', `/v1/organizations/${o.organizationId}/users/${userId}/org-admin`, keyed('admin'))],
+      ['offline', () => one.api.request('POST', `/v1/workspaces/${o.workspaceId}/members/${userId}/presence/offline`, keyed('offline')), () => one.api.request('POST', `/v1/workspaces/${o.workspaceId}/members/${userId}/presence/offline`, { ...keyed('offline'), body: {} })],
+    ];
+    for (const [what, first] of requests) {
+      const reply = await first();
+      expect({ what, status: reply.status, changed: reply.body.changed }).toEqual({ what, status: 200, changed: Array.isArray(reply.body.changed) ? [] : false });
+      // before the deletion: replayed, as always
+      expect({ what, replayed: (await first()).headers.get('idempotency-replayed') }).toEqual({ what, replayed: 'true' });
+    }
+    expect((await one.api.request('DELETE', `/v1/organizations/${o.organizationId}/users/${userId}`, as)).status).toBe(200);
+    for (const [what, same, other] of requests)
+      for (const reply of [await same(), await other()]) expect({ what, status: reply.status, code: reply.body.code }).toEqual({ what, status: 410, code: 'IDEMPOTENCY_KEY_ERASED' });
+  });
 });

@@ -21,6 +21,8 @@ export class ChangeAccessHandler implements ICommandHandler<ChangeAccessCommand>
   constructor(@Inject(StreamHandler) private readonly streams: StreamHandler) {}
 
   async execute({ ref, ctx, userId, body }: ChangeAccessCommand) {
+    // about this user: a keyed retry after their deletion is 410, also when nothing changed (no events name them; probe 120 F1)
+    ctx.aboutUsers = [userId];
     // the access the last decision was made on: the state (shared) may take later commands' changes before the answer,
     // and a "nothing changed" answered with those was a state the log never held at its position (probe 87 F1); an
     // access value is replaced by a change, never edited, so the reference is that state's
@@ -61,6 +63,8 @@ export class RevokeAccessHandler implements ICommandHandler<RevokeAccessCommand>
   constructor(@Inject(StreamHandler) private readonly streams: StreamHandler) {}
 
   async execute({ ref, ctx, userId, reassignContactsTo }: RevokeAccessCommand) {
+    // about this user: a keyed retry after their deletion is 410, also when nothing changed (no events name them; probe 120 F1)
+    ctx.aboutUsers = [userId];
     const decide = (c: WorkspaceContext) =>
       decideWorkspace(
         { type: 'RevokeAccess', workspaceId: ref.workspaceId, actorId: ctx.actorId, now: ctx.now, userId, ...(reassignContactsTo !== undefined && { reassignContactsTo }) },

@@ -224,6 +224,8 @@ export class SetOfflineHandler implements ICommandHandler<SetOfflineCommand> {
   ) {}
 
   async execute({ ref, ctx, userId }: SetOfflineCommand): Promise<SetOfflineAnswer> {
+    // about this user: a keyed retry after their deletion is 410, also when nothing changed (no events name them; probe 120 F1)
+    ctx.aboutUsers = [userId];
     const lease = await this.leases.get(ref.workspaceId, userId);
     // the latest heartbeat heard when deciding: also one this process answered after the lease was read (probe 88 F6)
     let heard = lease?.lastSeenAt ?? Number.NEGATIVE_INFINITY;

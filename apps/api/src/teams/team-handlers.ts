@@ -83,6 +83,8 @@ export class TeamCommandHandler implements ICommandHandler<TeamCommandRequest, T
 
   async execute({ ref, ctx, action }: TeamCommandRequest): Promise<TeamAnswer> {
     const teamId = action.type === 'CreateTeam' ? createdId(ctx, 'team') : action.teamId;
+    // a member added or removed: about them, a keyed retry after their deletion is 410 also when nothing changed (probe 120 F1)
+    if (action.type === 'AddTeamMember' || action.type === 'RemoveTeamMember') ctx.aboutUsers = [action.userId];
     // ctx.now is read when deciding: the command is dated no earlier than the stream's last change (StreamHandler)
     const quota = action.type === 'CreateTeam' && { maxTeams: this.config?.quotas.teamsPerWorkspace };
     const command: TeamCommand = { ...action, ...quota, teamId, workspaceId: ref.workspaceId, actorId: ctx.actorId, now: ctx.now };

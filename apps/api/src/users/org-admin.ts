@@ -24,6 +24,8 @@ export class ChangeOrgAdminHandler implements ICommandHandler<ChangeOrgAdminComm
   constructor(@Inject(StreamHandler) private readonly streams: StreamHandler) {}
 
   async execute({ organizationId, ctx, userId, orgAdmin }: ChangeOrgAdminCommand): Promise<OrgAdminAnswer> {
+    // about this user: a keyed retry after their deletion is 410, also when nothing changed (no events name them; probe 120 F1)
+    ctx.aboutUsers = [userId];
     const done = await this.streams.handle(organization(organizationId), ctx, (org) =>
       decideOrganization({ type: 'ChangeOrgAdmin', organizationId, actorId: ctx.actorId, now: ctx.now, userId, orgAdmin }, org),
     );

@@ -44,8 +44,9 @@ export interface CommandContext {
    */
   wrote?: EventSpan[];
   /**
-   * The users whose personal data the request named (a profile's change): kept with the answer, so that a retry after
-   * their deletion is refused also when the write appended nothing (erased-requests.ts; probe 44b F1).
+   * The users the request was about (a profile's change, an access, team, org admin or presence change of a user): kept
+   * with the answer, so that a retry after their deletion is refused also when the write appended nothing
+   * (erased-requests.ts; probe 44b F1, probe 120 F1).
    */
   aboutUsers?: string[];
   /**

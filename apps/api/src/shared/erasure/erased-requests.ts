@@ -3,7 +3,8 @@
 // now (410 IDEMPOTENCY_KEY_ERASED), so that no guess of the erased address or name is confirmed by a replay against a
 // 422 (probe 40 F4). "About": the subjects its events sealed data under, the users its events name (`data.userId`:
 // an email change withdrawn holds no sealed field, probe 44b F1), and the users its request named though it wrote
-// nothing (a profile set to what it was: no event, probe 44b F1) — minus what its own events erased (a deletion's
+// nothing (a profile set to what it was: no event, probe 44b F1; an access, team, org admin or presence change of a
+// user that changed nothing, probe 120 F1) — minus what its own events erased (a deletion's
 // retry is a replay: its request names nobody's data).
 import type { DomainEvent } from '@rollcall/domain';
 import { type EventStore, type RecordedEvent, type SnapshotSealing, erasedFieldsOf, erasedSubjectsOf } from '@rollcall/event-store';
