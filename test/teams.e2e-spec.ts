@@ -133,7 +133,10 @@ describe('teams and networked workspaces over HTTP, across two organizations (ru
     expectProblem(await api.request('PUT', `${B}/teams/${experts}/sharing`, { key: b.key, actor: bea, body: { shared: false } }), 403, 'INSUFFICIENT_AUTHORITY');
     const waitB = { 'x-min-position': shared.body.position };
     expect((await api.request('GET', `${A}/teams`, { ...asA, headers: waitB })).body.items.map((t: { name: string }) => t.name)).toEqual(['Day', 'Night shift']);
-    expectProblem(await api.request('GET', `${A}/teams/${experts}/invitees`, asA), 404, 'TEAM_NOT_FOUND');
+    // still 404 (not chosen), with a sentence that says whose it is and what to do (probe 120 F2: "does not exist in this workspace")
+    const notChosen = await api.request('GET', `${A}/teams/${experts}/invitees`, asA);
+    expectProblem(notChosen, 404, 'TEAM_NOT_FOUND');
+    expect(notChosen.body.detail).toBe(`Team ${experts} is one workspace ${b.workspaceId} ("Support"), a network partner, shares with this workspace, not chosen here: choose it first (PUT /v1/workspaces/{ws}/partner-teams/${experts}/visibility with {"visible": true}).`);
     const offered = await api.request('GET', `${A}/partner-teams`, { ...asA, headers: waitB });
     expect(offered.body.items).toEqual([{ teamId: experts, name: 'Experts', memberCount: 1, visible: false, shared: true, partner: { workspaceId: b.workspaceId, workspaceName: 'Support' } }]);
     expectProblem(await api.request('PUT', `${A}/partner-teams/${secret}/visibility`, { ...asA, body: { visible: true } }), 404, 'TEAM_NOT_FOUND');
@@ -161,14 +164,28 @@ describe('teams and networked workspaces over HTTP, across two organizations (ru
     });
     const leak = JSON.stringify([seen.body, partnerLookup.body, offered.body]);
     for (const secretBit of ['bea@b.test', 'operator', 'roles', 'email', b.organizationId, 'Secret', secret]) expect(leak).not.toContain(secretBit);
-    // B's unshared team and B's user list stay closed to A
-    expectProblem(await api.request('GET', `${A}/teams/${secret}/invitees`, asA), 404, 'TEAM_NOT_FOUND');
+    // A may see B's team, not manage it: said so (probe 120 F2)
+    for (const refused of [
+      await api.request('PATCH', `${A}/teams/${experts}`, { ...asA, body: { name: 'Ours now' } }),
+      await api.request('PUT', `${A}/teams/${experts}/members/${agent}`, asA),
+      await api.request('PUT', `${A}/teams/${experts}/sharing`, { ...asA, body: { shared: false } }),
+    ]) {
+      expectProblem(refused, 404, 'TEAM_NOT_FOUND');
+      expect(refused.body.detail).toMatch(new RegExp(`^Team ${experts} is workspace ${b.workspaceId} \\("Support"\\)'s, a network partner's: only that workspace manages it`));
+    }
+    // B's unshared team and B's user list stay closed to A (the plain sentence: A is told nothing of it)
+    const closed = await api.request('GET', `${A}/teams/${secret}/invitees`, asA);
+    expectProblem(closed, 404, 'TEAM_NOT_FOUND');
+    expect(closed.body.detail).toBe(`Team ${secret} does not exist in this workspace.`);
+    expect((await api.request('PATCH', `${A}/teams/${secret}`, { ...asA, body: { name: 'Ours now' } })).body.detail).toBe(`Team ${secret} does not exist in this workspace.`);
     expectProblem(await api.request('GET', `${B}/teams`, asA), 404, 'WORKSPACE_NOT_FOUND');
     expectProblem(await api.request('GET', `${B}/teams/${experts}/invitees`, asA), 404, 'WORKSPACE_NOT_FOUND');
 
     // unsharing hides it at once (no X-Min-Position needed); sharing again shows it again
     await api.request('PUT', `${B}/teams/${experts}/sharing`, { ...asB, body: { shared: false } });
-    expectProblem(await api.request('GET', `${A}/teams/${experts}/invitees`, asA), 404, 'TEAM_NOT_FOUND');
+    const unshared = await api.request('GET', `${A}/teams/${experts}/invitees`, asA);
+    expectProblem(unshared, 404, 'TEAM_NOT_FOUND');
+    expect(unshared.body.detail).toBe(`Team ${experts}, chosen here, is no longer shared with this workspace by workspace ${b.workspaceId} ("Support"): its members are not shown until it is shared again.`);
     expect((await api.request('GET', `${A}/teams`, asA)).body.items.map((t: { name: string }) => t.name)).toEqual(['Day', 'Night shift']);
     // rule 16: the choice it keeps is listed, not shared, so that it can be seen and withdrawn (probe 30: it was not
     // listed at all); B's team that A never chose stays out

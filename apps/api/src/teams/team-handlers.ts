@@ -2,10 +2,10 @@ import { Inject, Optional } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { type NetworkCommand, type TeamCommand, type TeamEvent, type TeamsContext, decideNetwork, decideTeams } from '@rollcall/domain';
 import { type CommandContext, createdId } from '../shared/command-path/command-context';
-import { StreamHandler, type Target, type Written } from '../shared/command-path/stream-handler';
+import { DomainException, StreamHandler, type Target, type Written } from '../shared/command-path/stream-handler';
 import { workspaceStream } from '../shared/command-path/stream-states';
-import { type WorkspaceRef, workspace } from '../shared/command-path/targets';
-import { workspacePair, workspaceWithPartners } from './team-targets';
+import { type WorkspaceRef, loadWorkspace, workspace } from '../shared/command-path/targets';
+import { loadPartners, partnerTeamSentence, workspacePair, workspaceWithPartners } from './team-targets';
 import { APP_CONFIG } from '../shared/tokens';
 import type { Config } from '../config';
 
@@ -93,8 +93,20 @@ export class TeamCommandHandler implements ICommandHandler<TeamCommandRequest, T
     const actedBy = { actorId: ctx.actorId, decide };
     const target: Target<TeamsContext> =
       action.type === 'SetPartnerTeamVisibility' ? workspaceWithPartners(ref, action.teamId, actedBy, this.streams.states) : workspace(ref, actedBy, this.streams.states);
-    const done = await this.streams.handle(target, ctx, decide, { checkLoaded: true });
+    const done = await this.streams.handle(target, ctx, decide, { checkLoaded: true }).catch((error: unknown) => this.partnerTeamRefusal(ref, action, error));
     return answerOf(action, teamId, done);
+  }
+
+  /**
+   * A command on a partner's team (rename, members, sharing) is TEAM_NOT_FOUND here, as the domain decides on this
+   * workspace's own teams; when a partner shares that team with this workspace the sentence says whose it is (probe
+   * 120 F2: "does not exist in this workspace", of a team the console showed in the list). Read on the refusal only.
+   */
+  private async partnerTeamRefusal(ref: WorkspaceRef, action: TeamAction, error: unknown): Promise<never> {
+    if (!(error instanceof DomainException) || error.error.code !== 'TEAM_NOT_FOUND' || action.type === 'CreateTeam' || action.type === 'SetPartnerTeamVisibility') throw error;
+    const { context } = await loadWorkspace(this.streams.states, ref);
+    const sentence = partnerTeamSentence(context.ws, await loadPartners(this.streams.states, context.ws), action.teamId, 'manage');
+    throw sentence ? new DomainException({ ...error.error, message: sentence }) : error;
   }
 }
 

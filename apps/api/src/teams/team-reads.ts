@@ -9,7 +9,7 @@ import { loadWorkspace } from '../shared/command-path/targets';
 import { APP_CONFIG, READ_STORE } from '../shared/tokens';
 import type { Config } from '../config';
 import { LAST_SEEN, type LastSeen, withLiveLastSeen } from '../shared/last-seen';
-import { loadPartners } from './team-targets';
+import { loadPartners, partnerTeamSentence } from './team-targets';
 
 export interface TeamInvitees {
   teamId: string;
@@ -26,7 +26,7 @@ export interface InviteesPageAsked {
   cursor?: string;
 }
 
-const teamNotFound = (teamId: string) => new DomainException(domainError('TEAM_NOT_FOUND', `Team ${teamId} does not exist in this workspace.`));
+const teamNotFound = (teamId: string, sentence = `Team ${teamId} does not exist in this workspace.`) => new DomainException(domainError('TEAM_NOT_FOUND', sentence));
 
 /**
  * The reads of rules 15 and 16. What they list comes from the read models; whether a partner's team may be seen at
@@ -90,7 +90,7 @@ export class TeamReads {
     const own = live.ws.teams.teams.get(teamId);
     if (own) return { teamId, name: own.name, ...(await inTeam(ws, own.members)) };
     const partner = visiblePartnerTeam(live.ws, live.partners, teamId);
-    if (!partner) throw teamNotFound(teamId);
+    if (!partner) throw teamNotFound(teamId, partnerTeamSentence(live.ws, live.partners, teamId, 'look up'));
     const listed = await inTeam(partner.workspaceId, partner.team.members);
     const workspaceName = live.partners.find((p) => p.info.workspaceId === partner.workspaceId)?.info.name ?? null;
     return { teamId, name: partner.team.name, partner: { workspaceId: partner.workspaceId, workspaceName }, ...listed };

@@ -1,4 +1,4 @@
-import type { NetworkContext, TeamsContext, WorkspaceState } from '@rollcall/domain';
+import { type NetworkContext, type TeamsContext, type WorkspaceState, chosenPartnerTeam, sharedPartnerTeam } from '@rollcall/domain';
 import type { Target } from '../shared/command-path/stream-handler';
 import { inOrganization } from '../shared/command-path/command-target';
 import { type Loaded, type StreamStates, workspaceStream } from '../shared/command-path/stream-states';
@@ -59,3 +59,21 @@ export const workspacePair = (a: WorkspaceRef, b: WorkspaceRef): Target<NetworkC
     return { context: { ws: first.context, partner: second.context }, streams };
   },
 });
+
+/**
+ * Why a team that is not this workspace's own is "not found" here, when it is a partner's this workspace knows of (probe
+ * 120 F2: a partner team in the list was said "does not exist in this workspace"): shared with it, or chosen here.
+ * undefined: no partner shares it here and it was not chosen (the plain sentence stands, as for an unknown team).
+ */
+export function partnerTeamSentence(ws: WorkspaceState, partners: readonly WorkspaceState[], teamId: string, asked: 'manage' | 'look up'): string | undefined {
+  const shared = sharedPartnerTeam(ws, partners, teamId);
+  const known = shared ?? chosenPartnerTeam(ws, partners, teamId);
+  if (!known) return undefined;
+  const name = partners.find((p) => p.info.workspaceId === known.workspaceId)?.info.name;
+  const owner = `workspace ${known.workspaceId}${name ? ` ("${name}")` : ''}`;
+  if (asked === 'manage') return `Team ${teamId} is ${owner}'s, a network partner's: only that workspace manages it (this one chooses whether it sees it: PUT /v1/workspaces/{ws}/partner-teams/${teamId}/visibility).`;
+  // (the lookup asks this only of a team it may not show: shared and not chosen, or chosen and no longer shared)
+  return shared
+    ? `Team ${teamId} is one ${owner}, a network partner, shares with this workspace, not chosen here: choose it first (PUT /v1/workspaces/{ws}/partner-teams/${teamId}/visibility with {"visible": true}).`
+    : `Team ${teamId}, chosen here, is no longer shared with this workspace by ${owner}: its members are not shown until it is shared again.`;
+}
