@@ -134,7 +134,7 @@ export class PresenceController {
     summary: 'Presence transitions of this workspace as server-sent events (`text/event-stream`).',
     description:
       'Each message: `id:` the event\'s global position, `data:` JSON `{userId, status, previous, reason, lastSeenAt, at}`; `reason` is one of heartbeat, timeout, forced (someone else set the user offline: held until they resume), self (the user set themself offline), revoked, deleted. ' +
-      'Resume with the `Last-Event-ID` header (or `lastEventId`): within the replay window (ROLLCALL_PRESENCE_REPLAY_SECONDS, an hour by default) nothing is lost or repeated; transitions older than it are not sent again, and an `event: resync` message comes first (read the member list again, then apply what follows); a user deleted since is replayed only by their last transition (reason deleted). A comment line every 15 s keeps proxies open. ' +
+      'Resume with the `Last-Event-ID` header (or `lastEventId`): within the replay window (ROLLCALL_PRESENCE_REPLAY_SECONDS, an hour by default) nothing is lost or repeated; transitions older than it are not sent again, and an `event: resync` message comes first (read the member list again, then apply what follows); a user deleted since is replayed only by their last transition (reason deleted, or revoked when they had left the workspace before). A comment line every 15 s keeps proxies open. ' +
       'Authenticate with the API key and `X-Actor-Id`, or with `?ticket=` (EventSource). Same authority as the user list.',
   })
   @ApiProduces('text/event-stream')

@@ -117,6 +117,39 @@ describe('rule 13: the presence stream session', () => {
     }
   });
 
+  it('probe 119 F1: of a user revoked and deleted later, a resumed stream replays the last transition only (offline, revoked), as of one deleted while a member', async () => {
+    const at = (msAgo: number) => new Date(Date.now() - msAgo).toISOString();
+    const changed = (userId: string, status: 'online' | 'away' | 'offline', reason: 'heartbeat' | 'revoked', msAgo: number): PresenceChanged => ({
+      type: 'PresenceChanged',
+      version: 1,
+      data: { workspaceId: 'ws-1', organizationId: 'org-1', userId, status, previous: 'offline', reason, lastSeenAt: null, changedAt: at(msAgo) },
+    });
+    const head = await store.headPosition();
+    let n = 0;
+    const append = (stream: string, event: Parameters<typeof toStored>[0]) =>
+      store.append(stream, [{ id: `00000000-0000-4000-8000-2000000000${String(n++).padStart(2, '0')}`, ...toStored(event, {}) }], 'any');
+    await append('presence-ws-1-left', changed('left', 'online', 'heartbeat', 50_000));
+    await append('presence-ws-1-stays', changed('stays', 'online', 'heartbeat', 45_000));
+    await append('presence-ws-1-left', changed('left', 'away', 'heartbeat', 40_000));
+    await append('presence-ws-1-left', { type: 'MembershipEnded', version: 1, data: { workspaceId: 'ws-1', organizationId: 'org-1', userId: 'left', reason: 'revoked', endedAt: at(30_000) } });
+    await append('presence-ws-1-left', changed('left', 'offline', 'revoked', 30_000));
+    // the deletion, later: no membership of theirs ends, nothing in their presence stream; the workspace's stream says it
+    await append('workspace-ws-1', { type: 'UserDeletedFromWorkspace', version: 1, data: { workspaceId: 'ws-1', organizationId: 'org-1', userId: 'left', invitationIds: [], deletedAt: at(10_000) } });
+    // another workspace's deletion of a user of the same id says nothing of this one's
+    await append('workspace-ws-2', { type: 'UserDeletedFromWorkspace', version: 1, data: { workspaceId: 'ws-2', organizationId: 'org-1', userId: 'stays', invitationIds: [], deletedAt: at(10_000) } });
+    const resumed = await SseClient.open(`${url}?lastEventId=${head}`);
+    try {
+      await resumed.until((c) => c.messages.length >= 2);
+      await resumed.until((c) => c.comments.includes('keep-alive'));
+      expect(resumed.messages.map((m) => [m.data.userId, m.data.status, m.data.reason])).toEqual([
+        ['stays', 'online', 'heartbeat'],
+        ['left', 'offline', 'revoked'],
+      ]);
+    } finally {
+      resumed.close();
+    }
+  });
+
   it('ends every open stream on shutdown (closeAll), so the HTTP server can close', async () => {
     const client = await SseClient.open(url);
     await client.until((c) => c.comments.length > 0);

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { PRESENCE_EVENT_TYPES, fromStored, presenceStreamPrefix } from '@rollcall/domain';
 import type { EventStore } from '@rollcall/event-store';
+import { workspaceStream } from '../shared/command-path/stream-states';
 import { type PresenceBatch, type PresenceFeed, type PresenceMessage, presenceMessage } from './feed';
 
 /** A comment line this often keeps proxies from closing an idle stream (docs/rules.md#presence-details). */
@@ -26,7 +27,8 @@ const idFrame = (id: bigint): string => `id: ${id}\n\n`;
  * now on. With it, first the workspace's transitions after that position read from the log, then the live ones: the
  * live ones are collected from before the log is read, and each position is sent once, in order, so a client that
  * reconnects within the replay window loses nothing and sees nothing twice. Older transitions are not replayed (a
- * `resync` event says so), nor those of a user deleted since but the last (offline, reason `deleted`) (probe 76 F4: `lastEventId=1` replayed every transition
+ * `resync` event says so), nor those of a user deleted since but the last (offline, reason `deleted`, or `revoked` when
+ * they had left before: probe 119 F1) (probe 76 F4: `lastEventId=1` replayed every transition
  * since the workspace began, a deleted user's second-by-second trail among them — rule 12 keeps daily sums only).
  */
 export class PresenceStreamSession {
@@ -95,25 +97,34 @@ export class PresenceStreamSession {
    */
   private async catchUp(after: bigint): Promise<{ messages: PresenceMessage[]; tooOld: boolean; lastRead: bigint | undefined } | undefined> {
     const since = new Date(Date.now() - this.replayWindowMs).toISOString();
-    const kept: { userId: string; message: PresenceMessage; final: boolean }[] = [];
+    const kept: { userId: string; message: PresenceMessage }[] = [];
     const deleted = new Set<string>();
     let tooOld = false;
     let lastRead: bigint | undefined;
-    const missed = this.store.readAll({ fromPosition: after, filter: { eventTypes: [...PRESENCE_EVENT_TYPES], streamPrefixes: [presenceStreamPrefix(this.workspaceId)] } });
+    // the deletions are read from the workspace's stream too: a user revoked before being deleted ends no membership
+    // there (no MembershipEnded in the presence streams), and their trail was replayed whole (probe 119 F1)
+    const missed = this.store.readAll({
+      fromPosition: after,
+      filter: { eventTypes: [...PRESENCE_EVENT_TYPES, 'UserDeletedFromWorkspace'], streamPrefixes: [presenceStreamPrefix(this.workspaceId), workspaceStream(this.workspaceId)] },
+    });
     for await (const recorded of missed) {
       if (this.closed) return undefined;
       lastRead = recorded.position;
       const event = fromStored(recorded);
+      if (event?.type === 'UserDeletedFromWorkspace' && event.data.workspaceId === this.workspaceId) deleted.add(event.data.userId);
       if (event?.type === 'MembershipEnded' && event.data.reason === 'deleted') deleted.add(event.data.userId);
       if (event?.type !== 'PresenceChanged') continue;
       if (event.data.changedAt < since) tooOld = true;
       else {
         const message = presenceMessage(recorded, this.workspaceId);
-        // a deleted user's last transition (offline, reason `deleted`) tells the console they are gone: kept
-        if (message) kept.push({ userId: event.data.userId, message, final: event.data.reason === 'deleted' });
+        if (message) kept.push({ userId: event.data.userId, message });
       }
     }
-    return { messages: kept.filter((k) => k.final || !deleted.has(k.userId)).map((k) => k.message), tooOld, lastRead };
+    // a deleted user's last transition tells the console they are gone (offline, reason `deleted`; `revoked` when they
+    // left before their deletion): kept, the rest of their trail not
+    const last = new Map<string, PresenceMessage>();
+    for (const k of kept) if (deleted.has(k.userId)) last.set(k.userId, k.message);
+    return { messages: kept.filter((k) => !deleted.has(k.userId) || last.get(k.userId) === k.message).map((k) => k.message), tooOld, lastRead };
   }
 
   close(): void {
