@@ -102,6 +102,24 @@ describe('GET /v1/events: the integration events after a position (ADR 0021)', (
     }
   });
 
+  it("rule 12: a deletion says the contacts are unassigned only where it ended the membership; of a user revoked before (their contacts reassigned), the revoke's disposition stands (probe 119 F2)", async () => {
+    const { api } = running.app;
+    const start = (await feed('?limit=1')).body.head as string;
+    const o = await api.organization();
+    const as = { key: o.key, actor: o.admin };
+    const [leaver, heir, member] = [await api.member({ ...as, workspaceId: o.workspaceId }, 'leaver.feed@acme.test'), await api.member({ ...as, workspaceId: o.workspaceId }, 'heir.feed@acme.test'), await api.member({ ...as, workspaceId: o.workspaceId }, 'member.feed@acme.test')];
+    expect((await api.request('DELETE', `/v1/workspaces/${o.workspaceId}/members/${leaver}`, { ...as, body: { reassignContactsTo: heir } })).status).toBe(200);
+    for (const userId of [leaver, member]) expect((await api.request('DELETE', `/v1/organizations/${o.organizationId}/users/${userId}`, as)).status).toBe(200);
+    const events = (await feed(`?${start === '-1' ? '' : `after=${start}&`}limit=1000`)).body.items as { type: string; data: Record<string, unknown> }[];
+    const ofUser = (userId: string) => events.filter((e) => ['AccessRevoked', 'UserDeletedFromWorkspace'].includes(e.type) && e.data.userId === userId).map((e) => [e.type, e.data.wasMember, e.data.contacts]);
+    expect(ofUser(leaver)).toEqual([
+      ['AccessRevoked', undefined, { mode: 'reassigned', toUserId: heir }],
+      // (their accepted invitation's address erased here: the event, without a disposition of their contacts)
+      ['UserDeletedFromWorkspace', false, undefined],
+    ]);
+    expect(ofUser(member)).toEqual([['UserDeletedFromWorkspace', true, { mode: 'unassigned' }]]);
+  });
+
   it('every event names its organization: a workspace\'s, a presence stream\'s, a mail ledger\'s, and each side of a partner link across organizations (probe 87 F4); a mail names its request\'s key (probe 88 F4)', async () => {
     const { api } = running.app;
     const start = (await feed('?limit=1')).body.head as string;

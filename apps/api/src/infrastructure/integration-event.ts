@@ -71,10 +71,12 @@ function organizationOfEvent(e: RecordedEvent, event: DomainEvent): { organizati
  * What of an event's data consumers get: all of it, but the hash of an API key's secret (`ApiKeyIssued`), which only
  * the API's key check needs: consumers learn that a key was issued, and its id. A deleted user's removal from a
  * workspace says what became of their contacts, as a revoke does (rule 12: they are unassigned, a revoke's default;
- * probe 38 F7: the contacts service had to infer it).
+ * probe 38 F7: the contacts service had to infer it) — when it ended their membership: of one revoked before, the
+ * revoke's AccessRevoked said it, and an "unassigned" here undid a reassignment for a consumer that does what it says
+ * (probe 119 F2). An event written before `wasMember` (session 68) says "unassigned", as it did.
  */
 const publishedData = (event: DomainEvent): unknown => {
-  if (event.type === 'UserDeletedFromWorkspace') return { ...event.data, contacts: { mode: 'unassigned' } };
+  if (event.type === 'UserDeletedFromWorkspace') return event.data.wasMember === false ? event.data : { ...event.data, contacts: { mode: 'unassigned' } };
   if (event.type !== 'ApiKeyIssued') return event.data;
   const { secretHash: _secretHash, ...rest } = event.data;
   return rest;

@@ -93,6 +93,7 @@ export function decideDeleteUser(
         userId: user.userId,
         invitationIds: theirs.map((i) => i.invitationId),
         deletedAt: command.now,
+        wasMember: member,
       },
     });
   }

@@ -154,7 +154,19 @@ export type AccessRevoked = Event<
  */
 export type UserDeletedFromWorkspace = Event<
   'UserDeletedFromWorkspace',
-  { workspaceId: string; organizationId: string; userId: string; invitationIds: string[]; deletedAt: string }
+  {
+    workspaceId: string;
+    organizationId: string;
+    userId: string;
+    invitationIds: string[];
+    deletedAt: string;
+    /**
+     * Whether the deletion ended their membership here (an active member until it); false: they had left before (a
+     * revoke, whose AccessRevoked said what became of their contacts) and the event erases their invitations only.
+     * Written since session 68 (probe 119 F2); absent before, read as unknown.
+     */
+    wasMember?: boolean;
+  }
 >;
 
 /**
