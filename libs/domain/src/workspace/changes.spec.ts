@@ -237,13 +237,24 @@ describe('rule 11: revoke removes the member; contacts unassigned or reassigned 
     expect(s.ws!.members.get('jane')).toMatchObject({ status: 'revoked', revokedAt: s.now, revokedBy: ADMIN });
   });
   it.each([
-    ['the revoked member', 'jane'],
-    ['a stranger', 'ghost'],
-    ['a revoked member', 'gone'],
-  ])('contacts cannot be reassigned to %s', (_what, to) => {
-    const s = new Scenario().member('jane').member('gone');
-    s.given({ type: 'RevokeAccess', ...by(s, ADMIN), userId: 'gone' });
-    expectError(s.when({ type: 'RevokeAccess', ...by(s, ADMIN), userId: 'jane', reassignContactsTo: to }), 'INVALID_REASSIGNMENT');
+    ['the revoked member', 'jane', /: they are the member being revoked\. Name another, or leave them unassigned\.$/],
+    ['a stranger', 'ghost', /: user ghost is not a member of this workspace\./],
+    ['a revoked member', 'gone', /: user gone's access to this workspace was revoked on /],
+    ['a deleted member', 'erased', /: user erased was deleted from the organization on /],
+    ['a user whose invitation is pending', 'pete', /: user pete is invited here and has not accepted yet\./],
+    ["an invitation's id", 'inv-pete', /: inv-pete is an invitation's id, not a user's\./],
+  ])('rule 11: contacts cannot be reassigned to %s, and the sentence says why (probe 119 F3)', (_what, to, why) => {
+    const s = new Scenario().member('jane').member('gone').member('erased').member('pete');
+    for (const userId of ['gone', 'pete']) s.given({ type: 'RevokeAccess', ...by(s, ADMIN), userId });
+    const deleted = s.whenDelete('erased');
+    if (deleted.ok) s.applyOrg(deleted.events);
+    // pete, revoked, is invited again (bound to him: rule 8)
+    s.given({ type: 'InviteMember', ...by(s, ADMIN), invitationId: 'inv-pete', email: 'pete@acme.test', ttlSeconds: 3600 });
+    expect(s.ws!.invitations.get('inv-pete')!.inviteeUserId).toBe('pete');
+    const refused = s.when({ type: 'RevokeAccess', ...by(s, ADMIN), userId: 'jane', reassignContactsTo: to });
+    expectError(refused, 'INVALID_REASSIGNMENT');
+    expect(refused.ok ? '' : refused.error.message).toMatch(/^Contacts can only be reassigned to another active member of this workspace: /);
+    expect(refused.ok ? '' : refused.error.message).toMatch(why);
   });
   it('revoking cannot be undone: a second revoke is NOT_A_MEMBER; the user can be invited again', () => {
     const s = new Scenario().member('jane');

@@ -19,7 +19,7 @@ import { authorizeMemberManagement, checkAssignment, checkNotSelf, isActor } fro
 import type { ContactsDisposition, WorkspaceEvent } from './events';
 import { expiredLinkMessage } from './expiry';
 import { removalsFromTeams } from '../teams/state';
-import { addresseeErased, alreadyInvited, alreadyInvitedElsewhere, invitationNotFound, inviteeAddressChanged, movedAddress, notAMember, notPending } from './refusals';
+import { addresseeErased, alreadyInvited, alreadyInvitedElsewhere, invalidReassignment, invitationNotFound, inviteeAddressChanged, movedAddress, notAMember, notPending } from './refusals';
 import { activeMember, addressKeyFields, anotherOwnerFirst, hasAddress, isLastOwner, modelOf, ownerWayOut, planOf, type Invitation, type WorkspaceContext } from './state';
 
 interface Base {
@@ -345,14 +345,7 @@ function revoke(cmd: RevokeAccess, ctx: WorkspaceContext): Decision<WorkspaceEve
     return reject(domainError('LAST_OWNER', `This is the last owner of the workspace and cannot be revoked; ${anotherOwnerFirst([ownerWayOut(ctx, cmd.userId, cmd.actorId)], '')}`));
   let contacts: ContactsDisposition = { mode: 'unassigned' };
   if (cmd.reassignContactsTo !== undefined) {
-    if (cmd.reassignContactsTo === cmd.userId || !activeMember(ctx, cmd.reassignContactsTo))
-      return reject(
-        domainError(
-          'INVALID_REASSIGNMENT',
-          'Contacts can only be reassigned to another active member of this workspace.',
-          [{ field: 'reassignContactsTo', message: 'must be another active member' }],
-        ),
-      );
+    if (cmd.reassignContactsTo === cmd.userId || !activeMember(ctx, cmd.reassignContactsTo)) return reject(invalidReassignment(ctx, cmd.userId, cmd.reassignContactsTo));
     contacts = { mode: 'reassigned', toUserId: cmd.reassignContactsTo };
   }
   // rule 11: out of every team first, in the same decision (docs/adr/0009): no log prefix shows a revoked team member

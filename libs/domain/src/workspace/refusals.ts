@@ -47,6 +47,32 @@ export const notAMember = (ctx: WorkspaceContext, userId: string) => {
   return domainError('NOT_A_MEMBER', `User ${userId} is not a member of this workspace.`);
 };
 
+/**
+ * INVALID_REASSIGNMENT, saying what is wrong with the heir (probe 119 F3: one sentence for nine causes; a support lead
+ * could not tell "pick someone else" from "refresh, they left"), as NOT_A_MEMBER says it of a member: what became of
+ * a member of this workspace, an invitation's id for a user's; nothing of anyone who was never a member here (probe 98 F6).
+ */
+export const invalidReassignment = (ctx: WorkspaceContext, revokedUserId: string, heirId: string) => {
+  const member = ctx.ws.members.get(heirId);
+  const user = member ? ctx.org.users.get(heirId) : undefined;
+  const invitedHere = [...ctx.ws.invitations.values()].some((i) => i.status === 'pending' && i.inviteeUserId === heirId);
+  const why =
+    heirId === revokedUserId
+      ? 'they are the member being revoked'
+      : user?.deleted
+        ? `user ${heirId} was deleted from the organization${user.deletedAt ? ` on ${user.deletedAt}` : ''}`
+        : invitedHere
+          ? `user ${heirId} is invited here and has not accepted yet`
+          : member?.status === 'revoked'
+            ? `user ${heirId}'s access to this workspace was revoked${member.revokedAt ? ` on ${member.revokedAt}` : ''}`
+            : ctx.ws.invitations.has(heirId)
+              ? `${heirId} is an invitation's id, not a user's`
+              : `user ${heirId} is not a member of this workspace`;
+  return domainError('INVALID_REASSIGNMENT', `Contacts can only be reassigned to another active member of this workspace: ${why}. Name another, or leave them unassigned.`, [
+    { field: 'reassignContactsTo', message: 'must be another active member' },
+  ]);
+};
+
 export const addresseeErased = () =>
   domainError('INVITATION_ADDRESSEE_ERASED', 'The person this invitation was sent to was deleted; ask for a new invitation.');
 

@@ -126,7 +126,7 @@ export const EXAMPLE_DETAIL: Record<ProblemCode, string> = {
   INVALID_RESTRICTION: "Unknown restriction channelz; use the restrictions of the workspace's access model.",
   INVALID_ROLE: 'Unknown role supervisor in access model levels; choose from owner, manager, agent.',
   INVALID_GRANT: 'Cannot grant billing; grantable permissions are reporting, users, settings, ib_designer, ib_publisher, ib_data, wfb_user.',
-  INVALID_REASSIGNMENT: 'Contacts can only be reassigned to another active member of this workspace.',
+  INVALID_REASSIGNMENT: `Contacts can only be reassigned to another active member of this workspace: user ${USER}'s access to this workspace was revoked on 2026-05-01T09:30:00.000Z. Name another, or leave them unassigned.`,
   PLAN_REQUIRED: 'Restriction mask_contact_info is available only on the advanced and enterprise plans; this workspace is on standard.',
   PLAN_IN_USE: `The standard plan does not accept mask_contact_info, which 1 member (${USER}) carries; lift it from them first.`,
   NOT_A_MEMBER: `User ${USER} is not a member of this workspace.`,
