@@ -5,7 +5,7 @@ import { type Decision, accept, reject } from '../shared/result';
 import { characterCount, cleanName, nameProblem } from '../shared/validation';
 import { type Actor, holds, resolveActor, whyNotHeld } from '../workspace/authority';
 import { activeMember, modelOf, type WorkspaceContext, type WorkspaceState } from '../workspace/state';
-import { notAMember } from '../workspace/refusals';
+import { notAMember, standingHere } from '../workspace/refusals';
 import type { TeamEvent } from './events';
 import { type Team, sharesWith, teamNameKey } from './state';
 import { sharedPartnerTeam } from './visibility';
@@ -123,11 +123,10 @@ const nameTaken = (existing: string) => domainError('TEAM_NAME_TAKEN', `A team n
 /** Rule 14: only an active member can join a team; the error says why someone is not one. */
 function whyNotActive(ctx: WorkspaceContext, userId: string): DomainError {
   const inactive = (why: string) => domainError('MEMBER_NOT_ACTIVE', `User ${userId} ${why}; only active members can be in a team.`);
-  // (a deleted user of another workspace only is no one here: probe 98 F6)
-  if (ctx.ws.members.has(userId) && ctx.org.users.get(userId)?.deleted) return inactive('was deleted');
-  if (ctx.ws.members.get(userId)?.status === 'revoked') return inactive('was revoked from this workspace');
-  for (const inv of ctx.ws.invitations.values())
-    if (inv.status === 'pending' && inv.inviteeUserId === userId) return inactive('is invited but has not accepted yet');
+  const standing = standingHere(ctx, userId);
+  if (standing.is === 'deleted') return inactive('was deleted');
+  if (standing.is === 'invited') return inactive('is invited but has not accepted yet');
+  if (standing.is === 'revoked') return inactive('was revoked from this workspace');
   // an invitation's id, or no one: as every member command says it (probe 98 F6)
   return notAMember(ctx, userId);
 }

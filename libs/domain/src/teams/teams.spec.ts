@@ -269,6 +269,15 @@ describe('rule 14: only active members are in teams, and a member can be in seve
     const pending = w.invited(WS, 'new.person@org-1.test');
     expect(why(add(pending))).toMatch(new RegExp(`^${pending} is a pending invitation, not a member`));
   });
+  it('a revoked member invited again is MEMBER_NOT_ACTIVE as invited and not accepted yet, the order NOT_A_MEMBER and INVALID_REASSIGNMENT say it in', () => {
+    const w = new World().member(WS, 'gone');
+    w.revoke(WS, 'gone');
+    w.invited(WS, 'gone@org-1.test');
+    const sales = w.team(WS, 'Sales');
+    const added = w.teams({ type: 'AddTeamMember', ...at(w), workspaceId: WS, teamId: sales, userId: 'gone' });
+    expectError(added, 'MEMBER_NOT_ACTIVE');
+    expect(added.ok ? '' : added.error.message).toBe('User gone is invited but has not accepted yet; only active members can be in a team.');
+  });
   it("a deleted user who was never a member of this workspace is no one here: NOT_A_MEMBER, not 'was deleted' (probe 98 F6)", () => {
     const w = new World();
     w.workspace('org-1', 'ws-2');

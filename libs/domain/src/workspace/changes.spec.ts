@@ -121,6 +121,16 @@ describe('rule 10: edit access changes roles, restrictions and grants; profile i
     if (deleted.ok) s.applyOrg(deleted.events);
     expect(message(change(s, ADMIN, 'b', { roles: ['manager'] }))).toMatch(/^This user was deleted from the organization on \d{4}-\d{2}-\d{2}T[\d:.]+Z: they are no longer a member\.$/);
   });
+  it('NOT_A_MEMBER of a revoked member invited again says they are invited and have not accepted, as INVALID_REASSIGNMENT and MEMBER_NOT_ACTIVE say it (one classifier, one order)', () => {
+    const s = new Scenario('levels').member('a');
+    s.given({ type: 'RevokeAccess', ...by(s, ADMIN), userId: 'a' });
+    s.given({ type: 'InviteMember', ...by(s, ADMIN), invitationId: 'inv-a', email: 'a@acme.test', ttlSeconds: 3600 });
+    expect(s.ws!.invitations.get('inv-a')!.inviteeUserId).toBe('a');
+    const message = (d: { ok: boolean; error?: { message: string } }) => (d.ok ? '' : d.error!.message);
+    const invited = 'User a is invited to this workspace and has not accepted yet: they are a member once they accept.';
+    expect(message(change(s, ADMIN, 'a', { roles: ['manager'] }))).toBe(invited);
+    expect(message(s.when({ type: 'RevokeAccess', ...by(s, ADMIN), userId: 'a' }))).toBe(invited);
+  });
   it("NOT_A_MEMBER for an invitation's id (the user list shows both) says it is one, and what to do (probe 97 F3)", () => {
     const s = new Scenario('levels');
     const message = (d: { ok: boolean; error?: { message: string } }) => (d.ok ? '' : d.error!.message);

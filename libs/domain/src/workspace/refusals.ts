@@ -27,45 +27,76 @@ export const inviteeAddressChanged = (inv: Invitation) =>
     ),
     { invitationId: inv.invitationId },
   );
+/**
+ * What a user id names in this workspace when it names no active member, most recent first — deleted, invited again
+ * (after a revoke, or a user of another workspace invited here), revoked, an invitation's own id, no one — for the
+ * refusals that say why (NOT_A_MEMBER, INVALID_REASSIGNMENT, the teams' MEMBER_NOT_ACTIVE), each in its own words: one
+ * order for the three (they had three). Nothing of a user deleted, or known, in another workspace only: `stranger` here
+ * (probe 98 F6).
+ */
+export type Standing =
+  | { is: 'active' }
+  | { is: 'deleted'; at: string | undefined }
+  | { is: 'invited' }
+  | { is: 'revoked'; at: string | undefined }
+  | { is: 'invitation'; invitation: Invitation }
+  | { is: 'stranger' };
+
+export function standingHere(ctx: WorkspaceContext, userId: string): Standing {
+  const member = ctx.ws.members.get(userId);
+  const user = member ? ctx.org.users.get(userId) : undefined;
+  if (user?.deleted) return { is: 'deleted', at: user.deletedAt };
+  if (member?.status === 'active') return { is: 'active' };
+  for (const inv of ctx.ws.invitations.values()) if (inv.status === 'pending' && inv.inviteeUserId === userId) return { is: 'invited' };
+  if (member?.status === 'revoked') return { is: 'revoked', at: member.revokedAt };
+  const invitation = ctx.ws.invitations.get(userId);
+  return invitation ? { is: 'invitation', invitation } : { is: 'stranger' };
+}
+
+const on = (at: string | undefined) => (at ? ` on ${at}` : '');
+
 /** a sentence a console user can act on: what became of the member, not only their id (probe 71 F4) */
 export const notAMember = (ctx: WorkspaceContext, userId: string) => {
-  const member = ctx.ws.members.get(userId);
-  // a deleted member of this workspace, and when (probe 97 F3); of another workspace only, this one's managers are
-  // not told that the id was a user, nor when they were deleted (probe 98 F6)
-  const user = member ? ctx.org.users.get(userId) : undefined;
-  if (user?.deleted)
-    return domainError('NOT_A_MEMBER', `This user was deleted from the organization${user.deletedAt ? ` on ${user.deletedAt}` : ''}: they are no longer a member.`);
-  if (member?.status === 'revoked') return domainError('NOT_A_MEMBER', "This member's access to the workspace was already revoked.");
-  // the user list shows pending invitations beside members, each with its own id: a member's action sent with an
-  // invitation's id says what to do with an invitation instead (probe 97 F3), whatever the action (probe 98 F6)
-  const inv = ctx.ws.invitations.get(userId);
-  if (inv?.status === 'pending')
-    return domainError('NOT_A_MEMBER', `${userId} is a pending invitation, not a member: it can be resent or cancelled (DELETE …/invitations/${userId}); the access it gives changes by cancelling it and inviting again.`);
-  if (inv?.status === 'accepted' && inv.inviteeUserId)
-    return domainError('NOT_A_MEMBER', `${userId} is an invitation, accepted by user ${inv.inviteeUserId}: a member is named by their user id.`);
-  if (inv) return domainError('NOT_A_MEMBER', `${userId} is an invitation (${inv.status}), not a member: a member is named by their user id.`);
-  return domainError('NOT_A_MEMBER', `User ${userId} is not a member of this workspace.`);
+  const standing = standingHere(ctx, userId);
+  switch (standing.is) {
+    // a deleted member of this workspace, and when (probe 97 F3)
+    case 'deleted':
+      return domainError('NOT_A_MEMBER', `This user was deleted from the organization${on(standing.at)}: they are no longer a member.`);
+    case 'invited':
+      return domainError('NOT_A_MEMBER', `User ${userId} is invited to this workspace and has not accepted yet: they are a member once they accept.`);
+    case 'revoked':
+      return domainError('NOT_A_MEMBER', "This member's access to the workspace was already revoked.");
+    // the user list shows pending invitations beside members, each with its own id: a member's action sent with an
+    // invitation's id says what to do with an invitation instead (probe 97 F3), whatever the action (probe 98 F6)
+    case 'invitation': {
+      const inv = standing.invitation;
+      if (inv.status === 'pending')
+        return domainError('NOT_A_MEMBER', `${userId} is a pending invitation, not a member: it can be resent or cancelled (DELETE …/invitations/${userId}); the access it gives changes by cancelling it and inviting again.`);
+      if (inv.status === 'accepted' && inv.inviteeUserId)
+        return domainError('NOT_A_MEMBER', `${userId} is an invitation, accepted by user ${inv.inviteeUserId}: a member is named by their user id.`);
+      return domainError('NOT_A_MEMBER', `${userId} is an invitation (${inv.status}), not a member: a member is named by their user id.`);
+    }
+    default:
+      return domainError('NOT_A_MEMBER', `User ${userId} is not a member of this workspace.`);
+  }
 };
 
 /**
  * INVALID_REASSIGNMENT, saying what is wrong with the heir (probe 119 F3: one sentence for nine causes; a support lead
- * could not tell "pick someone else" from "refresh, they left"), as NOT_A_MEMBER says it of a member: what became of
- * a member of this workspace, an invitation's id for a user's; nothing of anyone who was never a member here (probe 98 F6).
+ * could not tell "pick someone else" from "refresh, they left"), as NOT_A_MEMBER says it of a member.
  */
 export const invalidReassignment = (ctx: WorkspaceContext, revokedUserId: string, heirId: string) => {
-  const member = ctx.ws.members.get(heirId);
-  const user = member ? ctx.org.users.get(heirId) : undefined;
-  const invitedHere = [...ctx.ws.invitations.values()].some((i) => i.status === 'pending' && i.inviteeUserId === heirId);
+  const standing = standingHere(ctx, heirId);
   const why =
     heirId === revokedUserId
       ? 'they are the member being revoked'
-      : user?.deleted
-        ? `user ${heirId} was deleted from the organization${user.deletedAt ? ` on ${user.deletedAt}` : ''}`
-        : invitedHere
+      : standing.is === 'deleted'
+        ? `user ${heirId} was deleted from the organization${on(standing.at)}`
+        : standing.is === 'invited'
           ? `user ${heirId} is invited here and has not accepted yet`
-          : member?.status === 'revoked'
-            ? `user ${heirId}'s access to this workspace was revoked${member.revokedAt ? ` on ${member.revokedAt}` : ''}`
-            : ctx.ws.invitations.has(heirId)
+          : standing.is === 'revoked'
+            ? `user ${heirId}'s access to this workspace was revoked${on(standing.at)}`
+            : standing.is === 'invitation'
               ? `${heirId} is an invitation's id, not a user's`
               : `user ${heirId} is not a member of this workspace`;
   return domainError('INVALID_REASSIGNMENT', `Contacts can only be reassigned to another active member of this workspace: ${why}. Name another, or leave them unassigned.`, [
