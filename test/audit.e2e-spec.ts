@@ -113,6 +113,11 @@ describe('verifiable history: the notary over HTTP', () => {
     expectProblem(await app.api.request('GET', `/v1/audit/proofs/inclusion?position=${changePosition}`, { key: other.key }), 404, 'AUDIT_ENTRY_NOT_FOUND');
     expectProblem(await app.api.request('GET', '/v1/audit/proofs/inclusion?position=999999999', { key: org.key }), 404, 'AUDIT_ENTRY_NOT_FOUND');
     expectProblem(await app.api.request('GET', '/v1/audit/proofs/inclusion?position=abc', { key: org.key }), 400, 'VALIDATION_FAILED');
+    // leading zeros, as every whole number of the API takes them; the answer names the position as the log writes it (probe 118 F7)
+    const padded = await app.api.request('GET', `/v1/audit/proofs/inclusion?position=000${changePosition}`, { key: org.key });
+    expect(padded.status).toBe(200);
+    expect(padded.body.position).toBe(changePosition);
+    expectProblem(await app.api.request('GET', '/v1/audit/proofs/inclusion?position=000', { key: org.key }), 400, 'VALIDATION_FAILED');
     // past what a store can hold: 400, not a 500 (probe 45b F1); the largest is a position no entry has
     for (const past of ['9223372036854775808', '9999999999999999999'])
       expectProblem(await app.api.request('GET', `/v1/audit/proofs/inclusion?position=${past}`, { key: org.key }), 400, 'VALIDATION_FAILED');

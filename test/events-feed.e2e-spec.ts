@@ -233,7 +233,7 @@ describe('GET /v1/events: the integration events after a position (ADR 0021)', (
     expectProblem(await feed('', o.key), 403, 'INSUFFICIENT_AUTHORITY');
     expectProblem(await running.app.api.request('GET', '/v1/events'), 401, 'UNAUTHENTICATED');
     // past what a store can hold is refused too, not a 500 (probe 45b F1)
-    for (const bad of ['?after=abc', '?after=-1', '?after=01', '?after=1e3', '?limit=0', '?limit=1001', '?limit=x', '?from=1', '?after=9223372036854775808', '?after=9999999999999999999'])
+    for (const bad of ['?after=abc', '?after=-1', '?after=+1', '?after=1e3', '?limit=0', '?limit=1001', '?limit=x', '?from=1', '?after=9223372036854775808', '?after=9999999999999999999'])
       expectProblem(await feed(bad), 400, 'VALIDATION_FAILED');
     // digits past 19: one sentence, the bound (probe 107 F3: "must be a position: a whole number in decimal digits" too)
     expect((await feed('?after=18446744073709551616')).body.errors).toEqual([{ field: 'after', message: 'must be at most 9223372036854775807 (a log position)' }]);
@@ -243,6 +243,9 @@ describe('GET /v1/events: the integration events after a position (ADR 0021)', (
     expectProblem(past, 400, 'VALIDATION_FAILED');
     expect(past.body.errors).toEqual([{ field: 'after', message: 'is beyond the end of the event log' }]);
     expect((await feed(`?after=${head}`)).body).toEqual({ items: [], next: head, head });
+    // leading zeros, as every whole number of the API takes them (probe 118 F7: `after=0007` was refused, `limit=0007` not)
+    expect((await feed(`?after=000${head}`)).body).toEqual({ items: [], next: head, head });
+    expect((await feed('?after=00&limit=2')).body).toEqual((await feed('?after=0&limit=2')).body);
     const first = await feed('?limit=2');
     expect(first.body.items.map((e: any) => e.type)).toEqual(['OrganizationCreated', 'ApiKeyIssued']);
   });

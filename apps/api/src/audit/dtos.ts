@@ -1,11 +1,12 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { WholeNumber, WithinLogPositions } from '../shared/http/dtos';
+import { LogPositionDigits, WholeNumber, WithinLogPositions } from '../shared/http/dtos';
 import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 
 const MAX_SIZE = Number.MAX_SAFE_INTEGER;
 
 export class InclusionQuery {
   @ApiProperty({ description: 'the global log position of the event (a permission-history entry carries it as `position`)', example: '1042' })
+  @LogPositionDigits()
   @Matches(/^[1-9]\d*$/, { message: 'must be a log position (a positive integer)' })
   @WithinLogPositions()
   position!: string;

@@ -51,6 +51,13 @@ export const WithinLogPositions = () =>
   });
 
 /**
+ * A log position given as decimal digits, its leading zeros dropped ("0007" → "7", "00" → "0"), as the whole numbers
+ * (`limit`, `treeSize`, `X-Min-Position`, `Last-Event-ID`) take them: `after` and `position` refused what those
+ * accepted (probe 118 F7). The answers then name the position as the log writes it.
+ */
+export const LogPositionDigits = () => Transform(({ value }: { value: unknown }) => (typeof value === 'string' && /^\d+$/.test(value) ? BigInt(value).toString() : value));
+
+/**
  * A query's whole number, as the document's `integer`: digits only ("50"), or a minus and digits, which the bounds
  * then name ("-1": "must not be less than 1", not "must be an integer number": probe 37 F6). A message's payload
  * (its envelope names an `apiKey`) is JSON: its number is one, and a string stays a string, refused by `@IsInt` as the
