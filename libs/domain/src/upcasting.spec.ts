@@ -58,6 +58,10 @@ describe('addresses stored before rule 6 took the Turkish İ as i (probe 74 F1)'
     expect(upcast({ type: 'UserInvited', version: 1, data: { email: 'i\u0307pek@acme.test', role: 'agent' } })!.data).toMatchObject({ email: 'ipek@acme.test' });
     for (const type of ['UserJoinedOrganization', 'EmailChangeRequested', 'EmailChangeConfirmed']) expect(read(type, { email: 'i\u0307rem@acme.test' }).email).toBe('irem@acme.test');
     expect(read('UserProfileUpdated', { changes: { email: 'i\u0307nce@acme.test', displayName: 'İnce' } }).changes).toEqual({ email: 'ince@acme.test', displayName: 'İnce' });
+    // in the domain too (probe 121 F7: `GMAİL.TEST` was stored as xn--gmail-bgd.test); a real IDN domain stays
+    expect(read('UserInvited', { email: 'ismail@xn--gmail-bgd.test', access: { roles: ['agent'], restrictions: {}, grants: [] } }).email).toBe('ismail@gmail.test');
+    expect(read('UserProfileUpdated', { changes: { email: 'i\u0307nce@xn--gmail-bgd.test' } }).changes).toEqual({ email: 'ince@gmail.test' });
+    expect(read('EmailChangeConfirmed', { email: 'jane@xn--bcher-kva.example' }).email).toBe('jane@xn--bcher-kva.example');
     // a sealed field (ciphertext) and a name are left alone
     expect(read('UserInvited', { email: 'enc:v1:abc' }).email).toBe('enc:v1:abc');
     expect(read('UserJoinedOrganization', { email: 'ada@acme.test', displayName: 'i\u0307' }).displayName).toBe('i\u0307');

@@ -3,7 +3,7 @@ import type { UserInvited, UserInvitedV1, WorkspaceEvent } from './workspace/eve
 import type { PresenceEvent } from './presence/events';
 import { type InvitationLinkCopied, LINK_RECORD_TYPES, MAIL_EVENT_TYPES, type MailEvent } from './mail/events';
 import { TEAM_EVENT_TYPES } from './teams/events';
-import { withoutDottedI } from './shared/validation';
+import { asciiDomain, undottedAddress } from './shared/validation';
 
 export type DomainEvent = OrganizationEvent | WorkspaceEvent | PresenceEvent | MailEvent | InvitationLinkCopied;
 
@@ -107,9 +107,10 @@ export function checkReadable(recorded: Recorded): void {
 
 /**
  * An address stored before session 53 with a Turkish `İ` lower-cased as `i` and a dot above (`i̇rem@…`, which nobody
- * types): read as rule 6 normalizes it now (`irem@…`), so that it is compared, listed, mailed and corrected as that
- * address (probe 74 F1: it could not be changed to `irem@`, and a resend still mailed `i̇layda@`). Same schema version:
- * only the normalization moved. Personal fields read sealed (ciphertext) hold no dot and pass as they are.
+ * types), or before session 69 with one in its domain (`xn--gmail-bgd.test` for `GMAİL.TEST`): read as rule 6
+ * normalizes it now (`irem@…`, `…@gmail.test`), so that it is compared, listed, mailed and corrected as that address
+ * (probe 74 F1: it could not be changed to `irem@`, and a resend still mailed `i̇layda@`; probe 121 F7). Same schema
+ * version: only the normalization moved. Personal fields read sealed (ciphertext) hold neither and pass as they are.
  */
 const ADDRESS_FIELDS: Readonly<Partial<Record<string, 'email' | 'changes.email'>>> = {
   UserInvited: 'email',
@@ -118,14 +119,22 @@ const ADDRESS_FIELDS: Readonly<Partial<Record<string, 'email' | 'changes.email'>
   EmailChangeConfirmed: 'email',
   UserProfileUpdated: 'changes.email',
 };
-const dotted = (value: unknown): value is string => typeof value === 'string' && value.includes('\u0307');
+const undotted = (value: unknown): string | undefined => {
+  if (typeof value !== 'string') return undefined;
+  const address = undottedAddress(value);
+  return address === value ? undefined : address;
+};
 function upcastDottedAddress<E extends { type: string; data: unknown }>(event: E): E {
   const field = ADDRESS_FIELDS[event.type];
   if (!field) return event;
   const data = event.data as Record<string, unknown>;
-  if (field === 'email') return dotted(data.email) ? { ...event, data: { ...data, email: withoutDottedI(data.email) } } : event;
+  if (field === 'email') {
+    const email = undotted(data.email);
+    return email === undefined ? event : { ...event, data: { ...data, email } };
+  }
   const changes = data.changes as Record<string, unknown> | undefined;
-  return changes && dotted(changes.email) ? { ...event, data: { ...data, changes: { ...changes, email: withoutDottedI(changes.email) } } } : event;
+  const email = undotted(changes?.email);
+  return email === undefined ? event : { ...event, data: { ...data, changes: { ...changes, email } } };
 }
 
 /**
@@ -148,7 +157,7 @@ function withActorField<E extends { type: string; data: unknown }>(event: E, met
 }
 
 /** Every upcaster (add new ones here too): snapshots of decision states hash their code (docs/adr/0008-snapshots.md). */
-export const UPCASTERS: readonly ((event: never, metadata: never) => unknown)[] = [upcastUserInvitedV1, upcastDottedAddress, withoutDottedI, withActorField];
+export const UPCASTERS: readonly ((event: never, metadata: never) => unknown)[] = [upcastUserInvitedV1, upcastDottedAddress, undottedAddress, asciiDomain, withActorField];
 
 /**
  * The one place where old event versions become current ones. Events are never rewritten in the store;

@@ -162,6 +162,25 @@ describe('rule 6: one strict email rule, used by invitations, profile emails and
       expect(normalizeEmail('\u0130\u0323PEK@acme.test')).toBe('\u1ecbpek@acme.test');
     });
 
+    it('rule 6: an İ in the domain (the same Caps Lock: GMAİL) is the i it stands for, not a punycode label of an i with a dot above (probe 121 F7)', () => {
+      expect(normalizeEmail('İSMAİL@GMAİL.TEST')).toBe('ismail@gmail.test');
+      expect(normalizeEmail('t@İSTANBUL.test')).toBe('t@istanbul.test');
+      // typed as i and a combining dot, or as the punycode IDNA made of it: the same domain
+      expect(normalizeEmail('ismail@gmai\u0307l.test')).toBe('ismail@gmail.test');
+      expect(normalizeEmail('ismail@xn--gmail-bgd.test')).toBe('ismail@gmail.test');
+      expect(checkEmail('email', 'AYSE@GMAİL.TEST')).toBeUndefined();
+      // a real IDN domain keeps its punycode; an İ among other letters of one is an i there too
+      expect(normalizeEmail('jane@bücher.example')).toBe('jane@xn--bcher-kva.example');
+      expect(normalizeEmail('jane@BÜCHERİ.example')).toBe(normalizeEmail('jane@bücheri.example'));
+    });
+
+    it('rule 6: inviting ismail@GMAİL while ismail@gmail is a member is ALREADY_MEMBER (probe 121 F7: a second user at a domain nobody holds)', () => {
+      const s = new Scenario();
+      s.invited('ismail@gmail.test');
+      const again = s.when({ type: 'InviteMember', ...by(s, ADMIN), invitationId: 'i2', email: 'İSMAİL@GMAİL.TEST', ttlSeconds: HOURS_48 });
+      expectError(again, 'ALREADY_INVITED');
+    });
+
     it('composes the local part (NFC): the same letters typed two ways are one address', () => {
       expect(normalizeEmail('ju\u0308rgen@acme.test')).toBe(normalizeEmail('j\u00fcrgen@acme.test'));
     });

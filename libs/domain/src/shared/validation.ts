@@ -1,4 +1,4 @@
-import { domainToASCII } from 'node:url';
+import { domainToASCII, domainToUnicode } from 'node:url';
 import type { FieldError } from './errors';
 import { hidesSomething } from './invisible-characters';
 
@@ -58,7 +58,21 @@ function normalizeOnce(raw: string): string {
   const parts = splitAt(email);
   if (!parts) return dottedI(email.toLowerCase());
   const [local, domain] = parts;
-  return `${dottedI(local.toLowerCase())}@${(RAW_DOMAIN.test(domain) && domainToASCII(domain)) || domain.toLowerCase()}`;
+  return `${dottedI(local.toLowerCase())}@${(RAW_DOMAIN.test(domain) && asciiDomain(domain)) || dottedI(domain.toLowerCase())}`;
+}
+
+/**
+ * A domain's ASCII form (IDNA, UTS #46), an `i` with a dot above in a label read as the `i` it stands for: the same
+ * Caps Lock writes `GMAİL.TEST`, which IDNA maps to `xn--gmail-bgd.test` ("gmai̇l", a domain nobody holds) — mailed
+ * there, and a second user of the same person (probe 121 F7; probe 73 F1 did the local part only). Typed as `İ`, as `i`
+ * and a combining dot, or as that punycode: one address. Only a domain with a punycode label pays for the look (`''`
+ * where IDNA refuses the domain). Also what the upcasters make of an address stored before (upcasting.ts).
+ */
+export function asciiDomain(domain: string): string {
+  const ascii = domainToASCII(domain);
+  if (!ascii.includes('xn--')) return ascii;
+  const unicode = domainToUnicode(ascii);
+  return unicode.includes('\u0307') ? domainToASCII(withoutDottedI(unicode)) || ascii : ascii;
 }
 
 /**
@@ -75,6 +89,20 @@ const dottedI = (text: string): string => (text.includes('\u0307') ? withoutDott
  * address stored before this (upcasting.ts).
  */
 export const withoutDottedI = (text: string): string => text.normalize('NFD').replace(/i(\p{M}*?)\u0307/gu, 'i$1').normalize('NFC');
+
+/**
+ * An address stored normalized before the dotted `i` was read as `i` — in its local part before session 53 (probe 73
+ * F1), in its domain before session 69 (probe 121 F7) — as normalizeEmail makes it now; anything else as it is. For the
+ * upcasters (upcasting.ts): an address whose domain has no punycode label and no dot above costs two `includes`.
+ */
+export function undottedAddress(email: string): string {
+  const dotted = email.includes('\u0307');
+  if (!dotted && !email.includes('xn--')) return email;
+  const parts = splitAt(email);
+  if (!parts) return dotted ? withoutDottedI(email) : email;
+  const domain = parts[1].includes('xn--') ? asciiDomain(parts[1]) || parts[1] : parts[1];
+  return `${dotted ? withoutDottedI(parts[0]) : parts[0]}@${domain}`;
+}
 
 const ASCII = /^\p{ASCII}*$/u;
 /**
@@ -139,7 +167,7 @@ function emailProblem(raw: string): string | null {
   if (!RAW_DOMAIN.test(domain) || Buffer.byteLength(local, 'utf8') > 64) return INVALID;
   if (!local.split('.').every((atom) => LOCAL_ATOM.test(atom))) return INVALID;
   if (MARK_FIRST.test(local)) return 'must not start a part of the address with a combining mark (an accent on nothing)';
-  const ascii = domainToASCII(domain);
+  const ascii = asciiDomain(domain);
   const labels = ascii.split('.');
   if (!ascii || ascii.length > 253 || labels.length < 2 || !labels.every((l) => LABEL.test(l)) || !TOP_LABEL.test(labels.at(-1)!)) return INVALID;
   // the length of normalizeEmail(raw), which is `${local.toLowerCase()}@${ascii}` here (the same trim, NFC and split, a
