@@ -116,7 +116,11 @@ export function invitationLink(
 ): { ok: true; invitation: Invitation } | { ok: false; error: ReturnType<typeof domainError> } {
   const { inv, error } = authorizeInvitation(ctx, actorId, invitationId);
   if (!inv) return { ok: false, error: error! };
-  if (now !== undefined && isAtOrAfter(now, inv.expiresAt)) return { ok: false, error: domainError('INVITATION_EXPIRED', expiredLinkMessage(inv)) };
+  if (now !== undefined && isAtOrAfter(now, inv.expiresAt)) {
+    // bound to a user who holds another address now, it cannot be resent either (INVITEE_ADDRESS_CHANGED: probe 121 F4)
+    const wayOut = movedAddress(ctx, inv) ? `, and the user it is bound to has changed their address since it was sent to ${inv.email}: cancel it and invite their current address.` : undefined;
+    return { ok: false, error: domainError('INVITATION_EXPIRED', expiredLinkMessage(inv, wayOut)) };
+  }
   return { ok: true, invitation: inv };
 }
 
@@ -162,11 +166,11 @@ function invite(cmd: InviteMember, ctx: WorkspaceContext): Decision<WorkspaceEve
   // rule 3 (session 22's probe: an org admin revoked by another owner invited themself back as owner)
   if (existingUser === cmd.actorId) return reject(selfInvitation());
   const pendingId = ctx.ws.pendingByEmail.get(emailKey(email));
-  if (pendingId !== undefined) return reject(alreadyInvited(ctx, email, pendingId));
+  if (pendingId !== undefined) return reject(alreadyInvited(ctx, email, pendingId, cmd.now));
   // rule 6, for the person: the user an invitation to this address would link may hold a pending one here, sent to an
   // address they held before; two would make them a member by one and leave the other pending (review, session 26)
   const pendingForUser = existingUser && pendingInvitationOfUser(ctx, existingUser);
-  if (pendingForUser) return reject(alreadyInvitedElsewhere(email, pendingForUser));
+  if (pendingForUser) return reject(alreadyInvitedElsewhere(ctx, email, pendingForUser, cmd.now));
   if (ctx.ws.invitations.has(cmd.invitationId))
     return reject(domainError('ALREADY_INVITED', `Invitation ${cmd.invitationId} already exists.`));
   return accept(
@@ -198,7 +202,7 @@ function resend(cmd: ResendInvitation, ctx: WorkspaceContext): Decision<Workspac
   const { inv, error } = authorizeInvitation(ctx, cmd.actorId, cmd.invitationId);
   if (!inv) return reject(error!);
   // bound to a user (rule 8) who holds another address now: not mailed to the one they gave up
-  if (movedAddress(ctx, inv)) return reject(inviteeAddressChanged(inv));
+  if (movedAddress(ctx, inv)) return reject(inviteeAddressChanged(inv, cmd.now));
   return accept([
     {
       type: 'InvitationResent',

@@ -2,7 +2,7 @@ import { formatDuration } from '../shared/durations';
 import type { Invitation } from './state';
 
 /** Rule 7: the refusal of an expired link names the lifetime that link was given (the configured TTL when it was sent). */
-export const expiredLinkMessage = (inv: Pick<Invitation, 'invitedAt' | 'expiresAt' | 'linkSentAt'>): string => {
+export const expiredLinkMessage = (inv: Pick<Invitation, 'invitedAt' | 'expiresAt' | 'linkSentAt'>, wayOut = '; ask for it to be resent.'): string => {
   const lifetime = (Date.parse(inv.expiresAt) - Date.parse(inv.linkSentAt ?? inv.invitedAt)) / 1000;
-  return `This invitation link has expired (links are valid for ${formatDuration(lifetime)}); ask for it to be resent.`;
+  return `This invitation link has expired (links are valid for ${formatDuration(lifetime)})${wayOut}`;
 };

@@ -95,10 +95,39 @@ describe('rule 6: invite by email with roles, restrictions and grants; no duplic
     s.givenOrg({ type: 'JoinOrganization', organizationId: ORG, actorId: 'v', now: s.now, newUserId: 'v', email: 'v-old@acme.test' });
     s.givenOrg({ type: 'UpdateProfile', organizationId: ORG, actorId: 'v', now: s.now, userId: 'v', changes: { email: 'v-new@acme.test' }, confirmationTtlSeconds: HOURS_48 });
     s.givenOrg({ type: 'ConfirmEmailChange', organizationId: ORG, userId: 'v', version: 1, now: s.now });
-    expectError(s.when(inviteCmd(s, 'v-new@acme.test', { invitationId: 'inv-new' })), 'ALREADY_INVITED');
+    const refused = expectError(s.when(inviteCmd(s, 'v-new@acme.test', { invitationId: 'inv-new' })), 'ALREADY_INVITED');
+    // its link admits whoever opens it as a new user, not v: copying it to v is not advised (probe 121 F3: it made a
+    // second user of the same person)
+    expect(refused.message).toBe(
+      `The user at v-new@acme.test held the address a pending invitation here (${early}) was sent to before they held it: cancel it and invite v-new@acme.test. Its link admits whoever opens it as a new user, not them; a resend mails the address it was sent to.`,
+    );
     // once another user holds the old address, that invitation is theirs to accept (rule 8), not v's
     s.givenOrg({ type: 'JoinOrganization', organizationId: ORG, actorId: 'w', now: s.now, newUserId: 'w', email: 'v-old@acme.test' });
     expectEvents(s.when(inviteCmd(s, 'v-new@acme.test', { invitationId: 'inv-new' })), ['UserInvited']);
+  });
+  it('rule 7: an expired invitation bound to a user who changed address: every refusal advises cancelling it, none its link, which is not handed out (probe 121 F4: they sent the admin in a circle)', () => {
+    const s = new Scenario().member('jane');
+    s.given({ type: 'RevokeAccess', ...by(s, ADMIN), userId: 'jane' });
+    const first = s.invited('jane@acme.test');
+    s.givenOrg({ type: 'UpdateProfile', organizationId: ORG, actorId: 'jane', now: s.now, userId: 'jane', changes: { email: 'jane@new.test' }, confirmationTtlSeconds: HOURS_48 });
+    s.givenOrg({ type: 'ConfirmEmailChange', organizationId: ORG, userId: 'jane', version: 1, now: s.now });
+    const advice = () => [
+      expectError(s.when({ type: 'ResendInvitation', ...by(s, ADMIN), invitationId: first, ttlSeconds: HOURS_48 }), 'INVITEE_ADDRESS_CHANGED').message,
+      expectError(s.when(inviteCmd(s, 'jane@new.test', { invitationId: 'inv-new' })), 'ALREADY_INVITED').message,
+      expectError(s.when(inviteCmd(s, 'jane@acme.test', { invitationId: 'inv-old' })), 'ALREADY_INVITED').message,
+    ];
+    // while its link works, copying it is the other way out
+    for (const message of advice()) expect(message).toMatch(/ancel it and invite .*, or copy its link to them[.;]/);
+    s.advance(HOURS_48 + 60);
+    const copied = invitationLink(s.ctx, ADMIN, first, s.now);
+    expect(!copied.ok && copied.error.code).toBe('INVITATION_EXPIRED');
+    expect(!copied.ok && copied.error.message).toBe(
+      'This invitation link has expired (links are valid for 48 hours), and the user it is bound to has changed their address since it was sent to jane@acme.test: cancel it and invite their current address.',
+    );
+    for (const message of advice()) {
+      expect(message).toMatch(/its link has expired: cancel it and invite /i);
+      expect(message).not.toContain('copy its link');
+    }
   });
   it('after a cancel or a revoke the address can be invited again', () => {
     const s = new Scenario().member('jane');

@@ -3,6 +3,7 @@
 import { domainError, withFacts } from '../shared/errors';
 import { hasAddress, type Invitation, type WorkspaceContext } from './state';
 import { emailKey } from '../shared/validation';
+import { isAtOrAfter } from '../shared/events';
 
 export const invitationNotFound = (id: string) =>
   domainError('INVITATION_NOT_FOUND', `Invitation ${id} does not exist in this workspace.`);
@@ -17,16 +18,21 @@ export const notPending = (inv: Invitation) =>
 /**
  * A resend of an invitation bound to a user (rule 8) who no longer holds the address it was sent to: the mail would go
  * to the address they gave up (probe 80 F5: "resend" mailed it there again). Their current address is not named: the
- * one resending may manage this workspace only, and the user may be no member of it.
+ * one resending may manage this workspace only, and the user may be no member of it. Its link is offered only while it
+ * works (probe 121 F4: an expired one is not handed out, and a resend is this refusal: the advice went in a circle).
  */
-export const inviteeAddressChanged = (inv: Invitation) =>
+export const inviteeAddressChanged = (inv: Invitation, now: string) =>
   withFacts(
     domainError(
       'INVITEE_ADDRESS_CHANGED',
-      `This invitation is bound to a user who has changed their address since it was sent to ${inv.email}: a resend would mail the address they gave up. Cancel it and invite their current address, or copy its link to them.`,
+      `This invitation is bound to a user who has changed their address since it was sent to ${inv.email}: a resend would mail the address they gave up. ${isAtOrAfter(now, inv.expiresAt) ? 'Its link has expired: cancel it' : 'Cancel it'} and invite their current address${copyWhileValid(inv, now)}.`,
     ),
     { invitationId: inv.invitationId },
   );
+
+/** the way out besides cancelling an invitation bound to a user who holds another address now: its link, while it works */
+const copyWhileValid = (inv: Invitation, now: string) => (isAtOrAfter(now, inv.expiresAt) ? '' : ', or copy its link to them');
+
 /**
  * What a user id names in this workspace when it names no active member, most recent first — deleted, invited again
  * (after a revoke, or a user of another workspace invited here), revoked, an invitation's own id, no one — for the
@@ -117,13 +123,13 @@ export const movedAddress = (ctx: WorkspaceContext, inv: Invitation): boolean =>
  * ALREADY_INVITED for an address with a pending invitation (rule 6), with its id (probe 80 F9); one bound to a user who
  * holds another address now is not to be resent (INVITEE_ADDRESS_CHANGED), so not advised (probe 81 F4)
  */
-export const alreadyInvited = (ctx: WorkspaceContext, email: string, pendingId: string) => {
+export const alreadyInvited = (ctx: WorkspaceContext, email: string, pendingId: string, now: string) => {
   const pending = ctx.ws.invitations.get(pendingId);
   return withFacts(
     domainError(
       'ALREADY_INVITED',
       pending !== undefined && movedAddress(ctx, pending)
-        ? `${email} already has a pending invitation (${pendingId}), bound to a user who has changed their address since: cancel it and invite their current address, or copy its link to them.`
+        ? `${email} already has a pending invitation (${pendingId}), bound to a user who has changed their address since${isAtOrAfter(now, pending.expiresAt) ? ', and its link has expired' : ''}: cancel it and invite their current address${copyWhileValid(pending, now)}.`
         : `${email} already has a pending invitation (${pendingId}); resend it instead of inviting again.`,
     ),
     { invitationId: pendingId },
@@ -132,13 +138,15 @@ export const alreadyInvited = (ctx: WorkspaceContext, email: string, pendingId: 
 
 /**
  * ALREADY_INVITED for the user at `email`, who holds a pending invitation here sent to an address they held before: a
- * resend mails that address, which they no longer hold (probe 80 F5: "resend" sent it there again)
+ * resend mails that address, which they no longer hold (probe 80 F5: "resend" sent it there again). One sent to the
+ * address before anyone held it is bound to no one: its link makes whoever opens it a new user, not them (probe 121 F3:
+ * "copy its link to them" made a second user of the same person), so only cancelling it is advised.
  */
-export const alreadyInvitedElsewhere = (email: string, pendingId: string) =>
-  withFacts(
-    domainError(
-      'ALREADY_INVITED',
-      `The user at ${email} already has a pending invitation here (${pendingId}), sent to an address they held before: cancel it and invite ${email}, or copy its link to them; a resend mails the address it was sent to.`,
-    ),
-    { invitationId: pendingId },
-  );
+export const alreadyInvitedElsewhere = (ctx: WorkspaceContext, email: string, pendingId: string, now: string) => {
+  const pending = ctx.ws.invitations.get(pendingId);
+  const why =
+    pending !== undefined && pending.inviteeUserId === null
+      ? `The user at ${email} held the address a pending invitation here (${pendingId}) was sent to before they held it: cancel it and invite ${email}. Its link admits whoever opens it as a new user, not them; a resend mails the address it was sent to.`
+      : `The user at ${email} already has a pending invitation here (${pendingId}), sent to an address they held before${pending && isAtOrAfter(now, pending.expiresAt) ? ', and its link has expired' : ''}: cancel it and invite ${email}${pending ? copyWhileValid(pending, now) : ''}; a resend mails the address it was sent to.`;
+  return withFacts(domainError('ALREADY_INVITED', why), { invitationId: pendingId });
+};
