@@ -36,6 +36,20 @@ describe('the erasure journal (ADR 0031)', () => {
     expect(new ErasureJournal(join(dir, 'none.jsonl')).read()).toEqual({ entries: [], unreadable: 0 });
   });
 
+  it('an entry recorded while an earlier one is being written is written too, not dropped with the written ones (probe 122 F1)', async () => {
+    const journal = new ErasureJournal(join(dir, 'erasures.jsonl'));
+    const recorded: Promise<void>[] = [];
+    // entries arriving one by one, each while the write of those before it is awaited (a file append, then a flush)
+    for (let i = 0; i < 60; i++) {
+      recorded.push(journal.record({ kind: 'UserDeleted', at, organizationId: 'o1', userId: `u${i}`, actorId: 'admin', position: String(i + 1) }));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await Promise.all(recorded);
+    await journal.close();
+    const userIds = journal.read().entries.map((e) => (e.kind === 'UserDeleted' ? e.userId : ''));
+    expect(userIds).toEqual(Array.from({ length: 60 }, (_, i) => `u${i}`));
+  });
+
   it('at start: decides again what the log lacks (a deletion by its admin, a revocation by the system), skips what it holds, logs what is refused with the remedy', async () => {
     const journal = new ErasureJournal(join(dir, 'erasures.jsonl'));
     const entries = [

@@ -86,13 +86,17 @@ export class ErasureJournal {
   private writePending(): Promise<void> {
     const next = this.tail.then(async () => {
       if (this.pending.length === 0) return;
+      // the lines pending now, and only those, are this write's: one recorded while it is awaited is the next write's
+      // (probe 122 F1: the whole list was emptied after the write, and such an entry was answered as journaled — lost:
+      // 16 of 60 deletions sent 12 at a time, 28 of 40 key revocations)
+      const lines = this.pending.length;
       try {
         this.handle ??= this.openFile();
         const handle = await this.handle;
-        await handle.appendFile(this.pending.join(''), 'utf8');
+        await handle.appendFile(this.pending.slice(0, lines).join(''), 'utf8');
         await handle.datasync();
-        if (this.failing !== undefined) this.log.log(`erasure journal ${this.file}: writable again, ${this.pending.length} entries written`);
-        this.pending = [];
+        if (this.failing !== undefined) this.log.log(`erasure journal ${this.file}: writable again, ${lines} entries written`);
+        this.pending.splice(0, lines);
         this.failing = undefined;
       } catch (error) {
         this.handle = undefined; // opened again at the next try (the disk may be back)
