@@ -33,6 +33,7 @@ import { OrganizationClosings } from './organizations/close-organization';
 import { EraseAddressHandler } from './address-erasures/erase-address';
 import { ERASURE_JOURNAL, type ErasureJournal } from './backup/erasure-journal';
 import { reapplyJournal } from './backup/reapply-journal';
+import { journalWhatTheLogHolds } from './backup/journal-catch-up';
 
 const SHUTDOWN_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 /** how long a stop waits for the requests in flight before it goes on regardless */
@@ -141,7 +142,11 @@ export async function startApp(config: Config, logDestination?: DestinationStrea
   await app.get(MailDispatcher).noteStart();
   // a restore must not bring back what was deleted or revoked since its backup: decided again before any request
   const journal = app.get<ErasureJournal | undefined>(ERASURE_JOURNAL);
-  if (journal) await reapplyJournal(journal, app.get(StreamStates), { deleteUser: app.get(DeleteUserHandler), revokeApiKey: app.get(RevokeApiKeyHandler), eraseAddress: app.get(EraseAddressHandler), closeOrganization: app.get(OrganizationClosings) }, log, config.dataDir);
+  if (journal) {
+    await reapplyJournal(journal, app.get(StreamStates), { deleteUser: app.get(DeleteUserHandler), revokeApiKey: app.get(RevokeApiKeyHandler), eraseAddress: app.get(EraseAddressHandler), closeOrganization: app.get(OrganizationClosings) }, log, config.dataDir);
+    // and the other way: what the log holds that a stop kept from the journal (probe 122 F4)
+    await journalWhatTheLogHolds(journal, app.get<EventStore>(EVENT_STORE), config.dataDir, log);
+  }
   await tcp.listen();
   if (natsServer) await listenWhenNatsAnswers(natsServer, config.natsUrl!, log);
 
