@@ -161,7 +161,8 @@ export function validateAccess(access: Access, model: AccessModel, plan: Plan): 
   for (const [name, value] of Object.entries(access.restrictions)) {
     const def = restrictionOf(model, name);
     if (!def)
-      return domainError('INVALID_RESTRICTION', `Unknown restriction ${name} in access model ${model.name}.`, [
+      // quoted, as a role is: an empty name read "Unknown restriction  in …" (probe 121 F8)
+      return domainError('INVALID_RESTRICTION', `Unknown restriction "${name}" in access model ${model.name}.`, [
         { field: `restrictions.${name}`, message: 'is not a known restriction' },
       ]);
     if (!def.roles.some((r) => access.roles.includes(r)))

@@ -121,6 +121,8 @@ describe('access model: prototype names are not roles, restrictions or grants', 
       fields: [{ field: 'roles', message: 'contains unknown role ""' }],
     });
     expect(validateAccess({ roles: ['member'], restrictions: {}, grants: ['x y'] }, PERMISSIONS, 'enterprise')?.fields).toEqual([{ field: 'grants', message: 'contains "x y"' }]);
+    // a restriction too (probe 121 F8: "Unknown restriction  in access model levels.")
+    expect(validateAccess({ roles: ['agent'], restrictions: { '': true }, grants: [] }, LEVELS, 'enterprise')?.message).toBe('Unknown restriction "" in access model levels.');
   });
 
   it.each(PROTO_NAMES)('%s is an unknown restriction: INVALID_RESTRICTION, not dropped', (name) => {

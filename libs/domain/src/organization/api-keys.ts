@@ -85,7 +85,7 @@ export function decideIssueApiKey(command: IssueApiKey, state: OrganizationState
   // not the operator's: its key for an organization at its quota is the way back (probe 80 F15: support had to revoke
   // one of the customer's keys to issue its own)
   if (command.actorId !== SYSTEM_ACTOR && state.apiKeys.size >= maxApiKeys)
-    return reject(quotaExceeded('apiKeysPerOrganization', 'This organization', state.apiKeys.size, maxApiKeys, 'API keys not revoked', 'revoke those it no longer uses'));
+    return reject(quotaExceeded('apiKeysPerOrganization', 'This organization', state.apiKeys.size, maxApiKeys, ['API key not revoked', 'API keys not revoked'], 'revoke those it no longer uses'));
   return accept([{ type: 'ApiKeyIssued', version: 1, data: { organizationId: command.organizationId, ...command.apiKey, issuedAt: command.now, ...label, issuedBy: command.actorId } }]);
 }
 

@@ -143,7 +143,7 @@ export function decideOrganization(
       if (state.workspaces.has(command.workspaceId))
         return reject(domainError('WORKSPACE_EXISTS', `Workspace ${command.workspaceId} already exists.`));
       const maxWorkspaces = command.maxWorkspaces ?? DEFAULT_QUOTAS.workspacesPerOrganization;
-      if (state.workspaces.size >= maxWorkspaces) return reject(quotaExceeded('workspacesPerOrganization', 'This organization', state.workspaces.size, maxWorkspaces, 'workspaces'));
+      if (state.workspaces.size >= maxWorkspaces) return reject(quotaExceeded('workspacesPerOrganization', 'This organization', state.workspaces.size, maxWorkspaces, ['workspace', 'workspaces']));
       const plan = command.plan ?? 'standard';
       const model = command.accessModel ?? 'levels';
       const fields = [

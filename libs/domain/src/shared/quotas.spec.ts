@@ -61,6 +61,11 @@ describe('quotas: workspaces per organization, teams per workspace, API keys per
     expect(expectError(create('t3', 'Three'), 'QUOTA_EXCEEDED').message).toBe(
       "This workspace has 2 teams, and this service allows at most 2; delete those it no longer uses, or ask the service's operator to raise the limit.",
     );
+    // one is one team (probe 121 F8: "has 1 teams")
+    const single = new World();
+    single.givenTeams({ type: 'CreateTeam', workspaceId: 'ws-1', actorId: World.admin('org-1'), now: single.now, teamId: 't1', name: 'One', maxTeams: 1 });
+    const refused = single.teams({ type: 'CreateTeam', workspaceId: 'ws-1', actorId: World.admin('org-1'), now: single.now, teamId: 't2', name: 'Two', maxTeams: 1 });
+    expect(expectError(refused, 'QUOTA_EXCEEDED').message).toMatch(/^This workspace has 1 team, and this service allows at most 1;/);
     // a name taken is told as such, whatever the count
     expectError(create('t3', 'one'), 'TEAM_NAME_TAKEN');
     w.givenTeams({ type: 'DeleteTeam', workspaceId: 'ws-1', actorId: World.admin('org-1'), now: w.now, teamId: 't1' });

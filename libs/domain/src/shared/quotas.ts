@@ -28,11 +28,12 @@ export const DEFAULT_QUOTAS: Quotas = {
  * service allows `limit` (fewer than it holds when the operator lowered the quota: probe 63 F4), and what frees a place,
  * if anything does.
  */
-export const quotaExceeded = (name: QuotaName, holder: string, used: number, limit: number, things: string, freeing?: string): DomainError =>
+export const quotaExceeded = (name: QuotaName, holder: string, used: number, limit: number, [thing, things]: [one: string, many: string], freeing?: string): DomainError =>
   withFacts(
     domainError(
       'QUOTA_EXCEEDED',
-      `${holder} has ${used.toLocaleString('en-US')} ${things}, and this service allows at most ${limit.toLocaleString('en-US')}; ${freeing ? `${freeing}, or ` : ''}ask the service's operator to raise the limit.`,
+      // "1 team", not "1 teams" (probe 121 F8: a quota lowered to 1)
+      `${holder} has ${used.toLocaleString('en-US')} ${used === 1 ? thing : things}, and this service allows at most ${limit.toLocaleString('en-US')}; ${freeing ? `${freeing}, or ` : ''}ask the service's operator to raise the limit.`,
     ),
     { quota: { name, used, limit } },
   );

@@ -140,7 +140,7 @@ function createTeam(cmd: CreateTeam, ctx: TeamsContext): Decision<TeamEvent> {
   const holder = ctx.ws.teams.byName.get(teamNameKey(checked.name));
   if (holder !== undefined) return reject(nameTaken(ctx.ws.teams.teams.get(holder)?.name ?? checked.name));
   const maxTeams = cmd.maxTeams ?? DEFAULT_QUOTAS.teamsPerWorkspace;
-  if (ctx.ws.teams.teams.size >= maxTeams) return reject(quotaExceeded('teamsPerWorkspace', 'This workspace', ctx.ws.teams.teams.size, maxTeams, 'teams', 'delete those it no longer uses'));
+  if (ctx.ws.teams.teams.size >= maxTeams) return reject(quotaExceeded('teamsPerWorkspace', 'This workspace', ctx.ws.teams.teams.size, maxTeams, ['team', 'teams'], 'delete those it no longer uses'));
   return accept([{ type: 'TeamCreated', version: 1, data: { workspaceId: cmd.workspaceId, teamId: cmd.teamId, name: checked.name, createdAt: cmd.now } }]);
 }
 

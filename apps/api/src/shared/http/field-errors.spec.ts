@@ -53,6 +53,11 @@ it('probe 50 F2: a restriction whose value is neither true nor a string is a mal
   expect(access({ restrictions: { a: null } })).toEqual([{ field: 'restrictions', message: "values must be true (a switch) or a string (a scope's value): a is null" }]);
   expect(access({ restrictions: { data_export: true, contact_visibility: 'self_only', unknown: 'x' } })).toEqual([]);
   expect(access({ restrictions: [] })).toEqual([{ field: 'restrictions', message: expect.stringContaining('not a list') }]);
+  // what was sent instead of an object is named as what it is (probe 121 F8: `null` was "not a list")
+  for (const [value, what] of [[null, 'null'], ['x', 'text'], [5, 'a number'], [true, 'true']] as const) {
+    const [error] = access({ restrictions: value as never });
+    expect(error).toEqual({ field: 'restrictions', message: expect.stringContaining(`must be an object of restrictions, not ${what}:`) });
+  }
 });
 
 // Review of session 31 (probe 31 F2): "characters (code points), as the DTOs' MaxLength ... count them". class-validator's

@@ -26,6 +26,9 @@ const eachValue = (message: string, property: string): string => {
   return message.startsWith(prefix) ? `must each ${message.slice(prefix.length)}` : message;
 };
 
+/** what a JSON value that is neither an object nor a list is, in a word */
+const whatItIs = (value: unknown): string => (value === null ? 'null' : typeof value === 'string' ? 'text' : typeof value === 'number' ? 'a number' : typeof value === 'boolean' ? `${value}` : typeof value);
+
 /** the first item of a list that is no string, as JSON (short) */
 const itemShown = (list: unknown[]): string => (JSON.stringify(list.find((item) => typeof item !== 'string')) ?? 'undefined').slice(0, 40);
 
@@ -41,6 +44,8 @@ const readable = (name: string, message: string, value: unknown): string => {
   if (name === 'minLength') return message.replace(MIN_LENGTH_DEFAULT, (_, n: string) => (n === '1' ? 'must not be empty' : `must be at least ${n} characters`));
   if (name === 'nestedValidation') return 'must be an object';
   if (name === 'isObject' && Array.isArray(value)) return /\blist\b/.test(message) ? message : `${message}, not a list`;
+  // a message that names the list it is not, said of what was sent instead (probe 121 F8: `null` was "not a list")
+  if (name === 'isObject') return message.replace(/, not a list\b/, `, not ${whatItIs(value)}`);
   // a list of the wrong items (`"roles": [1]`) is a list: its item is at fault, not its being one (probe 90 F1)
   if (TYPE_CONSTRAINTS.has(name) && Array.isArray(value) && name !== 'isArray' && /\blist\b/.test(message)) return `${message}, each a string (not ${itemShown(value)})`;
   if (TYPE_CONSTRAINTS.has(name) && Array.isArray(value) && name !== 'isArray') return `${message}, not ${value.length} values (a list, or a query parameter sent ${value.length} times)`;

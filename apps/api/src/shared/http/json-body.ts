@@ -125,7 +125,7 @@ const tooWide = (path: string, size: string, limit: string): Problem =>
 const reservedKey = (parent: string, key: string, field: string): Problem =>
   // a restriction is named by the client: answered like any other unknown restriction (the domain's answer)
   parent === 'restrictions'
-    ? problem(422, 'INVALID_RESTRICTION', `Unknown restriction ${key}; use the restrictions of the workspace's access model.`, [
+    ? problem(422, 'INVALID_RESTRICTION', `Unknown restriction "${key}"; use the restrictions of the workspace's access model.`, [
         { field, message: 'is not a known restriction' },
       ])
     : problem(400, 'VALIDATION_FAILED', `The request is not valid: ${field} is not allowed.`, [{ field, message: 'is not allowed' }]);

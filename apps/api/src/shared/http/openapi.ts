@@ -123,7 +123,7 @@ export const EXAMPLE_DETAIL: Record<ProblemCode, string> = {
   INVITATION_NOT_FOUND: `Invitation ${INVITATION} does not exist in this workspace.`,
   INVITATION_LINK_SUPERSEDED: 'This link was replaced by a newer one; use the link from the latest email.',
   INVITATION_ADDRESSEE_ERASED: 'The person this invitation was sent to was deleted; ask for a new invitation.',
-  INVALID_RESTRICTION: "Unknown restriction channelz; use the restrictions of the workspace's access model.",
+  INVALID_RESTRICTION: 'Unknown restriction "channelz"; use the restrictions of the workspace\'s access model.',
   INVALID_ROLE: 'Unknown role supervisor in access model levels; choose from owner, manager, agent.',
   INVALID_GRANT: 'Cannot grant billing; grantable permissions are reporting, users, settings, ib_designer, ib_publisher, ib_data, wfb_user.',
   INVALID_REASSIGNMENT: `Contacts can only be reassigned to another active member of this workspace: user ${USER}'s access to this workspace was revoked on 2026-05-01T09:30:00.000Z. Name another, or leave them unassigned.`,
