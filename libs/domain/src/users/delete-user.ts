@@ -7,7 +7,8 @@ import type { InvitationCancelled, UserDeletedFromWorkspace } from '../workspace
 import type { TeamMemberRemoved } from '../teams/events';
 import { removalsFromTeams } from '../teams/state';
 import { activeUser, isOrgAdmin, type OrganizationState, userNotFound } from '../organization/state';
-import { anotherOwnerFirst, hasAddress, isLastOwner, ownerWayOut, type WorkspaceState } from '../workspace/state';
+import { hasAddress, isLastOwner, type WorkspaceState } from '../workspace/state';
+import { anotherOwnerFirst, ownerWayOut } from '../workspace/owner-way-out';
 
 export interface DeleteUser {
   type: 'DeleteUser';

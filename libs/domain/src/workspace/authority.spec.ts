@@ -340,6 +340,19 @@ describe('rule 4: the last owner can be neither demoted, revoked nor deleted', (
   it.each(['levels', 'studio', 'permissions'] as const)('preset %s: deleting the last owner is refused', (model) => {
     expectError(lastOwner(model).whenDelete('owner'), 'LAST_OWNER');
   });
+  it.each([
+    ['studio', 'give another member the environment_manager role first', 'give the environment_manager role', 'the environment_manager role'],
+    ['permissions', 'give another member the users permission first', 'give the users permission', 'the users permission'],
+  ] as const)("rule 4: preset %s's LAST_OWNER says what makes an owner there, not 'owner', a role it does not have (probe 121 F1)", (model, promote, give, access) => {
+    expect(expectError(revoke(lastOwner(model), ADMIN, 'owner'), 'LAST_OWNER').message).toBe(`This is the last owner of the workspace and cannot be revoked; ${promote}.`);
+    expect(expectError(lastOwner(model).whenDelete('owner'), 'LAST_OWNER').message).toMatch(new RegExp(`; ${promote.replace(' first', ' there first')}\\.$`));
+    // alone: an invitation with that access is the way out
+    const alone = lastOwner(model);
+    alone.given({ type: 'RevokeAccess', ...by(alone, 'owner'), userId: 'helper' });
+    const message = expectError(revoke(alone, ADMIN, 'owner'), 'LAST_OWNER').message;
+    expect(message).toContain(`no other active member you could ${give} is there: invite someone with ${access} (`);
+    expect(message).not.toMatch(/\bowner's access\b|make .* owner/);
+  });
   it('rule 4: deleting the last owner of several workspaces is refused once, naming every one with its id (probe 80 F6: one a call, by a name that need not be unique)', () => {
     const sc = lastOwner('levels');
     const second = structuredClone(sc.ctx.ws);

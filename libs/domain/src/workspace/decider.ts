@@ -20,7 +20,8 @@ import type { ContactsDisposition, WorkspaceEvent } from './events';
 import { expiredLinkMessage } from './expiry';
 import { removalsFromTeams } from '../teams/state';
 import { addresseeErased, alreadyInvited, alreadyInvitedElsewhere, invalidReassignment, invitationNotFound, inviteeAddressChanged, movedAddress, notAMember, notPending } from './refusals';
-import { activeMember, addressKeyFields, anotherOwnerFirst, hasAddress, isLastOwner, modelOf, ownerWayOut, planOf, type Invitation, type WorkspaceContext } from './state';
+import { activeMember, addressKeyFields, hasAddress, isLastOwner, modelOf, planOf, type Invitation, type WorkspaceContext } from './state';
+import { anotherOwnerFirst, ownerWayOut } from './owner-way-out';
 
 interface Base {
   workspaceId: string;

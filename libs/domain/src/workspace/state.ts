@@ -211,43 +211,6 @@ export const activeMember = (ctx: WorkspaceContext, userId: string): Member | un
   return member?.status === 'active' && activeUser(ctx.org, userId) ? member : undefined;
 };
 
-/**
- * Rule 4's way out of a LAST_OWNER refusal, in one workspace: another active member the actor may make owner
- * (`promote`); an invitation with an owner's access already pending, to be accepted (`accept`); or none of them, so an
- * invitation first (`invite`), which no one may send to their own address (rule 3): an org admin clearing out a leaver
- * asks another org admin, or invites a colleague. The actor never counts: no one makes themself owner (probe 97 F1:
- * the sentence asked for a member who did not exist; probe 98 F4: the only other member was the actor).
- */
-export type OwnerWayOut = { kind: 'promote' } | { kind: 'accept'; invitationId: string } | { kind: 'invite' };
-
-export function ownerWayOut(ctx: WorkspaceContext, lastOwnerId: string, actorId: string): OwnerWayOut {
-  const model = modelOf(ctx);
-  const plan = planOf(ctx);
-  if ([...ctx.ws.members.values()].some((m) => m.userId !== lastOwnerId && m.userId !== actorId && activeMember(ctx, m.userId))) return { kind: 'promote' };
-  for (const inv of ctx.ws.invitations.values()) if (inv.status === 'pending' && isOwner(inv.access, model, plan)) return { kind: 'accept', invitationId: inv.invitationId };
-  return { kind: 'invite' };
-}
-
-/** one workspace's way out, said of it (`there`) or, in a deletion's list, after its name */
-const wayOutClause = (way: OwnerWayOut, there: string): string =>
-  way.kind === 'promote'
-    ? `make another active member owner${there}`
-    : way.kind === 'accept'
-      ? `an invitation with an owner's access is pending${there} (${way.invitationId}; resend it if its link expired): once it is accepted, try again`
-      : `no other active member you could make owner${there ? ` is${there}` : ''}: invite someone with an owner's access (no one may invite their own address: another org admin, or the owner still there, can invite you) and, once they have joined, try again`;
-
-/**
- * the LAST_OWNER refusal's advice, from the way out of each workspace (`where`: " there", " in each" for a deletion's,
- * whose ways name their workspace: probe 99 F4, one sentence for all did not say which needed what; probe 100 F4, a
- * lead of "make another member owner in each" contradicted the workspaces where no one could be)
- */
-export function anotherOwnerFirst(ways: readonly (OwnerWayOut & { workspace?: string })[], where: '' | ' there' | ' in each'): string {
-  const first = `make another member owner${where} first`;
-  if (ways.every((w) => w.kind === 'promote')) return `${first}.`;
-  if (ways.length === 1) return `make another member owner${where} first: ${wayOutClause(ways[0]!, ' there')}.`;
-  return `first, ${ways.map((w) => `in ${w.workspace ?? 'one of them'}, ${wayOutClause(w, '')}`).join('; ')}.`;
-}
-
 /** Rule 4: is this user the only owner left? (Stops at the second owner it finds.) */
 export const isLastOwner = (ctx: WorkspaceContext, userId: string): boolean => {
   const model = modelOf(ctx);
