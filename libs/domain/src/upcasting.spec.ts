@@ -90,6 +90,8 @@ describe('who sent and who cancelled an invitation, and who revoked a member, be
     // written since: the data's own, whatever the metadata says; other types pass as they are
     expect(fromStored({ type: 'UserInvited', data: { ...invited, invitedBy: 'bob' }, metadata: { actorId: 'ada', schemaVersion: 2 } })?.data).toMatchObject({ invitedBy: 'bob' });
     expect(fromStored({ type: 'InvitationResent', data: { invitationId: 'i' }, metadata: { actorId: 'ada' } })?.data).toEqual({ invitationId: 'i' });
+    // who asked for an email change (probe 121 F9), alike
+    expect(fromStored({ type: 'EmailChangeRequested', data: { userId: 'u', email: 'u@x.io', version: 1 }, metadata: { actorId: 'u' } })?.data).toMatchObject({ requestedBy: 'u' });
     // who revoked a member (probe 80 F14), alike
     expect(fromStored({ type: 'AccessRevoked', data: { userId: 'u', revokedAt: T0 }, metadata: { actorId: 'ada' } })?.data).toEqual({ userId: 'u', revokedAt: T0, revokedBy: 'ada' });
     // folded: the invitation read's fields

@@ -144,10 +144,12 @@ function upcastDottedAddress<E extends { type: string; data: unknown }>(event: E
  * user or erased the address that cancelled it), who revoked — and is read with it. Same schema versions: the fields
  * are optional.
  */
-const ACTOR_FIELDS: Readonly<Partial<Record<string, 'invitedBy' | 'cancelledBy' | 'revokedBy'>>> = {
+const ACTOR_FIELDS: Readonly<Partial<Record<string, 'invitedBy' | 'cancelledBy' | 'revokedBy' | 'requestedBy'>>> = {
   UserInvited: 'invitedBy',
   InvitationCancelled: 'cancelledBy',
   AccessRevoked: 'revokedBy',
+  // who asked for an email change, since session 69 (probe 121 F9)
+  EmailChangeRequested: 'requestedBy',
 };
 function withActorField<E extends { type: string; data: unknown }>(event: E, metadata: Record<string, unknown>): E {
   const field = ACTOR_FIELDS[event.type];

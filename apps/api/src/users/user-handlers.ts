@@ -262,7 +262,11 @@ export class ConfirmEmailChangeHandler implements ICommandHandler<ConfirmEmailCh
       organizationWide(ref.organizationId),
       { ...ctx, actorId: ref.userId },
       (c) =>
-        decideOrganization({ type: 'ConfirmEmailChange', organizationId: ref.organizationId, userId: ref.userId, version: ref.version, now: ctx.now }, c.org, pendingInvitations(c.workspaces)),
+        decideOrganization({ type: 'ConfirmEmailChange', organizationId: ref.organizationId, userId: ref.userId, version: ref.version, now: ctx.now }, c.org, {
+          ...pendingInvitations(c.workspaces),
+          // a change the user asked for themself lapses with their last membership (probe 121 F9)
+          activeMemberSomewhere: (user: string) => c.workspaces.some((ws) => activeMember({ org: c.org, ws }, user) !== undefined),
+        }),
       // an invitation to the address committed after the workspaces were read sends it back: refused then (session
       // 22's probe: both succeeded, and the invitation's acceptance linked the user who had claimed the address)
       { checkLoaded: true },

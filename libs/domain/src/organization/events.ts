@@ -56,7 +56,11 @@ export type UserProfileUpdated = Event<
  */
 export type EmailChangeRequested = Event<
   'EmailChangeRequested',
-  { organizationId: string; userId: string; email: string; version: number; requestedAt: string; expiresAt: string }
+  /**
+   * `requestedBy`: who asked (the user themself, or an org admin); absent in requests recorded before session 69, read
+   * then as the metadata's actor (upcasting.ts)
+   */
+  { organizationId: string; userId: string; email: string; version: number; requestedAt: string; expiresAt: string; requestedBy?: string }
 >;
 
 /** The new address was confirmed through its link: the user's email changes. */

@@ -142,9 +142,9 @@ export function evolveOrganization(state: OrganizationState, event: Organization
     case 'EmailChangeRequested': {
       const user = state.users.get(event.data.userId);
       if (!user) return state;
-      const { email, version, expiresAt, requestedAt } = event.data;
+      const { email, version, expiresAt, requestedAt, requestedBy } = event.data;
       // an erased request (the user was deleted since) reads as null: nothing is pending then
-      const pendingEmail = typeof email === 'string' ? { email, version, expiresAt, requestedAt } : null;
+      const pendingEmail = typeof email === 'string' ? { email, version, expiresAt, requestedAt, ...(requestedBy !== undefined && { requestedBy }) } : null;
       state.users.set(user.userId, { ...user, pendingEmail, emailChangeVersion: Math.max(user.emailChangeVersion, version) });
       return state;
     }

@@ -222,6 +222,25 @@ describe('rule 10: edit access changes roles, restrictions and grants; profile i
     expectEvents(upd('joe', { displayName: 'Joe' }, 'joe'), ['UserProfileUpdated']);
     expectEvents(upd(ADMIN, { displayName: 'Jane (left)' }, 'jane'), ['UserProfileUpdated']);
   });
+
+  it('rule 10: an email change the user asked for themself lapses when they are revoked from every workspace before confirming it; one an org admin asked stands (probe 121 F9)', () => {
+    const s = new Scenario().member('jane').member('joe');
+    const activeSomewhere = (userId: string) => activeMember(s.ctx, userId) !== undefined;
+    const confirm = (userId: string, version: number) => decideOrganization({ type: 'ConfirmEmailChange', organizationId: ORG, userId, version, now: s.now }, s.org, { activeMemberSomewhere: activeSomewhere });
+    const [asked] = expectEvents(decideOrganization({ type: 'UpdateProfile', organizationId: ORG, actorId: 'jane', now: s.now, userId: 'jane', changes: { email: 'jane@private.test' } }, s.org, { activeMemberSomewhere: activeSomewhere }), ['EmailChangeRequested']);
+    expect(asked!.data).toMatchObject({ requestedBy: 'jane' });
+    s.applyOrg([asked!]);
+    s.givenOrg({ type: 'UpdateProfile', organizationId: ORG, actorId: ADMIN, now: s.now, userId: 'joe', changes: { email: 'joe@new.test' } });
+    // while still a member, her link works (not applied here)
+    expectEvents(confirm('jane', 1), ['EmailChangeConfirmed']);
+    for (const userId of ['jane', 'joe']) s.given({ type: 'RevokeAccess', ...by(s, ADMIN), userId });
+    const lapsed = confirm('jane', 1);
+    expectError(lapsed, 'EMAIL_CHANGE_NOT_PENDING');
+    expect(!lapsed.ok && lapsed.error.message).toBe(
+      'This email change was asked by the user themself, who is no longer an active member of any workspace of this organization: it no longer applies. An organization admin can change the address.',
+    );
+    expectEvents(confirm('joe', 1), ['EmailChangeConfirmed']);
+  });
 });
 
 describe('rule 11: revoke removes the member; contacts unassigned or reassigned to another active member', () => {
