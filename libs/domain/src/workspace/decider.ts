@@ -160,8 +160,11 @@ function invite(cmd: InviteMember, ctx: WorkspaceContext): Decision<WorkspaceEve
   if (authority) return reject(authority);
 
   // stored and mailed as typed (lower-cased); compared case-folded (emailKey: ADR 0017)
-  const email = normalizeEmail(cmd.email);
-  const existingUser = ctx.org.byEmail.get(emailKey(email));
+  const typed = normalizeEmail(cmd.email);
+  const existingUser = ctx.org.byEmail.get(emailKey(typed));
+  // bound to a user (rule 8), it goes to the address they hold, not to another form of it that folds alike: a mail
+  // server may keep `strasse` and `straße` apart, and the link admits whoever reads it as that user (probe 121 F6)
+  const email = (existingUser !== undefined && ctx.org.users.get(existingUser)?.email) || typed;
   if (existingUser && activeMember(ctx, existingUser))
     return reject(domainError('ALREADY_MEMBER', `${email} is already an active member of this workspace.`));
   // rule 3 (session 22's probe: an org admin revoked by another owner invited themself back as owner)

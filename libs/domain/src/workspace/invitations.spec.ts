@@ -129,6 +129,16 @@ describe('rule 6: invite by email with roles, restrictions and grants; no duplic
       expect(message).not.toContain('copy its link');
     }
   });
+  it("rule 8: an invitation to another form of a user's address (STRASSE for straße) is bound to them and sent to the address they hold, not the form typed (probe 121 F6)", () => {
+    const s = new Scenario();
+    s.accepted(s.invited('straße@acme.test'), 'gert');
+    s.given({ type: 'RevokeAccess', ...by(s, ADMIN), userId: 'gert' });
+    const [invited] = expectEvents(s.when(inviteCmd(s, 'STRASSE@acme.test', { invitationId: 'inv-again' })), ['UserInvited']) as UserInvited[];
+    expect(invited!.data).toMatchObject({ inviteeUserId: 'gert', email: 'straße@acme.test' });
+    // an address nobody holds is sent as typed
+    const [fresh] = expectEvents(s.when(inviteCmd(s, 'NEW.STRASSE@acme.test', { invitationId: 'inv-new' })), ['UserInvited']) as UserInvited[];
+    expect(fresh!.data).toMatchObject({ inviteeUserId: null, email: 'new.strasse@acme.test' });
+  });
   it('after a cancel or a revoke the address can be invited again', () => {
     const s = new Scenario().member('jane');
     const inv = s.invited('joe@acme.test');
