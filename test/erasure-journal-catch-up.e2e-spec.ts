@@ -2,7 +2,7 @@
 // deletion, a key revocation and an address erasure whose lines a process's death kept from the journal (appended to
 // the log, answered or not, the line not yet written) are journaled by the next start, before any request, so that a
 // restore from a backup taken before them does them again (probe 122 F4: only the client's retry journaled them).
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestApp, tokenOf } from './support/app';
@@ -38,6 +38,8 @@ describe('the erasure journal caught up with the log at start (probe 122 F4)', (
     const erasure = await app.api.request('POST', `/v1/organizations/${o.organizationId}/address-erasures`, { ...asRotated, body: { email: 'only.invited@example.org' } });
     expect(erasure.status).toBe(201);
     await app.stop();
+    // its start found an empty log: nothing read, no mark (an empty log's head, -1, was written)
+    expect(existsSync(join(dataDir, 'erasure-journal-checked'))).toBe(false);
     // the process died after those three appends and before their lines: the journal as it was before them
     writeFileSync(journal, `${before.map((l) => JSON.stringify(l)).join('\n')}\n`);
 
@@ -58,6 +60,8 @@ describe('the erasure journal caught up with the log at start (probe 122 F4)', (
           position: expect.any(String),
         },
       ]);
+      // the log's head at that start marked: the next start reads from there
+      expect(readFileSync(join(dataDir, 'erasure-journal-checked'), 'utf8')).toMatch(/^[1-9]\d*\n$/);
       // (Kim's deletion was journaled when made: not again)
       expect(lines.filter((l) => l.userId === kept)).toHaveLength(1);
       expect(readFileSync(journal, 'utf8')).not.toMatch(/tess\.lost|only\.invited|Tess Lost/);

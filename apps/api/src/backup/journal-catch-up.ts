@@ -25,6 +25,7 @@ export async function journalWhatTheLogHolds(journal: ErasureJournal, events: Ev
   const mark = journalCheckedMark(dataDir);
   const from = checkedThrough(mark);
   const head = await events.headPosition();
+  // read again, not taken from reapply-journal.ts: its re-decided entries are lines by now, and in the log
   const journaled = new Set(journal.read().entries.map(subjectOf));
   const found: JournalEntry[] = [];
   // an address erasure's invitations are in the InvitationAddressErased events of its append: its organization and time
@@ -47,7 +48,8 @@ export async function journalWhatTheLogHolds(journal: ErasureJournal, events: Ev
     log.error({ journal: journal.file, missing: missing.length }, `erasure journal: changes the log holds could not be journaled yet (${failureOf(error)})`);
     return 0;
   }
-  writeFileSync(mark, `${head}\n`, { mode: 0o600 });
+  // (an empty log's head is -1: nothing read, nothing to mark)
+  if (head >= 0n) writeFileSync(mark, `${head}\n`, { mode: 0o600 });
   if (missing.length > 0)
     log.warn({ journal: journal.file, journaled: missing.length, entries: missing }, 'erasure journal: changes the log holds were not journaled (the process stopped between their append and their line): journaled now');
   return missing.length;
