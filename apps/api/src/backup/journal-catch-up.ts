@@ -35,7 +35,8 @@ export async function journalWhatTheLogHolds(journal: ErasureJournal, events: Ev
     if (e.type === 'InvitationAddressErased') {
       const d = e.data as { organizationId: string; workspaceId: string; invitationIds: string[]; erasedAt: string };
       const key = `${d.organizationId}:${d.erasedAt}`;
-      invitationsErased.set(key, [...(invitationsErased.get(key) ?? []), ...d.invitationIds.map((invitationId) => ({ workspaceId: d.workspaceId, invitationId }))]);
+      const list = invitationsErased.get(key) ?? invitationsErased.set(key, []).get(key)!;
+      for (const invitationId of d.invitationIds) list.push({ workspaceId: d.workspaceId, invitationId });
     } else found.push(entryOf(e));
   }
   const missing = found

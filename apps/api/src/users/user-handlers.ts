@@ -6,6 +6,7 @@ import {
   type PendingInvitations,
   type ProfileChanges,
   type UserProfileUpdated,
+  type OrganizationState,
   type WorkspaceState,
   activeMember,
   addressesErasedWith,
@@ -51,6 +52,12 @@ const pendingInvitations = (workspaces: WorkspaceState[]): Required<Pick<Pending
       }
   return { pendingInvitations: pending, pendingInvitationsWhere: where };
 };
+
+/** whether a user is an active member of a workspace of the organization (rule 10: who may change their own profile) */
+const activeMemberSomewhere =
+  (c: { org: OrganizationState; workspaces: WorkspaceState[] }) =>
+  (user: string): boolean =>
+    c.workspaces.some((ws) => activeMember({ org: c.org, ws }, user) !== undefined);
 
 /** What a profile change answers (users/resources.ts ProfileUpdated) */
 export interface ProfileAnswer {
@@ -131,7 +138,7 @@ export class UpdateProfileHandler implements ICommandHandler<UpdateProfileComman
             c.org,
             {
               ...pendingInvitations(c.workspaces),
-              ...(self && { activeMemberSomewhere: (user: string) => c.workspaces.some((ws) => activeMember({ org: c.org, ws }, user) !== undefined) }),
+              ...(self && { activeMemberSomewhere: activeMemberSomewhere(c) }),
             },
           );
         },
@@ -265,7 +272,7 @@ export class ConfirmEmailChangeHandler implements ICommandHandler<ConfirmEmailCh
         decideOrganization({ type: 'ConfirmEmailChange', organizationId: ref.organizationId, userId: ref.userId, version: ref.version, now: ctx.now }, c.org, {
           ...pendingInvitations(c.workspaces),
           // a change the user asked for themself lapses with their last membership (probe 121 F9)
-          activeMemberSomewhere: (user: string) => c.workspaces.some((ws) => activeMember({ org: c.org, ws }, user) !== undefined),
+          activeMemberSomewhere: activeMemberSomewhere(c),
         }),
       // an invitation to the address committed after the workspaces were read sends it back: refused then (session
       // 22's probe: both succeeded, and the invitation's acceptance linked the user who had claimed the address)
